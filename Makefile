@@ -1,0 +1,33 @@
+# Two commands a new user needs: `make demo` (offline run on bundled pages) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint bench clean
+
+$(BIN)/watcher: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/watcher
+
+install: $(BIN)/watcher
+
+demo: install
+	$(BIN)/watcher demo
+
+lint: install
+	$(BIN)/ruff check watcher tests benchmarks
+	$(BIN)/ruff format --check watcher tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/extract_bench.py
+	$(BIN)/python benchmarks/check_bench.py
+	$(BIN)/python benchmarks/classify_bench.py
+
+clean:
+	rm -rf $(VENV) state/*.db*

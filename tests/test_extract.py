@@ -1,0 +1,146 @@
+"""Every fixture page is served by a real local HTTP server, fetched, decoded and extracted; the fields
+must match the fixture's YAML. One parametrised test, one YAML per page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+import yaml
+
+from watcher.errors import FetchError, WatcherError
+from watcher.extract import extract
+from watcher.fetch import Fetcher, FetchSettings
+from watcher.models import Extracted, NotModified
+
+from .conftest import FIXTURES, NOW
+from .server import LocalServer
+
+CASES = sorted((FIXTURES / "expected").glob("*.yaml"))
+
+
+def page_bytes(case: dict[str, Any]) -> bytes:
+    if case.get("generate") == "huge":
+        chunk = "<p>关于组织申报2025年度科技计划项目的通知，请各单位认真组织申报。</p>\n".encode()
+        return b"<html><body>" + chunk * (30 * 1024 * 1024 // len(chunk) + 1) + b"</body></html>"
+    return (FIXTURES / "pages" / case["page"]).read_bytes()
+
+
+async def fetch_and_extract(url: str) -> Extracted:
+    settings = FetchSettings(per_host_delay=0, robots=False, retries=0)
+    async with Fetcher(settings) as fetcher:
+        page = await fetcher.get(url)
+    assert not isinstance(page, NotModified)
+    return extract(page.text, url, page.encoding, now=NOW)
+
+
+def check_links(got: list[dict[str, Any]], want: list[dict[str, Any]], base: str) -> None:
+    for position, expected in enumerate(want):
+        expected = dict(expected)
+        index = expected.pop("index", position)
+        actual = got[index]
+        for key, value in expected.items():
+            if key == "url":
+                value = urljoin(base, value)
+            assert actual[key] == value, f"entry {index} {key}: {actual[key]!r} != {value!r}"
+
+
+def check_fields(result: dict[str, Any], expect: dict[str, Any], url: str) -> None:
+    for key, value in expect.items():
+        if key.endswith("_count"):
+            assert len(result[key[: -len("_count")]]) == value, key
+        elif key in ("items", "related", "attachments"):
+            if value == []:
+                assert result[key] == []
+            else:
+                check_links(result[key], value, url)
+        elif key == "text_contains":
+            for needle in value:
+                assert needle in result["text"], f"text lacks {needle!r}"
+        elif key == "text_once":
+            for needle in value:
+                assert result["text"].count(needle) == 1, f"{needle!r} not exactly once"
+        elif key == "text_excludes":
+            for needle in value:
+                assert needle not in result["text"], f"text holds {needle!r}"
+        else:
+            assert result[key] == value, f"{key}: {result[key]!r} != {value!r}"
+
+
+@pytest.mark.parametrize("case_path", CASES, ids=[p.stem for p in CASES])
+def test_fixture(case_path: Path, server: LocalServer) -> None:
+    case = yaml.safe_load(case_path.read_text(encoding="utf-8"))
+    server.site.put(
+        case["path"], page_bytes(case), status=case.get("status", 200), content_type=case["content_type"]
+    )
+    url = server.url(case["path"])
+    if "error" in case:
+        with pytest.raises(WatcherError) as info:
+            asyncio.run(fetch_and_extract(url))
+        reason = info.value.reason if isinstance(info.value, FetchError) else str(info.value)
+        status = getattr(info.value, "status", "error")
+        assert case["error"] in (status, reason) or case["error"] in reason
+        return
+    result = asyncio.run(fetch_and_extract(url))
+    out = result.to_json()
+    out["doc_number"] = result.doc_number
+    check_fields(out, case["expect"], url)
+
+
+def test_cli_json_shape(server: LocalServer) -> None:
+    """`watcher extract URL --json` prints exactly the documented keys."""
+    server.site.put("/n.html", (FIXTURES / "pages" / "call_notice.html").read_bytes())
+    proc = subprocess.run(
+        [sys.executable, "-m", "watcher", "extract", server.url("/n.html"), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(proc.stdout)
+    assert list(data) == [
+        "url", "kind", "encoding", "title", "date", "publisher", "tag", "deadline",
+        "attachments", "items", "related", "text",
+    ]  # fmt: skip
+    assert data["kind"] == "notice" and data["deadline"] == "2025-04-18"
+    assert data["related"][0] == {
+        "title": "关于推进广佛科技创新合作的工作方案",
+        "url": server.url("/gkmlpt/content/5/5512001/post_5512001.html"),
+        "date": "2020-04-03",
+        "tag": None,
+    }
+
+
+def test_cli_file_with_base_url() -> None:
+    page = FIXTURES / "pages" / "gz_list.html"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "watcher",
+            "extract",
+            str(page),
+            "--base-url",
+            "https://www.gz.gov.cn/x/",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    items = json.loads(proc.stdout)["items"]
+    assert items[0]["url"] == "https://www.gz.gov.cn/gzjg/tzgg/content/post_10012345.html"
+
+
+def test_cli_unreadable_page_is_one_line_error(server: LocalServer) -> None:
+    server.site.put("/gone.html", b"", status=500)
+    proc = subprocess.run(
+        [sys.executable, "-m", "watcher", "extract", server.url("/gone.html")], capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0 and "HTTP 500" in proc.stderr

@@ -1,0 +1,199 @@
+"""sources.yaml → Config. Defaults live here, once; every error names file, line and field."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import tldextract
+
+from . import yamlconf as y
+from .extract import EXTRACTORS, Selectors
+from .fetch import DEFAULT_UA, FetchSettings
+
+SOURCE_KINDS = ("auto", *sorted(k for k in EXTRACTORS if k != "html"))
+DEFAULT_CONFIG = "sources.yaml"
+DEFAULT_STATE = "state"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    url: str
+    kind: str = "auto"
+    interval: float = 3600.0
+    selectors: Selectors = field(default_factory=Selectors)
+    encoding: str | None = None
+    follow: bool = True
+    depth: int = 1
+    max_follow: int = 30
+    allowed_domains: tuple[str, ...] = ()
+    verify_tls: bool = True
+    robots: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
+    alert_removed: bool = False
+
+    def allows(self, url: str) -> bool:
+        """May a followed link be fetched? Its host must sit under one of the allowed domains."""
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
+
+
+@dataclass(frozen=True)
+class Settings:
+    user_agent: str = DEFAULT_UA
+    concurrency: int = 16
+    per_host_concurrency: int = 1
+    per_host_delay: float = 1.0
+    timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    retries: int = 2
+    state: str = DEFAULT_STATE
+
+    def fetch_settings(self) -> FetchSettings:
+        return FetchSettings(
+            user_agent=self.user_agent,
+            read_timeout=self.timeout,
+            total_timeout=self.timeout * 2,
+            max_bytes=self.max_bytes,
+            retries=self.retries,
+            per_host_concurrency=self.per_host_concurrency,
+            per_host_delay=self.per_host_delay,
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    settings: Settings = field(default_factory=Settings)
+    sources: tuple[Source, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    doc: y.Doc | None = field(default=None, compare=False, repr=False)
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be more than zero"
+
+
+def _url(value: Any) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "expected an http:// or https:// URL"
+    return None
+
+
+_SETTINGS = {
+    "user_agent": y.Field(str, DEFAULT_UA),
+    "concurrency": y.Field(int, 16, _positive),
+    "per_host": y.Field(dict, {}),
+    "timeout": y.Field((int, float), 30.0, _positive, float),
+    "max_bytes": y.Field(int, 10 * 1024 * 1024, _positive),
+    "retries": y.Field(int, 2),
+    "state": y.Field(str, None),
+}
+_PER_HOST = {
+    "concurrency": y.Field(int, 1, _positive),
+    "delay": y.Field((int, float), 1.0, None, float),
+}
+_SOURCE = {
+    "name": y.Field(str),
+    "url": y.Field(str, ..., _url),
+    "kind": y.Field(
+        str, "auto", lambda v: None if v in SOURCE_KINDS else f"one of {', '.join(SOURCE_KINDS)}"
+    ),
+    "interval": y.Field((int, float, str), 3600.0, y.check_duration, y.duration),
+    "selectors": y.Field(dict, {}),
+    "encoding": y.Field(str, None),
+    "follow": y.Field(bool, True),
+    "depth": y.Field(int, 1, lambda v: None if 0 <= v <= 3 else "must be 0 to 3"),
+    "max_follow": y.Field(int, 30, _positive),
+    "allowed_domains": y.Field((list, str), None),
+    "verify_tls": y.Field(bool, True),
+    "robots": y.Field(bool, True),
+    "headers": y.Field(dict, {}),
+    "alert_removed": y.Field(bool, False),
+}
+_SELECTORS = {name: y.Field(str, None) for name in ("items", "title", "body", "date")}
+TOP_LEVEL = ("settings", "sources", "programmes", "subscribers", "alerts")
+
+_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled suffix list: no network
+
+
+def registrable_domain(url: str) -> str:
+    parts = _TLD(url)
+    return parts.top_domain_under_public_suffix or (urlsplit(url).hostname or "")
+
+
+def default_domains(url: str) -> tuple[str, ...]:
+    """The source's registrable domain, and gov.cn sites of the same province (gd.gov.cn covers gz.gov.cn
+    only by name, so Guangdong's cities are listed too)."""
+    own = registrable_domain(url)
+    domains = [own]
+    if own.endswith("gov.cn"):
+        domains += list(GUANGDONG_GOV)
+    return tuple(dict.fromkeys(domains))
+
+
+GUANGDONG_GOV = (
+    "gd.gov.cn", "gz.gov.cn", "foshan.gov.cn", "sz.gov.cn", "zhuhai.gov.cn", "dg.gov.cn", "zs.gov.cn",
+    "jiangmen.gov.cn", "huizhou.gov.cn", "zhaoqing.gov.cn", "nanhai.gov.cn", "shunde.gov.cn", "ss.gov.cn",
+)  # fmt: skip
+
+
+def load(
+    path: str | os.PathLike[str] | None = None, state: str | None = None, text: str | None = None
+) -> Config:
+    """Read and validate a configuration file. `state` (or WATCHER_STATE) overrides the file's state path."""
+    path = str(path or os.environ.get("WATCHER_CONFIG") or DEFAULT_CONFIG)
+    doc = y.load(path, text)
+    top = doc.value if doc.value is not None else {}
+    if not isinstance(top, dict):
+        raise doc.error((), "the file must be a mapping with 'sources:'")
+    for key in top:
+        if key not in TOP_LEVEL:
+            raise doc.error((key,), f"unknown section (known: {', '.join(TOP_LEVEL)})")
+    settings = _settings(doc, top.get("settings") or {}, state)
+    sources = _sources(doc, top.get("sources") or [])
+    return Config(path=path, settings=settings, sources=sources, raw=top, doc=doc)
+
+
+def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
+    raw = y.record(doc, ("settings",), value, _SETTINGS, "settings")
+    host = y.record(doc, ("settings", "per_host"), raw.pop("per_host"), _PER_HOST, "per_host")
+    state_dir = state or os.environ.get("WATCHER_STATE") or raw.pop("state") or DEFAULT_STATE
+    raw.pop("state", None)
+    if not os.path.isabs(state_dir) and state is None and not os.environ.get("WATCHER_STATE"):
+        state_dir = str(Path(doc.path).resolve().parent / state_dir)
+    return Settings(
+        **raw, per_host_concurrency=host["concurrency"], per_host_delay=host["delay"], state=state_dir
+    )
+
+
+def _sources(doc: y.Doc, value: Any) -> tuple[Source, ...]:
+    if not isinstance(value, list):
+        raise doc.error(("sources",), "expected a list of sources")
+    out: list[Source] = []
+    names: set[str] = set()
+    for i, item in enumerate(value):
+        at: y.Path_ = ("sources", i)
+        raw = y.record(doc, at, item, _SOURCE, "a source")
+        if raw["name"] in names:
+            raise doc.error((*at, "name"), f"duplicate source name {raw['name']!r}")
+        names.add(raw["name"])
+        selectors = y.record(doc, (*at, "selectors"), raw.pop("selectors"), _SELECTORS, "selectors")
+        domains = raw.pop("allowed_domains")
+        raw["allowed_domains"] = (
+            y.str_list(doc, (*at, "allowed_domains"), domains) if domains else default_domains(raw["url"])
+        )
+        raw["headers"] = tuple((str(k), str(v)) for k, v in raw["headers"].items())
+        out.append(Source(**raw, selectors=Selectors(**selectors)))
+    return tuple(out)

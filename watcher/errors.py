@@ -1,0 +1,72 @@
+"""One exception tree for the whole package.
+
+    WatcherError
+    ├── ConfigError          a configuration file is wrong (names file, line, field)
+    ├── FetchError           a page could not be had
+    │   ├── Blocked          403, or a 412/521 anti-bot challenge: the site refuses us
+    │   ├── HTTPStatusError  any other non-2xx/304 answer
+    │   ├── TooLarge         the body passed the size cap while streaming
+    │   ├── Timeout          connect, read or total time ran out
+    │   ├── ConnectError     DNS, TCP, TLS or redirect trouble
+    │   └── RobotsDisallowed robots.txt forbids the URL
+    └── ExtractError         the bytes are not a page we can read (binary, empty)
+
+Steps raise these; only the pipeline turns them into outcomes.
+"""
+
+from __future__ import annotations
+
+
+class WatcherError(Exception):
+    """Base of every error watcher raises on purpose."""
+
+
+class ConfigError(WatcherError):
+    def __init__(self, path: str, line: int | None, field: str, message: str) -> None:
+        self.path, self.line, self.field, self.message = path, line, field, message
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {field}: {message}")
+
+
+class FetchError(WatcherError):
+    """A page could not be fetched; `reason` is one short phrase for logs and tables."""
+
+    status = "error"
+
+    def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
+        self.url, self.reason, self.retry_after = url, reason, retry_after
+        super().__init__(f"{url}: {reason}")
+
+
+class Blocked(FetchError):
+    status = "blocked"
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, url: str, code: int, retry_after: float | None = None) -> None:
+        self.code = code
+        super().__init__(url, f"HTTP {code}", retry_after)
+
+    @property
+    def retryable(self) -> bool:
+        return self.code >= 500 or self.code == 429
+
+
+class TooLarge(FetchError):
+    pass
+
+
+class Timeout(FetchError):
+    pass
+
+
+class ConnectError(FetchError):
+    pass
+
+
+class RobotsDisallowed(FetchError):
+    status = "blocked"
+
+
+class ExtractError(WatcherError):
+    pass

@@ -1,0 +1,172 @@
+"""Page → Extracted: a small registry of extractors keyed by the `kind` users write in sources.yaml.
+
+auto     decide from the content: gkmlpt JSON, RSS/Atom, or HTML (list or notice)
+list     an HTML notice list
+notice   an HTML notice page
+gkmlpt   Guangdong's 政府信息公开目录 JSON list (/gkmlpt/api/all/<catid>)
+feed     RSS or Atom
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import ExtractError
+from ..models import DateValue, Extracted, Link, PageKind
+from ..normalize import find_dates, parse_date, year_from_url
+from . import dom, feeds, notice
+from .listing import anchor_items, best_list, group_links, select_links
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """Per-source CSS overrides, for the rare page the heuristics misread."""
+
+    items: str | None = None
+    title: str | None = None
+    body: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    text: str
+    url: str
+    encoding: str
+    selectors: Selectors
+    now: dt.datetime | None
+    force: PageKind | None = None
+
+
+def extract(
+    text: str,
+    url: str,
+    encoding: str = "utf-8",
+    *,
+    kind: str = "auto",
+    selectors: Selectors | None = None,
+    now: dt.datetime | None = None,
+) -> Extracted:
+    """Read one decoded page. `now` resolves relative dates (1年前) and yearless list dates."""
+    if not text.strip():
+        raise ExtractError("empty page")
+    if kind == "auto":
+        kind = (
+            "gkmlpt" if feeds.looks_like_gkmlpt(text) else "feed" if feeds.looks_like_feed(text) else "html"
+        )
+    try:
+        handler = EXTRACTORS[kind]
+    except KeyError:
+        raise ExtractError(f"unknown page kind {kind!r}; one of {', '.join(EXTRACTORS)}") from None
+    force: PageKind | None = "list" if kind == "list" else "notice" if kind == "notice" else None
+    return handler(Request(text, url, encoding, selectors or Selectors(), now, force))
+
+
+def _gkmlpt(req: Request) -> Extracted:
+    return Extracted(
+        url=req.url, kind="list", encoding=req.encoding, items=tuple(feeds.gkmlpt_links(req.text, req.url))
+    )
+
+
+def _feed(req: Request) -> Extracted:
+    title, links = feeds.feed_links(req.text, req.url)
+    return Extracted(url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(links))
+
+
+def _html(req: Request) -> Extracted:
+    tree = dom.parse(req.text)
+    if tree.body is None:
+        raise ExtractError("no HTML body")
+    metas = notice.read_meta(tree)
+    dom.remove(tree, dom.INVISIBLE)
+    root = tree.body
+    year_hint = _year_hint(req)
+    related, drop = notice.find_related(root, req.url, req.now, year_hint)
+    dom.decompose_all(drop)
+    page_lines = [line for line in dom.block_lines(root) if line]
+    title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
+    dom.remove_furniture(root)
+    if req.selectors.items:
+        items = select_links(root, req.selectors.items, req.url, req.now, year_hint)
+    else:
+        items = best_list(group_links(anchor_items(root), req.url, req.now, year_hint))
+    body = (tree.css_first(req.selectors.body) if req.selectors.body else None) or notice.find_body(root)
+    lines = notice.body_lines(body, title) if body is not None else []
+    prose = notice.prose_length(body) if body is not None else 0
+    kind = req.force or _decide(metas, items, prose)
+    if kind == "list":
+        return Extracted(url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items))
+    return _notice(req, tree, metas, title, page_lines, lines, related)
+
+
+def _notice(
+    req: Request,
+    tree: dom.LexborHTMLParser,
+    metas: dict[str, str],
+    title: str | None,
+    page_lines: list[str],
+    lines: list[str],
+    related: list[Link],
+) -> Extracted:
+    info = notice.info_lines(page_lines, title)
+    date = _override_date(tree, req.selectors.date) or notice.find_date(metas, info, req.url, req.now)
+    tag, title = notice.find_tag(title, metas)
+    text = "\n".join(lines)
+    assert tree.body is not None
+    return Extracted(
+        url=req.url,
+        kind="notice",
+        encoding=req.encoding,
+        title=title,
+        date=date,
+        publisher=notice.find_publisher(metas, info),
+        tag=tag,
+        deadline=notice.find_deadline(text, date),
+        attachments=tuple(notice.find_attachments(tree.body, req.url)),
+        related=tuple(related),
+        text=text,
+        doc_number=notice.find_doc_number(lines),
+    )
+
+
+def _decide(metas: dict[str, str], items: list[Link], prose: int) -> PageKind:
+    """A notice has an ArticleTitle or prose; a list has many dated links and little prose."""
+    if notice.first_meta(metas, notice.META_TITLE[:1]):
+        return "notice"
+    dated = sum(1 for link in items if link.date)
+    link_text = sum(len(link.title) for link in items)
+    if (dated >= 3 or len(items) >= 8) and prose < max(300, link_text):
+        return "list"
+    return "notice"
+
+
+def _year_hint(req: Request) -> int | None:
+    """For dates printed without a year ([04-07]): the URL's year, the page's usual year, or now's."""
+    year = year_from_url(req.url)
+    if year:
+        return year
+    dates = [d for _, d in find_dates(req.text[:200_000])]
+    if dates:
+        return dom.year_of_page(dates)
+    return req.now.year if req.now else None
+
+
+def _override_text(tree: dom.LexborHTMLParser, selector: str | None) -> str | None:
+    node = tree.css_first(selector) if selector else None
+    return dom.node_text(node) or None if node is not None else None
+
+
+def _override_date(tree: dom.LexborHTMLParser, selector: str | None) -> DateValue | None:
+    text = _override_text(tree, selector)
+    return parse_date(text) if text else None
+
+
+EXTRACTORS: dict[str, Callable[[Request], Extracted]] = {
+    "html": _html,
+    "list": _html,
+    "notice": _html,
+    "gkmlpt": _gkmlpt,
+    "feed": _feed,
+}

@@ -1,0 +1,215 @@
+"""DOM helpers shared by the list and notice extractors (selectolax's Lexbor parser)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from ..models import BEIJING, DateValue, Link
+from ..normalize import clean_space, is_truncated, parse_date, split_tag, strip_ellipsis, year_from_url
+
+Node = LexborNode
+
+# Never content: removed before anything is read.
+INVISIBLE = "script, style, noscript, select, iframe, template, svg, object, embed, input, textarea, button"
+# Page furniture by tag, and by a class or id token (token-bounded so "inside" does not match "side").
+FURNITURE_TAGS = "nav, header, footer"
+_FURNITURE = re.compile(
+    r"(?:^|[-_\s])(nav|navbar|menu|header|footer|foot|crumbs?|breadcrumb|bread|share|print|toolbar|"
+    r"sidebar|side|banner|copyright|login|search|position|location|weizhi|dqwz|friendlink|links|"
+    r"fontsize|font|zoom-size|ads?|advert)(?:$|[-_\s\d])",
+    re.I,
+)
+BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "tbody",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "section",
+        "article",
+        "blockquote",
+        "pre",
+        "center",
+        "hr",
+        "form",
+        "main",
+        "aside",
+        "figure",
+        "figcaption",
+        "caption",
+    ]
+)
+_BAD_HREF = re.compile(r"^\s*(javascript:|mailto:|tel:|#|about:|data:)", re.I)
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\$\{|<%|%>|\[\[|\]\]|\{[a-z_]+\}", re.I)
+NAV_WORDS = frozenset(
+    [
+        "首页",
+        "首頁",
+        "上一页",
+        "上一頁",
+        "下一页",
+        "下一頁",
+        "尾页",
+        "尾頁",
+        "末页",
+        "更多",
+        "more",
+        "返回",
+        "返回顶部",
+        "打印",
+        "关闭",
+        "關閉",
+        "登录",
+        "注册",
+    ]
+)
+
+
+def parse(text: str) -> LexborHTMLParser:
+    return LexborHTMLParser(text)
+
+
+def remove(tree: LexborHTMLParser | Node, selector: str) -> None:
+    decompose_all(tree.css(selector))
+
+
+def decompose_all(nodes: list[Node]) -> None:
+    """Remove nodes, outermost first; a node inside one already removed is never touched again."""
+    doomed = {node.mem_id for node in nodes}
+    outermost = []
+    for node in nodes:  # decide everything before freeing anything: a freed node's children are gone
+        parent = node.parent
+        while parent is not None and parent.mem_id not in doomed:
+            parent = parent.parent
+        if parent is None:
+            outermost.append(node)
+    for node in outermost:
+        node.decompose()
+
+
+def is_furniture(node: Node) -> bool:
+    attrs = node.attributes
+    marker = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    return bool(marker.strip()) and bool(_FURNITURE.search(marker))
+
+
+def remove_furniture(root: Node) -> None:
+    remove(root, FURNITURE_TAGS)
+    decompose_all([n for n in root.css("[class], [id]") if n.tag not in ("html", "body") and is_furniture(n)])
+
+
+def node_text(node: Node) -> str:
+    return clean_space(node.text(deep=True, separator="", strip=False))
+
+
+def block_lines(node: Node) -> list[str]:
+    """Visible text of `node`, one line per block element (p, div, li, br …)."""
+    parts: list[str] = []
+    for child in node.traverse(include_text=True):
+        tag = child.tag
+        if tag == "-text":
+            parts.append(child.text_content or "")
+        elif tag in BLOCK_TAGS:
+            parts.append("\n")
+        elif tag in ("td", "th"):
+            parts.append(" ")
+    return clean_space("".join(parts)).split("\n")
+
+
+def absolute(base: str, href: str) -> str | None:
+    """Resolve `href` against `base`, drop the fragment; None for javascript:, mailto:, #, placeholders."""
+    href = (href or "").strip()
+    if not href or _BAD_HREF.match(href) or _PLACEHOLDER.search(href):
+        return None
+    url = urljoin(base, href)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "file"):
+        return None
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def anchor_title(anchor: Node) -> str:
+    """The anchor's full title: its `title` attribute when the text is cut short or empty."""
+    text = node_text(anchor)
+    attr = clean_space(anchor.attributes.get("title") or "")
+    cut_short = not text or is_truncated(text) or (len(attr) > len(text) and attr.startswith(text[:4]))
+    if attr and cut_short and not _PLACEHOLDER.search(attr):
+        return attr
+    return text
+
+
+def is_entry_title(title: str) -> bool:
+    if len(title) < 5 or title.lower() in NAV_WORDS or _PLACEHOLDER.search(title):
+        return False
+    return not title.isdigit()
+
+
+def make_link(
+    item: Node,
+    anchor: Node,
+    base: str,
+    now: dt.datetime | None,
+    year_hint: int | None,
+) -> Link | None:
+    """An entry from its item node (li, tr, div …) and its anchor; the date is read outside the title."""
+    url = absolute(base, anchor.attributes.get("href") or "")
+    title = anchor_title(anchor)
+    if not url or not is_entry_title(strip_ellipsis(title)):
+        return None
+    tag, title = split_tag(title)
+    rest = node_text(item).replace(node_text(anchor), " ", 1) if item is not anchor else sibling_text(anchor)
+    return Link(title=title, url=url, date=entry_date(rest, url, now, year_hint), tag=tag)
+
+
+def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | None) -> DateValue | None:
+    """An entry's date; a [MM-DD] takes the year of the entry's URL, else of the page, else of `now`
+    (stepping back a year when that would put it in the future)."""
+    if not text.strip():
+        return None
+    url_year = year_from_url(url)
+    value = parse_date(text, now, url_year or year_hint)
+    if value and now is not None and not url_year and not _HAS_YEAR.search(text):
+        today = now.astimezone(BEIJING).date()
+        if value.day > today + dt.timedelta(days=2):
+            value = DateValue(value.day.replace(year=value.day.year - 1), value.time, value.approximate)
+    return value
+
+
+_HAS_YEAR = re.compile(r"(?:19|20)\d{2}")
+
+
+def sibling_text(anchor: Node, limit: int = 3) -> str:
+    """Text right after a bare anchor, up to the next anchor: where its date stands."""
+    parts = []
+    node = anchor.next
+    while node is not None and limit > 0:
+        if node.tag == "a":
+            break
+        parts.append(node.text(deep=True) if node.tag != "-text" else (node.text_content or ""))
+        node = node.next
+        limit -= 1
+    return " ".join(parts)
+
+
+def year_of_page(dates: Iterable[DateValue]) -> int | None:
+    years = [d.day.year for d in dates]
+    return max(set(years), key=years.count) if years else None

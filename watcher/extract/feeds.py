@@ -1,0 +1,92 @@
+"""List sources that are not HTML: Guangdong's gkmlpt JSON list, and RSS / Atom feeds."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from ..errors import ExtractError
+from ..models import BEIJING, DateValue, Link
+from ..normalize import clean_space, parse_date, split_tag
+
+_GKMLPT_DATES = (
+    "first_publish_time",
+    "display_publish_time",
+    "publish_time",
+    "created_at",
+    "create_time",
+    "date",
+)
+
+
+def looks_like_gkmlpt(text: str) -> bool:
+    head = text.lstrip()[:2048]
+    return head.startswith("{") and '"articles"' in head
+
+
+def looks_like_feed(text: str) -> bool:
+    head = text.lstrip()[:1024].lower()
+    return (head.startswith("<?xml") and ("<rss" in head or "<feed" in head or "<rdf" in head)) or (
+        head.startswith(("<rss", "<feed"))
+    )
+
+
+def gkmlpt_links(text: str, base: str) -> list[Link]:
+    """`/gkmlpt/api/all/<catid>` answers {"total": n, "articles": [{"title", "url", …}]}."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExtractError(f"gkmlpt list is not JSON: {exc}") from exc
+    articles = data.get("articles") if isinstance(data, dict) else None
+    if not isinstance(articles, list):
+        raise ExtractError("gkmlpt list has no 'articles' array")
+    links = []
+    for article in articles:
+        if not isinstance(article, dict):
+            continue
+        url = article.get("url") or article.get("post_url") or article.get("link")
+        title = clean_space(str(article.get("title") or ""))
+        if not url or not title:
+            continue
+        tag, title = split_tag(title)
+        links.append(Link(title=title, url=urljoin(base, str(url)), date=_gkmlpt_date(article), tag=tag))
+    return links
+
+
+def _gkmlpt_date(article: dict[str, Any]) -> DateValue | None:
+    for key in _GKMLPT_DATES:
+        value = article.get(key)
+        if isinstance(value, int | float) and value > 0:
+            moment = dt.datetime.fromtimestamp(value, BEIJING)
+            return DateValue(moment.date(), moment.time())
+        if isinstance(value, str) and (parsed := parse_date(value)):
+            return parsed
+    return None
+
+
+def feed_links(text: str, base: str) -> tuple[str | None, list[Link]]:
+    parsed = feedparser.parse(text)
+    if parsed.bozo and not parsed.entries:
+        raise ExtractError(f"unreadable feed: {parsed.get('bozo_exception')}")
+    links = []
+    for entry in parsed.entries:
+        url, title = entry.get("link"), clean_space(entry.get("title") or "")
+        if not url or not title:
+            continue
+        tag, title = split_tag(title)
+        links.append(Link(title=title, url=urljoin(base, url), date=_feed_date(entry), tag=tag))
+    return parsed.feed.get("title"), links
+
+
+def _feed_date(entry: Any) -> DateValue | None:
+    for key in ("published_parsed", "updated_parsed"):
+        stamp = entry.get(key)
+        if stamp:
+            moment = dt.datetime.fromtimestamp(calendar.timegm(stamp), BEIJING)
+            return DateValue(moment.date(), moment.time())
+    return None

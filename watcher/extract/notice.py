@@ -1,0 +1,310 @@
+"""A notice page's fields: title, date, publisher, tag, body, attachments, deadline, related notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from urllib.parse import unquote, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser
+
+from ..models import Attachment, DateValue, Link
+from ..normalize import (
+    clean_space,
+    date_from_url,
+    dedupe_lines,
+    find_dates,
+    fold,
+    parse_date,
+    parse_relative,
+    split_tag,
+    strip_noise,
+)
+from .dom import Node, absolute, block_lines, make_link, node_text
+from .listing import anchor_items, group_links
+
+# ---------------------------------------------------------------- <meta>
+
+META_TITLE = ("articletitle", "og:title", "dc.title")
+META_DATE = ("pubdate", "firstpublishedtime", "publishdate", "article:published_time", "dc.date", "pubtime")
+META_PUBLISHER = ("contentsource", "source", "author_source", "dc.publisher")
+META_COLUMN = ("columnname", "column")
+
+
+def read_meta(tree: LexborHTMLParser) -> dict[str, str]:
+    metas: dict[str, str] = {}
+    for node in tree.css("meta[content]"):
+        name = (node.attributes.get("name") or node.attributes.get("property") or "").strip().lower()
+        content = clean_space(node.attributes.get("content") or "")
+        if name and content and name not in metas:
+            metas[name] = content
+    return metas
+
+
+def first_meta(metas: dict[str, str], names: tuple[str, ...]) -> str | None:
+    return next((metas[n] for n in names if metas.get(n)), None)
+
+
+# ---------------------------------------------------------------- title
+
+_SITE_SUFFIX = re.compile(r"(?:\s*[_|｜]+\s*|\s+[-–—]+\s+|\s*--+\s*)[^_|｜]{2,30}$")
+
+
+def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
+    """ArticleTitle, else the heading that best agrees with <title>, else <title> less the site name."""
+    meta = first_meta(metas, META_TITLE[:1])
+    if meta:
+        return meta
+    title_node = tree.css_first("title")
+    page_title = node_text(title_node) if title_node else ""
+    stem = page_title
+    for _ in range(2):  # "标题_栏目_网站"
+        shorter = _SITE_SUFFIX.sub("", stem)
+        if len(shorter) < 6:
+            break
+        stem = shorter
+    folded_stem = fold(stem)
+    headings = []
+    for node in tree.css("h1, h2, h3, .title, .tit, [class*=title], [id*=title]"):
+        text = clean_space(" ".join(block_lines(node)).strip())
+        if 6 <= len(text) <= 200:
+            headings.append(text)
+    for text in headings:
+        folded = fold(text)
+        if folded_stem and (folded in folded_stem or folded_stem in folded):
+            return text
+    if headings and (not stem or len(stem) < 6):
+        return headings[0]
+    return stem or (headings[0] if headings else None) or first_meta(metas, META_TITLE[1:])
+
+
+# ---------------------------------------------------------------- body
+
+_BODY_SELECTORS = (
+    "#zoom, #zoomcon, .TRS_Editor, .trs_editor_view, #UCAP-CONTENT, .article-content, .article_content, "
+    ".news_content, .news_cont_d_wrap, .detail-content, .pages_content, .wz_content, .zw, #content, "
+    ".content-text, article"
+)
+_NOT_PROSE = re.compile(r"[\s\d\-:/.年月日【】\[\]()（）]+")
+_TEXT_PARENTS = frozenset(
+    ["p", "span", "font", "strong", "b", "em", "i", "u", "h4", "h5", "h6", "li", "label", "small", "big"]
+)
+
+
+def find_body(root: Node) -> Node | None:
+    """Known CMS body containers first; else the node richest in non-link paragraph text."""
+    known = [n for n in root.css(_BODY_SELECTORS) if len(node_text(n)) >= 60]
+    if known:
+        return max(known, key=lambda n: len(node_text(n)) if n.css_first(_BODY_SELECTORS) is None else 0)
+    scores: dict[int, float] = defaultdict(float)
+    nodes: dict[int, Node] = {}
+    for node in root.css("p, div, td, span, font, li, section, article, pre"):
+        own = len(_NOT_PROSE.sub("", node.text(deep=False) or ""))
+        if own < 8:
+            continue
+        target = node
+        while target.tag in _TEXT_PARENTS and target.parent is not None:
+            target = target.parent
+        for weight, holder in ((1.0, target), (0.5, target.parent)):
+            if holder is not None and holder.tag not in ("html", "body", None):
+                scores[holder.mem_id] += own * weight
+                nodes[holder.mem_id] = holder
+    if not scores:
+        return None
+    return nodes[max(scores, key=lambda k: scores[k])]
+
+
+def prose_length(body: Node) -> int:
+    """Characters of text outside links: high for a notice, low for a list."""
+    return len(node_text(body)) - sum(len(node_text(a)) for a in body.css("a"))
+
+
+def body_lines(body: Node, title: str | None) -> list[str]:
+    folded_title = fold(title) if title else None
+    lines = []
+    for line in block_lines(body):
+        line = strip_noise(line)
+        if line and (folded_title is None or fold(line) != folded_title):
+            lines.append(line)
+    return dedupe_lines(lines)
+
+
+# ---------------------------------------------------------------- info line: date, publisher
+
+_DATE_LABEL = re.compile(
+    r"(发布时间|發布時間|发布日期|發布日期|成文日期|时间|時間|日期|发表于|發表於|更新时间)\s*[:：]?"
+)
+_PUBLISHER = re.compile(
+    r"(?:信息来源|信息來源|文章来源|来源|來源|发布机构|發布機構|发文机关|發文機關|发布单位|發布單位)\s*[:：]\s*"
+    r"([^\s|｜:：]{2,40})"
+)
+_AUTHOR = re.compile(r"(?:发布者|發布者|发布人|發布人)\s*[:：]\s*([^\s|｜:：]{2,20})")
+_LABEL_TAIL = re.compile(r"(发布时间|發布時間|发布日期|时间|時間|日期|浏览|瀏覽|点击|點擊|作者|字体|字體).*$")
+
+
+def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]:
+    """The few lines just after the title, where dates and sources stand."""
+    folded = fold(title) if title else None
+    for i, line in enumerate(lines):
+        if folded and fold(line).endswith(folded[-12:]):
+            return lines[i + 1 : i + 1 + limit]
+    return lines[:limit]
+
+
+def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime | None) -> DateValue | None:
+    meta = first_meta(metas, META_DATE)
+    if meta and (value := parse_date(meta)):
+        return value
+    for line in info:
+        label = _DATE_LABEL.search(line)
+        dates = find_dates(line[label.start() :] if label else line)
+        if dates:
+            return dates[0][1]
+    from_url = date_from_url(url)
+    if from_url:
+        return from_url
+    if now is not None:
+        for line in info:
+            if value := parse_relative(line, now):
+                return value
+    return None
+
+
+def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
+    meta = first_meta(metas, META_PUBLISHER)
+    if meta:
+        return meta
+    for pattern in (_PUBLISHER, _AUTHOR):
+        for line in info:
+            m = pattern.search(line)
+            if m:
+                name = _LABEL_TAIL.sub("", m.group(1)).strip(" ,，;；")
+                if len(name) >= 2:
+                    return name
+    return None
+
+
+def find_tag(title: str | None, metas: dict[str, str]) -> tuple[str | None, str | None]:
+    """(tag, title without the tag): 【通知公告】 in the title, else the CMS column name."""
+    if title:
+        tag, rest = split_tag(title)
+        if tag:
+            return tag, rest
+    return first_meta(metas, META_COLUMN), title
+
+
+# ---------------------------------------------------------------- attachments
+
+ATTACHMENT_EXTS = ("pdf", "doc", "docx", "xls", "xlsx", "wps", "ofd", "zip", "rar", "et", "7z")
+_EXT = re.compile(r"\.(" + "|".join(ATTACHMENT_EXTS) + r")(?:$|[?#])", re.I)
+
+
+def find_attachments(root: Node, base: str) -> list[Attachment]:
+    out: dict[str, Attachment] = {}
+    for anchor in root.css("a[href]"):
+        href = anchor.attributes.get("href") or ""
+        text = node_text(anchor)
+        if not (_EXT.search(urlsplit(href).path + "?") or _EXT.search(text)):
+            continue
+        url = absolute(base, href)
+        if url and url not in out:
+            name = text or anchor.attributes.get("title") or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+            out[url] = Attachment(name=clean_space(name), url=url)
+    return list(out.values())
+
+
+# ---------------------------------------------------------------- deadline, document number
+
+_DATE_ANY = (
+    r"((?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\s*月\s*\d{1,2}\s*日|"
+    r"\d{1,2}/\d{1,2}/(?:19|20)\d{2})"
+)
+_DEADLINES = [
+    # 申报时间：2024年3月1日至3月15日 / 受理时间为…起至…
+    re.compile(
+        r"(?:申报|申請|申请|受理|报名|報名|提交|征集|报送|網上申報|网上申报)[^。；;\n]{0,12}?(?:时间|時間|日期|期限)"
+        r"[^。；;\n]{0,20}?" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:至|到|—|-|～|~)\s*" + _DATE_ANY
+    ),
+    # 截止时间：2024年3月15日 / 截止日期为… / 申报截止时间
+    re.compile(r"截止(?:时间|時間|日期)?[^。；;\n\d]{0,12}?" + _DATE_ANY),
+    # 2024年3月15日（17:00）截止 / 前
+    re.compile(_DATE_ANY + r"[^。；;\n]{0,16}?(?:截止|截至|為止|为止)"),
+    # 于2024年3月15日前 / 之前
+    re.compile(r"(?:于|於|在)\s*" + _DATE_ANY + r"[^。；;\n]{0,12}?(?:前|之前)"),
+]
+_DOC_NUMBER = re.compile(
+    r"[\u4e00-\u9fa5]{1,12}\s*[〔\[［(（【]\s*(?:19|20)\d{2}\s*[〕\]］)）】]\s*\d{1,5}\s*号"
+)
+
+
+def find_deadline(text: str, published: DateValue | None) -> DateValue | None:
+    """The first deadline the body states; a date without a year takes the year before it."""
+    hits: list[tuple[int, DateValue]] = []
+    for pattern in _DEADLINES:
+        for m in pattern.finditer(text):
+            groups = [g for g in m.groups() if g]
+            raw = groups[-1]
+            year_hint = _year_near(groups[0], published)
+            value = parse_date(raw, None, year_hint)
+            if value:
+                hits.append((m.start(), value))
+                break
+    if not hits:
+        return None
+    return min(hits, key=lambda hit: hit[0])[1]
+
+
+def _year_near(text: str, published: DateValue | None) -> int | None:
+    m = re.search(r"(?:19|20)\d{2}", text)
+    if m:
+        return int(m.group(0))
+    return published.day.year if published else None
+
+
+def find_doc_number(lines: list[str]) -> str | None:
+    for line in lines[:12]:
+        m = _DOC_NUMBER.search(line)
+        if m:
+            return re.sub(r"\s+", "", m.group(0))
+    return None
+
+
+# ---------------------------------------------------------------- related notices
+
+RELATED_LABELS = re.compile(
+    r"^[\s\-—–=·•【\[]*(相关通知|相關通知|相关文章|相關文章|相关链接|相關鏈接|相关文件|相關文件|相关新闻|相關新聞|"
+    r"相关阅读|相關閱讀|相关信息|相關信息|相关政策|相關政策|相关公告|相關公告)[\s\-—–=·•】\]:：]*$"
+)
+
+
+_ANY_LABEL = re.compile(r"相[关關](通知|文章|链接|鏈接|文件|新闻|新聞|阅读|閱讀|信息|政策|公告)")
+
+
+def find_related(
+    root: Node, base: str, now: dt.datetime | None, year_hint: int | None
+) -> tuple[list[Link], list[Node]]:
+    """The related-notices block as links, and the nodes to drop so it never counts as body text."""
+    if not _ANY_LABEL.search(root.text(deep=True) or ""):
+        return [], []
+    for label in root.css("h1, h2, h3, h4, h5, h6, div, span, p, strong, b, dt, li, td, em, font, a"):
+        own = clean_space(label.text(deep=True) or "")
+        if len(own) > 14 or not RELATED_LABELS.match(own):
+            continue
+        block = label.parent
+        while block is not None and block.css_first("a[href]") is None and block.tag != "body":
+            block = block.parent
+        if block is None or block.tag == "body":
+            continue
+        order = {node.mem_id: i for i, node in enumerate(block.traverse())}
+        after = order.get(label.mem_id, -1)
+        entries = [(i, a) for i, a in anchor_items(block) if order.get(a.mem_id, -1) > after]
+        links = [link for group in group_links(entries, base, now, year_hint) for link in group.links]
+        if not links:
+            links = [x for i, a in entries if (x := make_link(i, a, base, now, year_hint))]
+        if not links:
+            continue
+        prose = len(node_text(block)) - sum(len(node_text(a)) for _, a in entries)
+        drop = [block] if prose < 200 else [label, *(item for item, _ in entries)]
+        return links, drop
+    return [], []

@@ -1,0 +1,339 @@
+"""The only HTTP code: one httpx client, conditional GET, size cap, charset sniffing, politeness.
+
+httpx gives the API; the aiohttp transport (httpx-aiohttp) gives the speed: on 1,050 local pages with
+16 in flight it served 1,340–1,580 pages/s against 260–340 for httpx's default transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import datetime as dt
+import email.utils
+import random
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import charset_normalizer
+import httpx
+from httpx_aiohttp import AiohttpTransport
+from protego import Protego
+
+from .errors import (
+    Blocked,
+    ConnectError,
+    ExtractError,
+    FetchError,
+    HTTPStatusError,
+    RobotsDisallowed,
+    Timeout,
+    TooLarge,
+)
+from .models import BEIJING, NotModified, Page, Validators
+
+DEFAULT_UA = "watcher/0.1 (+notice monitor; polite: 1 request/s per host)"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = DEFAULT_UA
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    retries: int = 2
+    backoff: float = 1.0  # first retry waits about this long, doubling, jittered
+    max_retry_after: float = 60.0
+    per_host_concurrency: int = 1
+    per_host_delay: float = 1.0
+    robots: bool = True
+
+
+@dataclass
+class _Host:
+    gate: asyncio.Semaphore
+    next_at: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Fetcher:
+    """Fetches pages for the whole process; share one instance.
+
+    Two underlying clients at most: one verifying TLS and one that does not, for the government sites
+    whose certificates are broken (a source opts in with `verify_tls: false`).
+    """
+
+    def __init__(self, settings: FetchSettings | None = None) -> None:
+        self.settings = settings or FetchSettings()
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._hosts: dict[str, _Host] = {}
+        self._robots: dict[str, Protego | None] = {}
+        self.requests = 0  # answered requests, for logs and benchmarks
+
+    def _client(self, verify: bool) -> httpx.AsyncClient:
+        if verify not in self._clients:
+            s = self.settings
+            self._clients[verify] = httpx.AsyncClient(
+                transport=AiohttpTransport(verify=verify, limits=httpx.Limits(max_connections=256)),
+                timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+                follow_redirects=True,
+                max_redirects=s.max_redirects,
+                headers={"User-Agent": s.user_agent, "Accept-Language": "zh-CN,zh;q=0.9"},
+            )
+        return self._clients[verify]
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def get(
+        self,
+        url: str,
+        validators: Validators | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        verify: bool = True,
+        encoding: str | None = None,
+        robots: bool | None = None,
+    ) -> Page | NotModified:
+        """GET with retries on connection errors, 5xx and 429; raise a FetchError subclass on failure."""
+        if robots if robots is not None else self.settings.robots:
+            await self._check_robots(url, verify)
+        attempt = 0
+        while True:
+            try:
+                async with self._polite(url):
+                    return await self._get_once(url, validators, headers, verify, encoding)
+            except (ConnectError, Timeout, HTTPStatusError) as exc:
+                if attempt >= self.settings.retries or not _retryable(exc):
+                    raise
+                attempt += 1
+                await asyncio.sleep(self._backoff(attempt, exc.retry_after))
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.settings.max_retry_after)
+        base = self.settings.backoff * 2 ** (attempt - 1)
+        return base * random.uniform(0.5, 1.5)
+
+    async def _get_once(
+        self,
+        url: str,
+        validators: Validators | None,
+        headers: Mapping[str, str] | None,
+        verify: bool,
+        encoding: str | None,
+    ) -> Page | NotModified:
+        request_headers = dict(headers or {})
+        if validators and validators.etag:
+            request_headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            request_headers["If-Modified-Since"] = validators.last_modified
+        try:
+            async with asyncio.timeout(self.settings.total_timeout):
+                return await self._stream(url, request_headers, verify, encoding)
+        except TimeoutError as exc:
+            raise Timeout(url, f"no complete answer within {self.settings.total_timeout:g} s") from exc
+        except httpx.TimeoutException as exc:
+            raise Timeout(url, f"timed out ({type(exc).__name__})") from exc
+        except httpx.TooManyRedirects as exc:
+            raise ConnectError(url, "too many redirects (a redirect loop?)") from exc
+        except (httpx.TransportError, OSError) as exc:
+            raise ConnectError(url, f"connection failed: {exc or type(exc).__name__}") from exc
+
+    async def _stream(
+        self, url: str, headers: dict[str, str], verify: bool, encoding: str | None
+    ) -> Page | NotModified:
+        client = self._client(verify)
+        async with client.stream("GET", url, headers=headers) as resp:
+            self.requests += 1
+            if resp.status_code == 304:
+                return NotModified(url)
+            body = await self._read_capped(url, resp)
+            retry_after = _retry_after(resp.headers.get("retry-after"))
+            if _is_challenge(resp.status_code, body):
+                raise Blocked(url, f"anti-bot challenge (HTTP {resp.status_code})")
+            if resp.status_code >= 400:
+                raise HTTPStatusError(url, resp.status_code, retry_after)
+            content_type = resp.headers.get("content-type", "")
+            text, used = decode(body, _header_charset(content_type), override=encoding)
+            return Page(
+                url=url,
+                final_url=str(resp.url),
+                status=resp.status_code,
+                body=body,
+                text=text,
+                encoding=used,
+                content_type=content_type,
+                fetched_at=dt.datetime.now(BEIJING),
+                etag=resp.headers.get("etag"),
+                last_modified=resp.headers.get("last-modified"),
+            )
+
+    async def _read_capped(self, url: str, resp: httpx.Response) -> bytes:
+        cap = self.settings.max_bytes
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise TooLarge(url, f"declared {int(declared):,} bytes, over the {cap:,} byte cap")
+        chunks, size = [], 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise TooLarge(url, f"body passed the {cap:,} byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # -------------------------------------------------------------- politeness
+
+    def _polite(self, url: str) -> _HostSlot:
+        host = urlsplit(url).netloc.lower()
+        if host not in self._hosts:
+            self._hosts[host] = _Host(asyncio.Semaphore(self.settings.per_host_concurrency))
+        return _HostSlot(self._hosts[host], self.settings.per_host_delay)
+
+    async def _check_robots(self, url: str, verify: bool) -> None:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._robots:
+            self._robots[origin] = await self._load_robots(origin, verify)
+        rules = self._robots[origin]
+        if rules is not None and not rules.can_fetch(url, self.settings.user_agent):
+            raise RobotsDisallowed(url, f"robots.txt of {parts.netloc} disallows this URL")
+
+    async def _load_robots(self, origin: str, verify: bool) -> Protego | None:
+        """A missing or unreadable robots.txt allows everything, as crawlers agree."""
+        try:
+            async with self._polite(origin + "/robots.txt"):
+                page = await self._get_once(origin + "/robots.txt", None, None, verify, None)
+        except FetchError:
+            return None
+        if isinstance(page, NotModified) or page.status != 200 or "html" in page.content_type:
+            return None
+        return Protego.parse(page.text)
+
+
+class _HostSlot:
+    """At most N requests in flight per host, and a jittered minimum delay between their starts."""
+
+    def __init__(self, host: _Host, delay: float) -> None:
+        self.host, self.delay = host, delay
+
+    async def __aenter__(self) -> None:
+        await self.host.gate.acquire()
+        if self.delay <= 0:
+            return
+        async with self.host.lock:
+            wait = self.host.next_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.host.next_at = time.monotonic() + self.delay * random.uniform(0.8, 1.2)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.host.gate.release()
+
+
+def _retryable(exc: FetchError) -> bool:
+    return not isinstance(exc, HTTPStatusError) or exc.retryable
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+_CHALLENGE = re.compile(rb"document\.cookie|__jsl_clearance|acw_sc__|challenge", re.I)
+
+
+def _is_challenge(status: int, body: bytes) -> bool:
+    """403 always; 412/521 (and small 200 pages) when they carry a cookie-setting script."""
+    if status == 403:
+        return True
+    if status in (412, 521):
+        return b"<script" in body.lower()
+    if status == 200 and len(body) < 8192 and b"<script" in body.lower() and _CHALLENGE.search(body):
+        visible = re.sub(rb"<script.*?</script>|<[^>]+>|\s+", b"", body, flags=re.S | re.I)
+        return len(visible) < 64
+    return False
+
+
+# ---------------------------------------------------------------- decoding
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "big5": "big5hkscs",
+}
+
+
+def _header_charset(content_type: str) -> str | None:
+    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type, re.I)
+    return m.group(1) if m else None
+
+
+def _codec(label: str | None) -> str | None:
+    """A Python codec name for a charset label; gb2312/gbk become gb18030 (real pages mislabel GBK)."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().lower()).name
+    except LookupError:
+        return None
+    return _ALIASES.get(name, _ALIASES.get(label.strip().lower(), name))
+
+
+def decode(body: bytes, header_charset: str | None = None, override: str | None = None) -> tuple[str, str]:
+    """Bytes → (text, codec used): override, BOM, strict UTF-8, <meta>, header, detection.
+
+    A declared charset is taken only if the bytes decode under it without error; detection is the last
+    resort, and bad bytes are replaced, never raised.
+    """
+    if b"\x00" in body[:4096] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ExtractError("binary content, not a text page")
+    forced = _codec(override)
+    if forced:
+        return body.decode(forced, errors="replace"), forced
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if body.startswith(bom):
+            return body.decode(name, errors="replace"), name.replace("-sig", "")
+    try:
+        return body.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    meta = _META_CHARSET.search(body[:4096])
+    for label in (meta.group(1).decode("ascii", "ignore") if meta else None, header_charset):
+        declared = _codec(label)
+        if declared and declared != "utf-8":
+            try:
+                return body.decode(declared), declared
+            except UnicodeDecodeError:
+                continue
+    best = charset_normalizer.from_bytes(body[:65536]).best()
+    detected = _codec(best.encoding) if best else None
+    if detected is None or detected in ("utf-8", "ascii"):
+        detected = "gb18030"  # a Chinese government page that is not UTF-8 is GBK nine times in ten
+    return body.decode(detected, errors="replace"), detected

@@ -1,0 +1,119 @@
+"""The records passed between the steps of the flow. Frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+PageKind = Literal["list", "notice"]
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A calendar day as the page gives it; `time` only when the page states one."""
+
+    day: dt.date
+    time: dt.time | None = None
+    approximate: bool = False  # derived from a relative phrase such as 3天前
+
+    @property
+    def iso(self) -> str:
+        return self.day.isoformat()
+
+
+@dataclass(frozen=True)
+class Page:
+    """Fetched and decoded bytes of one URL."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    text: str
+    encoding: str
+    content_type: str = ""
+    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(BEIJING))
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """A conditional GET answered 304."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Link:
+    """An entry of a notice list, or one of a notice's related notices."""
+
+    title: str
+    url: str
+    date: DateValue | None = None
+    tag: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "url": self.url, "date": _iso(self.date), "tag": self.tag}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    url: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What watcher sees on one page: a list's entries, or a notice's fields."""
+
+    url: str
+    kind: PageKind
+    encoding: str
+    title: str | None = None
+    date: DateValue | None = None
+    publisher: str | None = None
+    tag: str | None = None
+    deadline: DateValue | None = None
+    attachments: tuple[Attachment, ...] = ()
+    items: tuple[Link, ...] = ()
+    related: tuple[Link, ...] = ()
+    text: str = ""
+    doc_number: str | None = None
+    blocked: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "kind": self.kind,
+            "encoding": self.encoding,
+            "title": self.title,
+            "date": _iso(self.date),
+            "publisher": self.publisher,
+            "tag": self.tag,
+            "deadline": _iso(self.deadline),
+            "attachments": [a.to_json() for a in self.attachments],
+            "items": [i.to_json() for i in self.items],
+            "related": [r.to_json() for r in self.related],
+            "text": self.text,
+        }
+
+
+def _iso(value: DateValue | None) -> str | None:
+    return value.iso if value else None
+
+
+JsonMap = Mapping[str, Any]
