@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from watcher.localsite import LocalServer
 from watcher.models import BEIJING
-
-from .server import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=BEIJING)

@@ -17,10 +17,10 @@ import yaml
 from watcher.errors import FetchError, WatcherError
 from watcher.extract import extract
 from watcher.fetch import Fetcher, FetchSettings
+from watcher.localsite import LocalServer
 from watcher.models import Extracted, NotModified
 
 from .conftest import FIXTURES, NOW
-from .server import LocalServer
 
 CASES = sorted((FIXTURES / "expected").glob("*.yaml"))
 

@@ -51,6 +51,7 @@ class Settings:
     timeout: float = 30.0
     max_bytes: int = 10 * 1024 * 1024
     retries: int = 2
+    recheck_days: int = 30
     state: str = DEFAULT_STATE
 
     def fetch_settings(self) -> FetchSettings:
@@ -98,6 +99,7 @@ _SETTINGS = {
     "timeout": y.Field((int, float), 30.0, _positive, float),
     "max_bytes": y.Field(int, 10 * 1024 * 1024, _positive),
     "retries": y.Field(int, 2),
+    "recheck_days": y.Field(int, 30),
     "state": y.Field(str, None),
 }
 _PER_HOST = {

@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 for the tests: routes whose content can change between rounds.
+"""A real HTTP server on 127.0.0.1, for the offline demo and the tests: routes whose content can change.
 
 Answers conditional GETs with 304 (strong ETag over the body, Last-Modified), can hang, fail, redirect
 in a loop or drip bytes, and counts what it served.
@@ -57,7 +57,7 @@ class Site:
 class Handler(BaseHTTPRequestHandler):
     site: Site
 
-    def log_message(self, *args: object) -> None:  # keep test output quiet
+    def log_message(self, *args: object) -> None:  # keep demo and test output quiet
         pass
 
     def do_GET(self) -> None:
@@ -107,8 +107,8 @@ class LocalServer:
 
     @property
     def base(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self.httpd.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path

@@ -1,0 +1,148 @@
+"""Change tracking against a real local server whose content moves through rounds."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+from watcher import config as config_mod
+from watcher import demo
+from watcher.app import check_sources
+from watcher.localsite import LocalServer
+from watcher.pipeline import SourceResult
+from watcher.store import Store
+
+from .conftest import FIXTURES, NOW
+
+
+def load(server: LocalServer, state: Path, extra: str = "", **source: object) -> config_mod.Config:
+    opts = "".join(f"\n    {k}: {v}" for k, v in source.items())
+    text = f"""settings:
+  per_host: {{concurrency: 4, delay: 0}}
+  timeout: 1
+  retries: 1
+sources:
+  - name: kjj
+    url: {server.url(demo.LIST_PATH)}{opts}
+{extra}"""
+    return config_mod.load("test.yaml", state=str(state), text=text)
+
+
+def run(config: config_mod.Config) -> dict[str, SourceResult]:
+    results = asyncio.run(check_sources(config, clock=lambda: NOW))
+    return {r.name: r for r in results}
+
+
+def kinds(result: SourceResult) -> list[tuple[str, str]]:
+    return sorted((c.kind, c.title) for c in result.changes)
+
+
+def test_three_rounds_and_a_restart(server: LocalServer, tmp_path: Path) -> None:
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    config = load(server, tmp_path)
+
+    first = run(config)["kjj"]
+    assert first.status == "ok"
+    assert kinds(first) == sorted(("new", n.title) for n in notices)
+
+    statuses_before = server.site.statuses[304]
+    second = run(config)["kjj"]  # a fresh Store each run: the state survives a restart
+    assert second.status == "not_modified" and second.changes == []
+    assert server.site.statuses[304] > statuses_before
+
+    fresh = demo.next_round(notices)
+    demo.publish(server, fresh)
+    third = run(config)["kjj"]
+    got = {(c.kind, c.title): c.what for c in third.changes}
+    assert got == {
+        ("new", fresh[0].title): (),
+        ("changed", notices[0].title): ("body", "deadline"),
+        ("changed", notices[1].title): ("attachments",),
+    }
+    fourth = run(config)["kjj"]  # the counter keeps ticking on the server side: still nothing
+    assert fourth.changes == []
+
+    revised = next(c for c in third.changes if c.what == ("body", "deadline"))
+    store = Store(tmp_path)
+    history = store.versions_of(revised.key)
+    assert [v["change"] for v in history] == ["new", "changed"]
+    assert "截止时间顺延" in history[1]["diff"]
+    assert (store.evidence(history[1]["id"]) or b"").startswith(b"<!DOCTYPE html>")
+
+
+def test_counter_tick_on_gbk_page_is_not_a_change(server: LocalServer, tmp_path: Path) -> None:
+    page = (FIXTURES / "pages" / "seed000_trad_gbk.html").read_bytes()
+    server.site.put("/news/a.html", page, conditional=False)
+    config = config_mod.load(
+        "t.yaml",
+        state=str(tmp_path),
+        text=f"settings: {{per_host: {{delay: 0}}}}\nsources:\n  - name: s\n    url: {server.url('/news/a.html')}\n    follow: false\n",
+    )
+    assert [c.kind for c in run(config)["s"].changes] == ["new"]
+    server.site.put(
+        "/news/a.html",
+        page.replace("點擊:1885".encode("gb18030"), "點擊:1886".encode("gb18030")),
+        conditional=False,
+    )
+    again = run(config)["s"]
+    assert again.status == "ok" and again.changes == []
+
+
+def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> None:
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    server.site.put("/hang.html", b"<html></html>", delay=3)
+    server.site.put("/500.html", b"oops", status=500)
+    server.site.put("/loop.html", b"", status=302, headers={"Location": "/loop.html"})
+    server.site.put("/challenge.html", (FIXTURES / "pages" / "challenge.html").read_bytes(), status=412)
+    extra = "".join(
+        f"  - name: {name}\n    url: {server.url(path)}\n"
+        for name, path in [
+            ("hang", "/hang.html"),
+            ("e500", "/500.html"),
+            ("loop", "/loop.html"),
+            ("bot", "/challenge.html"),
+        ]
+    )
+    config = load(server, tmp_path, extra)
+    results = run(config)
+    assert results["kjj"].status == "ok" and len(results["kjj"].changes) == 4
+    assert results["hang"].status == "error" and "time" in (results["hang"].error or "")
+    assert results["e500"].status == "error" and results["e500"].error == "HTTP 500"
+    assert results["loop"].status == "error" and "redirect" in (results["loop"].error or "")
+    assert results["bot"].status == "blocked"
+    assert server.site.hits["/500.html"] == 2  # retried once, then given up
+    rows = {r["name"]: r for r in Store(tmp_path).sources()}
+    assert rows["e500"]["failures"] == 1 and rows["kjj"]["failures"] == 0
+    due = dt.datetime.fromisoformat(rows["e500"]["next_due"])
+    assert due - NOW == dt.timedelta(hours=2)  # backs off: twice the interval
+
+
+def test_empty_list_and_challenge_are_health_events_not_removals(server: LocalServer, tmp_path: Path) -> None:
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    config = load(server, tmp_path)
+    run(config)
+    server.site.put(demo.LIST_PATH, "<html><body><p>网站改版中</p></body></html>")
+    broken = run(config)["kjj"]
+    assert broken.status == "error" and "yielded no entries" in (broken.error or "")
+    assert broken.changes == []
+    server.site.put(demo.LIST_PATH, (FIXTURES / "pages" / "challenge.html").read_bytes(), status=412)
+    assert run(config)["kjj"].status == "blocked"
+    store = Store(tmp_path)
+    assert store.query("SELECT count(*) AS n FROM items WHERE removed_at IS NOT NULL")[0]["n"] == 0
+    demo.publish(server, notices)
+    healed = run(config)["kjj"]
+    assert healed.status == "ok" and healed.changes == []
+
+
+def test_removed_entries_are_recorded(server: LocalServer, tmp_path: Path) -> None:
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    config = load(server, tmp_path)
+    run(config)
+    demo.publish(server, notices[:3])
+    result = run(config)["kjj"]
+    assert [(c.kind, c.title) for c in result.changes] == [("removed", notices[3].title)]

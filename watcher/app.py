@@ -1,0 +1,55 @@
+"""Wiring: one store, one fetcher, one checker, as the CLI and the daemon both use them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+from .config import Config, Source
+from .fetch import Fetcher
+from .pipeline import AlertPlanner, Checker, Classifier, SourceResult
+from .store import Store
+
+
+@asynccontextmanager
+async def open_checker(
+    config: Config,
+    clock: Callable[[], dt.datetime] | None = None,
+    with_alerts: bool = True,
+) -> AsyncIterator[Checker]:
+    store = Store(config.settings.state)
+    settings = config.settings.fetch_settings()
+    fetcher = Fetcher(settings)
+    classify, plan = _hooks(config, with_alerts)
+    try:
+        yield Checker(config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock)
+    finally:
+        await fetcher.aclose()
+        store.close()
+
+
+def _hooks(config: Config, with_alerts: bool) -> tuple[Classifier | None, AlertPlanner | None]:
+    """The classifier and the alert planner, where their modules are configured."""
+    return None, None
+
+
+async def check_sources(
+    config: Config, sources: list[Source] | None = None, clock: Callable[[], dt.datetime] | None = None
+) -> list[SourceResult]:
+    async with open_checker(config, clock) as checker:
+        return await checker.check_all(sources or list(config.sources))
+
+
+def select_sources(config: Config, names: tuple[str, ...]) -> list[Source]:
+    if not names:
+        return list(config.sources)
+    known = {s.name: s for s in config.sources}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise KeyError(", ".join(missing))
+    return [known[n] for n in names]
+
+
+__all__ = ["check_sources", "open_checker", "replace", "select_sources"]

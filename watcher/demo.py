@@ -1,0 +1,162 @@
+"""`watcher demo`: a fully offline run on bundled sample pages.
+
+A bureau's 通知公告 list and its notices are served from 127.0.0.1. watcher checks them, then the site
+changes (a new notice, a revised body, an added attachment, a click counter ticking) and watcher checks
+again, showing exactly the new and changed notices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass, field
+
+from .localsite import LocalServer
+from .models import BEIJING
+
+LIST_PATH = "/kjj/tzgg/index.html"
+
+
+@dataclass
+class DemoNotice:
+    pid: int
+    title: str
+    date: str
+    paragraphs: list[str]
+    attachments: list[str] = field(default_factory=list)
+    views: int = 100
+
+    @property
+    def path(self) -> str:
+        return f"/kjj/tzgg/{self.date[:7].replace('-', '')}/t{self.date.replace('-', '')}_{self.pid}.html"
+
+
+def sample_notices(today: dt.date | None = None) -> list[DemoNotice]:
+    """Four notices dated in the last weeks, so they are recent whenever the demo runs."""
+    today = today or dt.datetime.now(BEIJING).date()
+    y = today.year
+
+    def ago(days: int) -> str:
+        return (today - dt.timedelta(days=days)).isoformat()
+
+    def ahead(days: int) -> str:
+        d = today + dt.timedelta(days=days)
+        return f"{d.year}年{d.month}月{d.day}日"
+
+    return [
+        DemoNotice(
+            8801,
+            f"关于组织申报{y}年度广佛科技创新合作专项项目的通知",
+            ago(6),
+            [
+                f"佛科〔{y}〕37号",
+                "各有关单位：",
+                f"为贯彻落实《关于推进广佛科技创新合作的工作方案》，现组织申报{y}年度广佛科技创新合作专项项目，"
+                "支持广佛两地企事业单位联合开展核心技术攻关和科技成果转化。",
+                f"申报时间：{ahead(-5)}至{ahead(12)}17:00，逾期不予受理。",
+                "联系人：陈女士，电话：0757-83380000。",
+            ],
+            [f"{y}年度广佛科技创新合作专项申报指南.pdf"],
+            1885,
+        ),
+        DemoNotice(
+            8790,
+            "关于遴选“科创中国”广州市试点区和示范园区的通知",
+            ago(14),
+            [
+                "各区科协、各有关园区：",
+                "为发挥我市作为“科创中国”创新枢纽城市的优势，现拟在全市范围内遴选若干“科创中国”广州市试点区和示范园区。",
+                f"请于{ahead(20)}前将申报材料报送市科协。",
+            ],
+            ["试点区申报书.docx", "示范园区申报书.docx"],
+            640,
+        ),
+        DemoNotice(
+            8774,
+            f"广东省科学技术厅关于{y}年度珠三角科技创新一体化项目立项的公示",
+            ago(21),
+            [
+                "根据《推进珠江三角洲地区科技创新一体化行动计划》，经专家评审，拟立项项目名单予以公示。",
+                f"公示期为{ahead(-20)}至{ahead(-14)}。",
+            ],
+            [],
+            2210,
+        ),
+        DemoNotice(
+            8760,
+            f"关于举办{y}年广州市科技活动周的通知",
+            ago(27),
+            ["为普及科学知识，弘扬科学精神，定于近期举办广州市科技活动周。"],
+            [],
+            312,
+        ),
+    ]
+
+
+def render_notice(n: DemoNotice) -> str:
+    body = "".join(f"<p>{html.escape(p)}</p>" for p in n.paragraphs)
+    files = "".join(
+        f'<li><a href="/kjj/files/{n.pid}_{i}.{name.rsplit(".", 1)[1]}">附件{i + 1}：{html.escape(name)}</a></li>'
+        for i, name in enumerate(n.attachments)
+    )
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(n.title)}_广州市科学技术局</title>'
+        f'<meta name="ArticleTitle" content="{html.escape(n.title)}"><meta name="PubDate" content="{n.date} 09:30">'
+        '<meta name="ContentSource" content="广州市科学技术局"></head><body>'
+        '<div class="nav"><a href="/">首页</a> <a href="/kjj/tzgg/">通知公告</a></div>'
+        f'<h1>{html.escape(n.title)}</h1><div class="info">发布时间：{n.date} 浏览次数：{n.views}</div>'
+        f'<div id="zoom">{body}</div><div class="fujian"><ul>{files}</ul></div>'
+        '<div class="footer">广州市科学技术局 版权所有</div></body></html>'
+    )
+
+
+def render_list(notices: list[DemoNotice]) -> str:
+    items = "".join(
+        f'<li><a href="{n.path}" title="{html.escape(n.title)}">{html.escape(n.title[:18])}…</a><span>{n.date}</span></li>'
+        for n in sorted(notices, key=lambda n: n.date, reverse=True)
+    )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>通知公告_广州市科学技术局</title></head><body>'
+        f'<div class="nav"><a href="/">首页</a></div><div class="news_list"><ul>{items}</ul></div>'
+        '<div class="footer">广州市科学技术局 版权所有</div></body></html>'
+    )
+
+
+def publish(server: LocalServer, notices: list[DemoNotice]) -> None:
+    server.site.put(LIST_PATH, render_list(notices), content_type="text/html; charset=utf-8")
+    for n in notices:
+        server.site.put(n.path, render_notice(n), content_type="text/html; charset=utf-8")
+
+
+def next_round(notices: list[DemoNotice]) -> list[DemoNotice]:
+    """What changes on the site between the two checks."""
+    call, selection, publicity, event = notices
+    call.paragraphs[3] = call.paragraphs[3].replace("17:00，", "17:00（截止时间顺延一周请以此为准），")
+    call.paragraphs[3] = re.sub(
+        r"至(\d{4})年(\d+)月(\d+)日", lambda m: "至" + _later(m, 7), call.paragraphs[3]
+    )
+    selection.attachments.append("推荐汇总表.xlsx")
+    publicity.views += 1  # a click counter ticks: not a change
+    fresh = DemoNotice(
+        8812,
+        f"关于下达{call.date[:4]}年广州国际科技产业创新中心建设专项资金的通知",
+        (dt.date.fromisoformat(call.date) + dt.timedelta(days=5)).isoformat(),
+        ["根据《广州市建设国际科技产业创新中心三年行动计划》，现下达本年度专项资金，请各单位按要求使用。"],
+        ["资金分配表.xlsx"],
+    )
+    return [fresh, call, selection, publicity, event]
+
+
+def _later(m: re.Match[str], days: int) -> str:
+    d = dt.date(int(m[1]), int(m[2]), int(m[3])) + dt.timedelta(days=days)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def demo_config(base: str) -> str:
+    return f"""settings:
+  per_host: {{concurrency: 4, delay: 0}}
+sources:
+  - name: gz-kjj-tzgg
+    url: {base}{LIST_PATH}
+"""

@@ -1,0 +1,135 @@
+"""Item identity and content fingerprints → Changes. Pure functions.
+
+Identity: a stable id in the URL where the CMS gives one (post_<id>, content_<id>, TRS t<date>_<id>),
+else the canonical URL. Fingerprint: over the folded title, body, attachment list and deadline, after
+counters and widgets are stripped, so a click counter or a rotating related list never makes a change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .models import Attachment, Extracted, Link
+from .normalize import fold, strip_noise
+
+_TRACKING = re.compile(r"^(utm_.*|spm|from|share.*|isappinstalled|timestamp|_t|t|rnd|random|v)$", re.I)
+_STABLE_ID = re.compile(r"(?:/|^)(post|content|art|article|mpost)_(\d{4,})(?:\.s?html?)?$", re.I)
+_TRS_ID = re.compile(r"/t(\d{8})_(\d{3,})\.s?html?$", re.I)
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, default port and fragment dropped, tracking parameters dropped, query sorted."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port is None or (scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
+    )
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def item_key(url: str) -> str:
+    """The identity of a notice: `host/post_123` where the URL has a stable id, else the canonical URL.
+
+    http/https and a `www.` prefix do not change a notice's identity.
+    """
+    canon = canonical_url(url)
+    parts = urlsplit(canon)
+    host = parts.netloc.removeprefix("www.")
+    m = _STABLE_ID.search(parts.path)
+    if m and not parts.query:
+        return f"{host}/{m.group(1).lower()}_{m.group(2)}"
+    m = _TRS_ID.search(parts.path)
+    if m and not parts.query:
+        return f"{host}/t{m.group(1)}_{m.group(2)}"
+    return host + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The comparable content of one notice version."""
+
+    title: str
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+    deadline: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for part in (
+            fold(self.title),
+            _body_key(self.text),
+            _attachments_key(self.attachments),
+            self.deadline or "",
+        ):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x1f")
+        return h.hexdigest()[:32]
+
+
+def snapshot_of(x: Extracted) -> Snapshot:
+    return Snapshot(
+        title=x.title or "",
+        text=x.text,
+        attachments=x.attachments,
+        deadline=x.deadline.iso if x.deadline else None,
+    )
+
+
+def snapshot_of_entry(link: Link) -> Snapshot:
+    """A list entry that is not followed: its title and date are all there is to compare."""
+    return Snapshot(title=link.title, text="", deadline=None)
+
+
+def _body_key(text: str) -> str:
+    return fold(strip_noise(text)).replace(" ", "")
+
+
+def _attachments_key(attachments: tuple[Attachment, ...]) -> str:
+    return "\n".join(sorted(fold(a.name) + " " + urlsplit(a.url).path for a in attachments))
+
+
+@dataclass(frozen=True)
+class Diff:
+    what: tuple[str, ...] = ()
+    text: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+def compare(old: Snapshot, new: Snapshot, max_lines: int = 12) -> Diff:
+    """Which of title / body / attachments / deadline changed, with a short unified diff of the body."""
+    what = []
+    details: dict[str, str] = {}
+    if fold(old.title) != fold(new.title):
+        what.append("title")
+        details["title"] = f"{old.title} → {new.title}"
+    if _body_key(old.text) != _body_key(new.text):
+        what.append("body")
+    if _attachments_key(old.attachments) != _attachments_key(new.attachments):
+        what.append("attachments")
+        added = [a.name for a in new.attachments if a.name not in {b.name for b in old.attachments}]
+        removed = [a.name for a in old.attachments if a.name not in {b.name for b in new.attachments}]
+        details["attachments"] = "; ".join([*(f"+ {n}" for n in added), *(f"- {n}" for n in removed)])
+    if old.deadline != new.deadline:
+        what.append("deadline")
+        details["deadline"] = f"{old.deadline or '—'} → {new.deadline or '—'}"
+    return Diff(tuple(what), text_diff(old.text, new.text, max_lines) if "body" in what else "", details)
+
+
+def text_diff(old: str, new: str, max_lines: int = 12) -> str:
+    """Changed lines only (no context), at most `max_lines`, for messages and history."""
+    lines = [
+        line
+        for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"… ({len(lines) - max_lines} more lines)"]
+    return "\n".join(lines)

@@ -1,0 +1,369 @@
+"""check_source(): the flow top to bottom, and the one place that maps errors to outcomes.
+
+fetch list (conditional) → extract → for new / changed entries: fetch notice → extract → diff
+→ classify → related notices (allowed domains, depth, cap) → ONE transaction: items, versions,
+evidence, validators, health and pending alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Config, Source
+from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
+from .errors import ExtractError, FetchError
+from .extract import extract
+from .fetch import Fetcher
+from .models import BEIJING, Extracted, Link, NotModified, Page, Validators
+from .normalize import fold
+from .store import CheckRecord, Store, VersionRow, now_iso
+
+log = logging.getLogger("watcher.check")
+
+MAX_BACKOFF = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # new | changed | removed
+    key: str
+    url: str
+    title: str
+    source: str
+    date: str | None = None
+    what: tuple[str, ...] = ()
+    diff: str = ""
+    version_id: str | None = None
+    classification: dict[str, Any] | None = None
+    first_check: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "url": self.url,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "what": list(self.what),
+        }
+
+
+@dataclass
+class SourceResult:
+    name: str
+    status: str = "ok"  # ok | not_modified | error | blocked
+    error: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    fetched: int = 0
+
+    def count(self, kind: str) -> int:
+        return sum(1 for c in self.changes if c.kind == kind)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "new": self.count("new"),
+            "changed": self.count("changed"),
+            "removed": self.count("removed"),
+            "error": self.error or ("; ".join(self.errors[:3]) if self.errors else None),
+        }
+
+
+Classifier = Callable[[Extracted, str], dict[str, Any] | None]
+AlertPlanner = Callable[[Change, VersionRow], list[dict[str, Any]]]
+
+
+@dataclass
+class _Notice:
+    """One notice processed during a check, before it is written."""
+
+    key: str
+    item: dict[str, Any]
+    version: VersionRow | None
+    change: Change | None
+    related: tuple[Link, ...] = ()
+    evidence: tuple[str, str, str, bytes] | None = None
+    validators: tuple[str, Validators] | None = None
+
+
+class Checker:
+    """Runs checks of sources against one store and one fetcher."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        classify: Classifier | None = None,
+        plan_alerts: AlertPlanner | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.config, self.store, self.fetcher = config, store, fetcher
+        self.classify, self.plan_alerts = classify, plan_alerts
+        self.clock = clock or (lambda: dt.datetime.now(BEIJING))
+        self._gate = asyncio.Semaphore(config.settings.concurrency)
+
+    async def check_all(self, sources: list[Source] | tuple[Source, ...] | None = None) -> list[SourceResult]:
+        """Check sources concurrently; one failing source never stops the others."""
+        return list(await asyncio.gather(*(self.check(s) for s in (sources or self.config.sources))))
+
+    async def check(self, source: Source) -> SourceResult:
+        started = time.monotonic()
+        result = SourceResult(source.name)
+        rec = CheckRecord(source=source.name, url=source.url, status="ok", at=now_iso(self.clock()))
+        try:
+            await self._run(source, result, rec)
+        except FetchError as exc:
+            result.status, result.error = exc.status, exc.reason
+        except ExtractError as exc:
+            result.status, result.error = "error", str(exc)
+        rec.status, rec.error = result.status, result.error
+        rec.next_due = self._next_due(source, result.status)
+        if result.status in ("error", "blocked"):
+            rec.events.append((result.status, result.error or ""))
+        self.store.save_check(rec)
+        result.elapsed = time.monotonic() - started
+        log.info(
+            "check %s: %s new=%d changed=%d errors=%d %.2fs%s",
+            source.name, result.status, result.count("new"), result.count("changed"),
+            len(result.errors), result.elapsed, f" ({result.error})" if result.error else "",
+        )  # fmt: skip
+        return result
+
+    def _next_due(self, source: Source, status: str) -> str:
+        """On failure the interval doubles with each consecutive failure, capped at a day."""
+        row = self.store.source_row(source.name) or {}
+        failures = 0 if status in ("ok", "not_modified") else (row.get("failures") or 0) + 1
+        delay = min(source.interval * (2**failures), max(MAX_BACKOFF, source.interval))
+        return now_iso(self.clock() + dt.timedelta(seconds=delay))
+
+    async def _get(self, source: Source, url: str, validators: Validators | None) -> Page | NotModified:
+        async with self._gate:
+            return await self.fetcher.get(
+                url,
+                validators,
+                headers=dict(source.headers),
+                verify=source.verify_tls,
+                encoding=source.encoding,
+                robots=source.robots,
+            )
+
+    # -------------------------------------------------------------- the flow
+
+    async def _run(self, source: Source, result: SourceResult, rec: CheckRecord) -> None:
+        row = self.store.source_row(source.name)
+        healthy = row is not None and row["status"] in ("ok", "not_modified")
+        validators = self.store.validators(source.url) if healthy else None  # dropped after a failure
+        page = await self._get(source, source.url, validators)
+        result.fetched += 1
+        if isinstance(page, NotModified):
+            result.status = "not_modified"
+            return
+        x = self._extract(source, page)
+        if x.kind == "notice" and source.kind == "auto" and row and row.get("item_count"):
+            x = extract(page.text, page.final_url, page.encoding, kind="list", now=self.clock())  # was a list
+        first = row is None or row.get("last_success") is None
+        notices: list[_Notice] | None
+        if x.kind == "notice":
+            notices = [await self._notice_from_page(source, page, x, on_list=False, first=first)]
+        else:
+            notices = await self._list(source, x, result, rec, first)
+        if notices is None:
+            return
+        notices += await self._follow_related(source, notices, result, first)
+        self._record(notices, result, rec)
+        if not result.errors:  # a failed notice keeps the list unvalidated, so it is retried next time
+            rec.validators[source.url] = Validators(page.etag, page.last_modified)
+
+    def _extract(self, source: Source, page: Page) -> Extracted:
+        kind = source.kind
+        return extract(
+            page.text, page.final_url, page.encoding, kind=kind, selectors=source.selectors, now=self.clock()
+        )
+
+    async def _list(
+        self, source: Source, x: Extracted, result: SourceResult, rec: CheckRecord, first: bool
+    ) -> list[_Notice] | None:
+        known = self.store.items_on_list(source.name)
+        if not x.items:
+            result.status = "error"
+            result.error = (
+                f"the list yielded no entries (it had {len(known)})" if known else "no list entries found"
+            )
+            return None
+        rec.item_count = len(x.items)
+        current = {item_key(link.url): link for link in x.items}
+        fresh = [(k, link) for k, link in current.items() if k not in known and self.store.item(k) is None]
+        recheck = [(k, link) for k, link in current.items() if k in known and self._recent(link)]
+        if not source.follow:
+            recheck = []
+        todo = (fresh + recheck)[: source.max_follow] if source.follow else fresh
+        fetched = {k for k, _ in todo}
+        notices = await asyncio.gather(*(self._entry(source, k, link, result, first) for k, link in todo))
+        out = [n for n in notices if n is not None]
+        for k in current.keys() - fetched:  # entries seen again: keep them on the list
+            out.append(_Notice(k, {"key": k, "source": source.name, "on_list": 1}, None, None))
+        for k in known.keys() - current.keys():
+            rec.removed.append(k)
+            old = known[k]
+            result.changes.append(
+                Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
+            )
+        return out
+
+    def _recent(self, link: Link) -> bool:
+        """Known notices dated within `recheck_days` are re-fetched (conditionally) to catch revisions."""
+        if link.date is None:
+            return True
+        age = self.clock().astimezone(BEIJING).date() - link.date.day
+        return age.days <= self.config.settings.recheck_days
+
+    async def _entry(
+        self, source: Source, key: str, link: Link, result: SourceResult, first: bool
+    ) -> _Notice | None:
+        if not source.follow:
+            return self._version(source, key, link.url, snapshot_of_entry(link), link, None, True, first)
+        try:
+            page = await self._get(source, link.url, self.store.validators(link.url))
+            result.fetched += 1
+            if isinstance(page, NotModified):
+                return _Notice(key, {"key": key, "source": source.name, "on_list": 1}, None, None)
+            x = extract(page.text, page.final_url, page.encoding, kind="notice", now=self.clock())
+        except (FetchError, ExtractError) as exc:
+            result.errors.append(f"{link.url}: {exc}")
+            return None
+        return await self._notice_from_page(source, page, x, on_list=True, first=first, link=link, key=key)
+
+    async def _notice_from_page(
+        self,
+        source: Source,
+        page: Page,
+        x: Extracted,
+        on_list: bool,
+        first: bool,
+        link: Link | None = None,
+        key: str | None = None,
+    ) -> _Notice:
+        key = key or item_key(page.url)
+        if link and not x.title:
+            x = Extracted(**{**x.__dict__, "title": link.title})
+        notice = self._version(source, key, page.url, snapshot_of(x), link, x, on_list, first)
+        notice.related = x.related
+        notice.validators = (page.url, Validators(page.etag, page.last_modified))
+        if notice.version is not None:
+            notice.evidence = (notice.version.id, page.url, page.encoding, page.body)
+        return notice
+
+    def _version(
+        self,
+        source: Source,
+        key: str,
+        url: str,
+        snap: Snapshot,
+        link: Link | None,
+        x: Extracted | None,
+        on_list: bool,
+        first: bool,
+    ) -> _Notice:
+        date = (x.date if x and x.date else None) or (link.date if link else None)
+        item: dict[str, Any] = {
+            "key": key, "source": source.name, "url": url, "title": snap.title or (link.title if link else ""),
+            "date": date.iso if date else None, "tag": (x.tag if x else None) or (link.tag if link else None),
+            "on_list": 1 if on_list else 0, "fingerprint": snap.fingerprint,
+        }  # fmt: skip
+        old = self.store.item(key)
+        if old is not None and old["fingerprint"] == snap.fingerprint:
+            return _Notice(key, item, None, None)
+        kind, diff_text = "new", ""
+        what: tuple[str, ...] = ()
+        if old is not None and old.get("version_id"):
+            previous = self.store.version(old["version_id"])
+            if previous:
+                d = compare(_snapshot_from_row(previous), snap)
+                if not d.what:
+                    return _Notice(key, item, None, None)
+                kind, what, diff_text = "changed", d.what, d.text
+        version_id = hashlib.sha256(f"{key}\x1f{snap.fingerprint}".encode()).hexdigest()[:24]
+        item["version_id"] = version_id
+        classification = self.classify(x, source.name) if (self.classify and x) else None
+        version = VersionRow(
+            id=version_id, item_key=key, fingerprint=snap.fingerprint, seen_at=now_iso(self.clock()),
+            change=kind, what=list(what), diff=diff_text, title=item["title"], url=url, date=item["date"],
+            publisher=x.publisher if x else None, tag=item["tag"], deadline=snap.deadline,
+            doc_number=x.doc_number if x else None,
+            attachments=[a.to_json() for a in snap.attachments],
+            related=[r.to_json() for r in (x.related if x else ())],
+            text=snap.text, search=fold(f"{item['title']}\n{snap.text}"), classification=classification,
+        )  # fmt: skip
+        change = Change(
+            kind, key, url, item["title"], source.name, item["date"], what, diff_text, version_id,
+            classification, first_check=first,
+        )  # fmt: skip
+        return _Notice(key, item, version, change)
+
+    async def _follow_related(
+        self, source: Source, notices: list[_Notice], result: SourceResult, first: bool
+    ) -> list[_Notice]:
+        """Related notices of new or changed notices, within the allowed domains, depth and cap."""
+        out: list[_Notice] = []
+        seen = {n.key for n in notices}
+        frontier = [n for n in notices if n.change is not None]
+        budget = source.max_follow
+        for _depth in range(source.depth if source.follow else 0):
+            links = []
+            for notice in frontier:
+                for link in notice.related:
+                    key = item_key(link.url)
+                    if key not in seen and source.allows(link.url) and self.store.item(key) is None:
+                        seen.add(key)
+                        links.append((key, link))
+            links = links[: max(0, budget)]
+            budget -= len(links)
+            found = await asyncio.gather(
+                *(self._related(source, k, link, result, first) for k, link in links)
+            )
+            frontier = [n for n in found if n is not None]
+            out += frontier
+        return out
+
+    async def _related(
+        self, source: Source, key: str, link: Link, result: SourceResult, first: bool
+    ) -> _Notice | None:
+        notice = await self._entry(source, key, link, result, first)
+        if notice is not None:
+            notice.item["on_list"] = 0
+        return notice
+
+    def _record(self, notices: list[_Notice], result: SourceResult, rec: CheckRecord) -> None:
+        for notice in notices:
+            rec.items.append(notice.item)
+            if notice.validators and notice.validators[1] != Validators():
+                rec.validators[notice.validators[0]] = notice.validators[1]
+            if notice.version is not None and notice.change is not None:
+                rec.versions.append(notice.version)
+                result.changes.append(notice.change)
+                if notice.evidence:
+                    rec.evidence.append(notice.evidence)
+                if self.plan_alerts:
+                    rec.alerts.extend(self.plan_alerts(notice.change, notice.version))
+
+
+def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:
+    from .models import Attachment
+
+    return Snapshot(
+        title=row["title"] or "",
+        text=row["text"] or "",
+        attachments=tuple(Attachment(a["name"], a["url"]) for a in row.get("attachments") or []),
+        deadline=row.get("deadline"),
+    )
