@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from watcher import config as config_mod
-from watcher import demo
+from watcher import demo, queries
 from watcher.app import check_sources
 from watcher.localsite import LocalServer
 from watcher.pipeline import SourceResult
@@ -146,3 +146,17 @@ def test_removed_entries_are_recorded(server: LocalServer, tmp_path: Path) -> No
     demo.publish(server, notices[:3])
     result = run(config)["kjj"]
     assert [(c.kind, c.title) for c in result.changes] == [("removed", notices[3].title)]
+
+
+def test_check_stores_classification_and_items_filter_on_it(server: LocalServer, tmp_path: Path) -> None:
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    run(load(server, tmp_path))
+    store = Store(tmp_path)
+    guangfo = queries.items(store, programme="guangfo")
+    assert [r["title"] for r in guangfo] == [notices[0].title]
+    version = store.versions_of(guangfo[0]["key"])[0]
+    assert version["classification"]["kind"] == "申报"
+    assert version["classification"]["deadline"] is not None
+    assert [r["title"] for r in queries.items(store, programme="kczg")] == [notices[1].title]
+    assert [r["title"] for r in queries.search(store, "廣佛科技")] == [notices[0].title]  # Traditional query

@@ -6,10 +6,13 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
+from .classify import Classifier, load_programmes
 from .config import Config, Source
 from .fetch import Fetcher
-from .pipeline import AlertPlanner, Checker, Classifier, SourceResult
+from .models import Extracted
+from .pipeline import AlertPlanner, Checker, ClassifyHook, SourceResult
 from .store import Store
 
 
@@ -30,9 +33,14 @@ async def open_checker(
         store.close()
 
 
-def _hooks(config: Config, with_alerts: bool) -> tuple[Classifier | None, AlertPlanner | None]:
-    """The classifier and the alert planner, where their modules are configured."""
-    return None, None
+def _hooks(config: Config, with_alerts: bool) -> tuple[ClassifyHook | None, AlertPlanner | None]:
+    """The classifier (the configured programmes, else the bundled ones) and the alert planner."""
+    classifier = Classifier(config.programmes or load_programmes())
+
+    def classify(x: Extracted, source: str) -> dict[str, Any]:
+        return classifier.classify_extracted(x).to_json()
+
+    return classify, None
 
 
 async def check_sources(

@@ -13,6 +13,7 @@ import click
 
 from . import app, queries, report
 from . import config as config_mod
+from .classify import Classification, Classifier, load_programmes
 from .errors import ConfigError, WatcherError
 from .extract import extract as extract_page
 from .fetch import Fetcher, FetchSettings, decode
@@ -260,6 +261,73 @@ def search(obj: Context, text: str, limit: int) -> None:
         )
     )
     click.echo(f"{len(rows)} found")
+
+
+# ---------------------------------------------------------------- classification
+
+
+@cli.command()
+@click.argument("target", required=False)
+@click.option("--text", help="A title and a body separated by a blank line.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def classify(obj: Context, target: str | None, text: str | None, as_json: bool) -> None:
+    """Match a notice (URL, FILE or --text) against the tracked programmes, with reasons."""
+    classifier = Classifier(programmes_of(obj))
+    try:
+        result = classify_target(classifier, target, text)
+    except WatcherError as exc:
+        fail(f"cannot read {target}: {exc}")
+        return
+    if as_json:
+        echo_json(result.to_json())
+        return
+    click.echo(f"kind {result.kind} · region {result.region or '—'} · doc {result.doc_number or '—'} · "
+               f"deadline {result.deadline or '—'}")  # fmt: skip
+    if not result.matches:
+        click.echo("no programme matched")
+    for m in result.matches:
+        click.echo(f"{m.name} ({m.programme}){' · ' + m.task if m.task else ''}  score {m.score:.0f}")
+        for r in m.reasons:
+            click.echo(f"    {r.term} in {r.field} ×{r.count}")
+
+
+def classify_target(classifier: Classifier, target: str | None, text: str | None) -> Classification:
+    if text is not None:
+        title, _, body = text.partition("\n\n")
+        return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
+    if target is None:
+        raise click.UsageError("give a URL, a FILE or --text")
+    if not target.startswith(("http://", "https://")) and not target.lower().endswith((".html", ".htm")):
+        raw = Path(target).read_text(encoding="utf-8")
+        title, _, body = raw.partition("\n")
+        return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
+    page_text, encoding, base = read_target(target, None)
+    return classifier.classify_extracted(extract_page(page_text, base, encoding, kind="notice", now=_now()))
+
+
+def _facts(title: str, body: str) -> dict[str, Any]:
+    from .extract.notice import find_deadline, find_doc_number
+
+    deadline = find_deadline(body, None)
+    return {
+        "doc_number": find_doc_number([title, *body.splitlines()]),
+        "deadline": deadline.iso if deadline else None,
+    }
+
+
+def programmes_of(obj: Context) -> tuple[Any, ...]:
+    return obj.config.programmes or load_programmes()
+
+
+@cli.command()
+@click.pass_obj
+def programmes(obj: Context) -> None:
+    """List the tracked programmes and their tasks."""
+    for p in programmes_of(obj):
+        click.echo(f"{p.id:<10} {p.name}  (threshold {p.threshold:g}, {len(p.terms)} terms)")
+        for t in p.tasks:
+            click.echo(f"           · {t.id:<16} {t.name}")
 
 
 @cli.command()

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import tldextract
 
 from . import yamlconf as y
+from .classify import Programme, parse_programmes
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
 
@@ -71,6 +72,7 @@ class Config:
     path: str
     settings: Settings = field(default_factory=Settings)
     sources: tuple[Source, ...] = ()
+    programmes: tuple[Programme, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     doc: y.Doc | None = field(default=None, compare=False, repr=False)
 
@@ -165,7 +167,8 @@ def load(
             raise doc.error((key,), f"unknown section (known: {', '.join(TOP_LEVEL)})")
     settings = _settings(doc, top.get("settings") or {}, state)
     sources = _sources(doc, top.get("sources") or [])
-    return Config(path=path, settings=settings, sources=sources, raw=top, doc=doc)
+    programmes = parse_programmes(doc, top["programmes"], ("programmes",)) if top.get("programmes") else ()
+    return Config(path=path, settings=settings, sources=sources, programmes=programmes, raw=top, doc=doc)
 
 
 def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:

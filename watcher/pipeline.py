@@ -79,7 +79,7 @@ class SourceResult:
         }
 
 
-Classifier = Callable[[Extracted, str], dict[str, Any] | None]
+ClassifyHook = Callable[[Extracted, str], dict[str, Any] | None]
 AlertPlanner = Callable[[Change, VersionRow], list[dict[str, Any]]]
 
 
@@ -104,7 +104,7 @@ class Checker:
         config: Config,
         store: Store,
         fetcher: Fetcher,
-        classify: Classifier | None = None,
+        classify: ClassifyHook | None = None,
         plan_alerts: AlertPlanner | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:

@@ -1,0 +1,158 @@
+"""Classification: the seeds, the labelled set's precision and recall, kinds, regions, Traditional text."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from watcher.classify import Classifier, load_programmes, notice_kind, region_of
+from watcher.errors import ConfigError
+from watcher.extract import extract
+from watcher.fetch import decode
+
+from .conftest import FIXTURES, NOW
+
+CLASSIFIER = Classifier(load_programmes())
+
+
+def labelled() -> list[tuple[set[str], dict[str, str], str, str]]:
+    rows = []
+    for line in (FIXTURES / "labelled.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        labels, title, body = (part.strip() for part in line.split(" | ", 2))
+        progs: set[str] = set()
+        tasks: dict[str, str] = {}
+        for label in labels.split(","):
+            if label != "-":
+                prog, _, task = label.partition(":")
+                progs.add(prog)
+                if task:
+                    tasks[prog] = task
+        rows.append((progs, tasks, title, body))
+    return rows
+
+
+def scores() -> dict[str, tuple[float, float]]:
+    rows = labelled()
+    out = {}
+    for prog in ("guangfo", "prd", "gz-hub", "kczg"):
+        tp = fp = fn = 0
+        for want, _, title, body in rows:
+            got = {m.programme for m in CLASSIFIER.classify(title, body).matches}
+            tp += prog in got and prog in want
+            fp += prog in got and prog not in want
+            fn += prog in want and prog not in got
+        out[prog] = (tp / max(1, tp + fp), tp / max(1, tp + fn))
+    return out
+
+
+def test_labelled_set_is_large_enough() -> None:
+    rows = labelled()
+    assert len(rows) >= 150
+    assert sum(1 for want, *_ in rows if not want) >= 60
+
+
+@pytest.mark.parametrize("programme", ["guangfo", "prd", "gz-hub", "kczg"])
+def test_precision_and_recall(programme: str) -> None:
+    precision, recall = scores()[programme]
+    assert precision >= 0.95, f"{programme} precision {precision:.2f}"
+    assert recall >= 0.90, f"{programme} recall {recall:.2f}"
+
+
+def test_tasks_on_the_labelled_set() -> None:
+    right = total = 0
+    for _, tasks, title, body in labelled():
+        matches = {m.programme: m.task_id for m in CLASSIFIER.classify(title, body).matches}
+        for prog, task in tasks.items():
+            total += 1
+            right += matches.get(prog) == task
+    assert right / total >= 0.85, f"{right}/{total} tasks right"
+
+
+def page(name: str):  # type: ignore[no-untyped-def]
+    text, encoding = decode((FIXTURES / "pages" / name).read_bytes())
+    return extract(text, "http://127.0.0.1/x.html", encoding, now=NOW)
+
+
+def test_seeds_000_and_001_match_guangfo_alike() -> None:
+    trad = CLASSIFIER.classify_extracted(page("seed000_trad_gbk.html"))
+    simp = CLASSIFIER.classify_extracted(page("seed001_trs.html"))
+    assert [m.programme for m in trad.matches][:1] == ["guangfo"] == [m.programme for m in simp.matches][:1]
+    assert trad.matches[0].task is not None and simp.matches[0].task is not None
+    reasons = {r.term for r in trad.matches[0].reasons}
+    assert "广佛科技创新合作" in reasons or "广佛科技" in reasons
+
+
+def test_seeds_002_003_004() -> None:
+    assert CLASSIFIER.classify_extracted(page("seed002_table.html")).matches[0].programme == "prd"
+    hub = CLASSIFIER.classify_extracted(page("seed003_portal.html"))
+    assert hub.matches[0].programme == "gz-hub" and hub.kind == "政策解读"
+    kczg = CLASSIFIER.classify_extracted(page("seed004_wordpress.html"))
+    assert [m.programme for m in kczg.matches] == ["kczg"] and kczg.kind in ("遴选", "申报")
+
+
+def test_none_of_seed_004_related_posts_match() -> None:
+    x = page("seed004_wordpress.html")
+    for link in x.related:
+        assert CLASSIFIER.classify(link.title).matches == (), link.title
+
+
+@pytest.mark.parametrize(
+    ("tag", "title", "kind"),
+    [
+        ("通知公告", "关于组织申报2022年度科技计划项目的通知", "申报"),
+        (None, "关于遴选“科创中国”广州市试点区的通知", "遴选"),
+        ("公告公示", "关于2024年度拟立项项目的公示", "公示"),
+        (None, "关于下达2021年佛山市专项资金的通知", "下达"),
+        ("政策解读", "《行动计划》解读", "政策解读"),
+        ("新聞", "佛山數字化轉型：一座製造業城市的探索", "新闻"),
+        (None, "关于调整办公地址的说明", "其他"),
+    ],
+)
+def test_kind(tag: str | None, title: str, kind: str) -> None:
+    assert notice_kind(tag, title) == kind
+
+
+@pytest.mark.parametrize(
+    ("publisher", "title", "url", "region"),
+    [
+        ("佛山市南海区经济促进局", "关于组织申报科技创新券的通知", "", "南海区"),
+        (None, "顺德区2025年企业研发费用补助公示", "", "顺德区"),
+        ("广州市科学技术局", "关于组织申报重点研发计划的通知", "", "广州"),
+        ("廣東省科學技術廳", "通知", "", "广东省"),
+        (None, "关于开展质量提升工作的通知", "http://fskjj.foshan.gov.cn/a.html", "佛山"),
+    ],
+)
+def test_region(publisher: str | None, title: str, url: str, region: str) -> None:
+    assert region_of(publisher, title, url) == region
+
+
+def test_programme_file_errors_name_line_and_field() -> None:
+    bad = "programmes:\n  - id: x\n    name: X\n    terms: {a: 1}\n    treshold: 3\n"
+    with pytest.raises(ConfigError) as info:
+        load_programmes("p.yaml", bad)
+    assert str(info.value).startswith("p.yaml:5: programmes[0].treshold: unknown key")
+
+
+def test_cli_classify_text_json() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "watcher", "classify", "--json", "--text",
+         "关于组织申报2025年度广佛科技创新合作专项项目的通知\n\n支持科技成果转化。佛科〔2025〕37号。申报截止时间：2025年4月18日。"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    data = json.loads(proc.stdout)
+    assert data["matches"][0]["programme"] == "guangfo" and data["matches"][0]["task"] == "科技成果转化"
+    assert (
+        data["kind"] == "申报"
+        and data["doc_number"] == "佛科〔2025〕37号"
+        and data["deadline"] == "2025-04-18"
+    )
+    assert {"term", "field", "count"} <= set(data["matches"][0]["reasons"][0])
+
+
+def test_bundled_programme_ids() -> None:
+    assert [p.id for p in load_programmes()] == ["guangfo", "prd", "gz-hub", "kczg"]

@@ -1,0 +1,299 @@
+"""Programme rules → Matches with reasons; kind, region, document number and deadline. Pure.
+
+Terms of every programme and task go into one Aho–Corasick automaton (pyahocorasick), run over the
+folded title and body: overlapping terms are all found, which one big regex alternation silently drops.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import ahocorasick
+
+from . import yamlconf as y
+from .models import Extracted
+from .normalize import fold
+
+TITLE_WEIGHT = 3.0
+
+
+@lru_cache(maxsize=65536)
+def term_key(term: str) -> str:
+    """A term's folded form, computed once: folding runs OpenCC."""
+    return fold(term)
+
+
+BODY_CAP = 3  # a term repeated ten times in the body is not ten times the evidence
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    name: str
+    terms: dict[str, float]
+    threshold: float = 4.0
+
+
+@dataclass(frozen=True)
+class Programme:
+    id: str
+    name: str
+    terms: dict[str, float]
+    threshold: float = 8.0
+    required: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    tasks: tuple[Task, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reason:
+    term: str
+    field: str  # title | body
+    count: int
+
+
+@dataclass(frozen=True)
+class Match:
+    programme: str
+    name: str
+    task: str | None
+    score: float
+    reasons: tuple[Reason, ...]
+    task_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "programme": self.programme, "name": self.name, "task": self.task, "score": round(self.score, 1),
+            "reasons": [{"term": r.term, "field": r.field, "count": r.count} for r in self.reasons],
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Classification:
+    matches: tuple[Match, ...] = ()
+    kind: str = "other"
+    region: str | None = None
+    doc_number: str | None = None
+    deadline: str | None = None
+    group: str | None = None  # same notice reposted on several sites shares this
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "matches": [m.to_json() for m in self.matches], "kind": self.kind, "region": self.region,
+            "doc_number": self.doc_number, "deadline": self.deadline, "group": self.group,
+        }  # fmt: skip
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_programmes(path: str | None = None, text: str | None = None) -> tuple[Programme, ...]:
+    """Programmes from a YAML file (or the bundled default), validated with file, line and field."""
+    if path is None and text is None:
+        path, text = (
+            "watcher/programmes.yaml",
+            resources.files("watcher").joinpath("programmes.yaml").read_text("utf-8"),
+        )
+    doc = y.load(path or "programmes.yaml", text)
+    value = doc.value.get("programmes") if isinstance(doc.value, dict) else None
+    return parse_programmes(doc, value, ("programmes",))
+
+
+_TERMS = y.Field(
+    dict,
+    ...,
+    lambda v: (
+        None if v and all(isinstance(w, int | float) for w in v.values()) else "a mapping of term: weight"
+    ),
+)
+_TASK = {"id": y.Field(str), "name": y.Field(str), "terms": _TERMS, "threshold": y.Field((int, float), 4.0)}
+_PROGRAMME = {
+    "id": y.Field(str), "name": y.Field(str), "terms": _TERMS, "threshold": y.Field((int, float), 8.0),
+    "required": y.Field(list, []), "excluded": y.Field(list, []), "bodies": y.Field(list, []),
+    "regions": y.Field(list, []), "tasks": y.Field(list, []),
+}  # fmt: skip
+
+
+def parse_programmes(doc: y.Doc, value: Any, at: y.Path_) -> tuple[Programme, ...]:
+    if not isinstance(value, list):
+        raise doc.error(at, "expected a list of programmes")
+    out = []
+    for i, item in enumerate(value):
+        raw = y.record(doc, (*at, i), item, _PROGRAMME, "a programme")
+        tasks = tuple(
+            Task(**y.record(doc, (*at, i, "tasks", j), t, _TASK, "a task"))
+            for j, t in enumerate(raw.pop("tasks"))
+        )
+        for key in ("required", "excluded", "bodies", "regions"):
+            raw[key] = y.str_list(doc, (*at, i, key), raw[key]) if raw[key] else ()
+        out.append(Programme(**raw, tasks=tasks))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- the classifier
+
+
+@dataclass
+class Classifier:
+    programmes: tuple[Programme, ...]
+    _automaton: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        automaton = ahocorasick.Automaton()
+        words: set[str] = set()
+        for p in self.programmes:
+            words.update(p.terms, p.required, p.excluded)
+            for t in p.tasks:
+                words.update(t.terms)
+        for word in words:
+            folded = fold(word)
+            automaton.add_word(folded, folded)
+        automaton.make_automaton()
+        self._automaton = automaton
+
+    def _counts(self, text: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        if text:
+            for _, word in self._automaton.iter(text):
+                counts[word] = counts.get(word, 0) + 1
+        return counts
+
+    def classify(
+        self,
+        title: str,
+        body: str = "",
+        *,
+        tag: str | None = None,
+        publisher: str | None = None,
+        url: str = "",
+        doc_number: str | None = None,
+        deadline: str | None = None,
+        date: str | None = None,
+    ) -> Classification:
+        ftitle, fbody = fold(title), fold(body)
+        in_title, in_body = self._counts(ftitle), self._counts(fbody)
+        matches = [m for p in self.programmes if (m := self._match(p, in_title, in_body))]
+        matches.sort(key=lambda m: -m.score)
+        return Classification(
+            matches=tuple(matches),
+            kind=notice_kind(tag, title),
+            region=region_of(publisher, title, url),
+            doc_number=doc_number,
+            deadline=deadline,
+            group=doc_number or (f"{ftitle}|{date}" if date else None),
+        )
+
+    def classify_extracted(self, x: Extracted) -> Classification:
+        return self.classify(
+            x.title or "", x.text, tag=x.tag, publisher=x.publisher, url=x.url, doc_number=x.doc_number,
+            deadline=x.deadline.iso if x.deadline else None, date=x.date.iso if x.date else None,
+        )  # fmt: skip
+
+    def _match(self, p: Programme, in_title: dict[str, int], in_body: dict[str, int]) -> Match | None:
+        if any(term_key(t) in in_title for t in p.excluded):
+            return None
+        if p.required and not any(term_key(t) in in_title or term_key(t) in in_body for t in p.required):
+            return None
+        score, reasons = _score(p.terms, in_title, in_body)
+        if score < p.threshold:
+            return None
+        best: tuple[float, Task, list[Reason]] | None = None
+        for task in p.tasks:
+            t_score, t_reasons = _score(task.terms, in_title, in_body)
+            if t_score >= task.threshold and (best is None or t_score > best[0]):
+                best = (t_score, task, t_reasons)
+        if best:
+            reasons += [r for r in best[2] if r not in reasons]
+        return Match(
+            p.id, p.name, best[1].name if best else None, score, tuple(reasons), best[1].id if best else None
+        )
+
+
+def _score(
+    terms: dict[str, float], in_title: dict[str, int], in_body: dict[str, int]
+) -> tuple[float, list[Reason]]:
+    score, reasons = 0.0, []
+    for term, weight in terms.items():
+        key = term_key(term)
+        if in_title.get(key):
+            score += weight * TITLE_WEIGHT
+            reasons.append(Reason(term, "title", in_title[key]))
+        if in_body.get(key):
+            score += weight * min(in_body[key], BODY_CAP)
+            reasons.append(Reason(term, "body", in_body[key]))
+    return score, reasons
+
+
+# ---------------------------------------------------------------- kind, region
+
+KINDS = ("政策解读", "公示", "下达", "遴选", "申报", "新闻", "其他")
+_KIND_RULES = [
+    ("政策解读", re.compile(r"解读|问答|图解")),
+    ("公示", re.compile(r"公示|名单|结果|公告$|的公告|通报|入选|认定结果")),
+    ("下达", re.compile(r"下达|拨付|资金安排|经费的通知|资金的通知")),
+    ("遴选", re.compile(r"遴选|评选|推荐|择优|评审")),
+    ("申报", re.compile(r"申报|征集|申请|报名|组织开展|申领|指南")),
+    ("新闻", re.compile(r"新闻|动态|要闻|资讯|活动周|召开|举办|开幕|走进|调研")),
+]
+
+
+def notice_kind(tag: str | None, title: str) -> str:
+    """申报, 遴选, 公示, 下达, 政策解读, 新闻 or 其他, from the category tag and the title."""
+    folded_tag = fold(tag or "")
+    if "解读" in folded_tag:
+        return "政策解读"
+    if "新闻" in folded_tag or "动态" in folded_tag:
+        return "新闻"
+    folded = fold(title)
+    for kind, pattern in _KIND_RULES:
+        if pattern.search(folded):
+            return kind
+    if "公示" in folded_tag:
+        return "公示"
+    return "其他"
+
+
+DISTRICTS = {
+    "佛山": ("禅城区", "南海区", "顺德区", "三水区", "高明区"),
+    "广州": (
+        "越秀区",
+        "海珠区",
+        "荔湾区",
+        "天河区",
+        "白云区",
+        "黄埔区",
+        "番禺区",
+        "花都区",
+        "南沙区",
+        "从化区",
+        "增城区",
+    ),
+}
+_HOSTS = {"nanhai.gov.cn": "南海区", "shunde.gov.cn": "顺德区", "ss.gov.cn": "三水区", "foshan.gov.cn": "佛山",
+          "gz.gov.cn": "广州", "gzast.org.cn": "广州", "gd.gov.cn": "广东省"}  # fmt: skip
+_CITIES = ("广州", "佛山", "深圳", "珠海", "东莞", "中山", "江门", "惠州", "肇庆")
+
+
+def region_of(publisher: str | None, title: str, url: str = "") -> str | None:
+    """The most specific place: a district, else a city, else 广东省; publisher first, then title, then URL."""
+    for text in (fold(publisher or ""), fold(title)):
+        for districts in DISTRICTS.values():
+            for district in districts:
+                if district in text:
+                    return district
+        for city in _CITIES:
+            if city in text:
+                return city
+        if "广东省" in text or text.startswith("省") or "粤" in text[:4]:
+            return "广东省"
+    host = re.sub(r"^https?://([^/:]+).*$", r"\1", url)
+    for suffix, region in _HOSTS.items():
+        if host.endswith(suffix):
+            return region
+    return None
