@@ -43,7 +43,7 @@ def speed() -> None:
             f"P{i}",
             {w: rng.choice([1, 2, 4]) for w in rng.sample(vocab, 30)},
             tasks=(Task("t", "T", {w: 2 for w in rng.sample(vocab, 5)}),),
-        )  # fmt: skip
+        )
         for i in range(50)
     )
     classifier = Classifier(progs)
