@@ -288,8 +288,8 @@ def find_related(
     if not _ANY_LABEL.search(root.text(deep=True) or ""):
         return [], []
     for label in root.css("h1, h2, h3, h4, h5, h6, div, span, p, strong, b, dt, li, td, em, font, a"):
-        own = clean_space(label.text(deep=True) or "")
-        if len(own) > 14 or not RELATED_LABELS.match(own):
+        own = (label.text(deep=False) or "").strip()  # the label's own text: cheap, no subtree walk
+        if not own or len(own) > 20 or not RELATED_LABELS.match(clean_space(own)):
             continue
         block = label.parent
         while block is not None and block.css_first("a[href]") is None and block.tag != "body":
