@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import Any
 
 from .classify import Classifier, load_programmes
@@ -20,12 +19,11 @@ from .store import Store
 async def open_checker(
     config: Config,
     clock: Callable[[], dt.datetime] | None = None,
-    with_alerts: bool = True,
 ) -> AsyncIterator[Checker]:
     store = Store(config.settings.state)
     settings = config.settings.fetch_settings()
     fetcher = Fetcher(settings)
-    classify, plan = _hooks(config, with_alerts)
+    classify, plan = _hooks(config)
     try:
         yield Checker(config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock)
     finally:
@@ -33,7 +31,7 @@ async def open_checker(
         store.close()
 
 
-def _hooks(config: Config, with_alerts: bool) -> tuple[ClassifyHook | None, AlertPlanner | None]:
+def _hooks(config: Config) -> tuple[ClassifyHook | None, AlertPlanner | None]:
     """The classifier (the configured programmes, else the bundled ones) and the alert planner."""
     classifier = Classifier(config.programmes or load_programmes())
 
@@ -60,4 +58,4 @@ def select_sources(config: Config, names: tuple[str, ...]) -> list[Source]:
     return [known[n] for n in names]
 
 
-__all__ = ["check_sources", "open_checker", "replace", "select_sources"]
+__all__ = ["check_sources", "open_checker", "select_sources"]

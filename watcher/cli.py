@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from .errors import ConfigError, WatcherError
 from .extract import extract as extract_page
 from .fetch import Fetcher, FetchSettings, decode
 from .localsite import LocalServer
-from .models import Extracted, NotModified, Page
+from .models import BEIJING, Extracted, NotModified
 from .pipeline import SourceResult
 from .store import Store
 
@@ -100,11 +101,7 @@ def extract(target: str, base_url: str | None, kind: str, as_json: bool) -> None
         click.echo(render_extracted(result))
 
 
-def _now() -> Any:
-    import datetime as dt
-
-    from .models import BEIJING
-
+def _now() -> dt.datetime:
     return dt.datetime.now(BEIJING)
 
 
@@ -352,6 +349,3 @@ def demo() -> None:
 
 def main() -> None:
     cli()
-
-
-__all__ = ["Page", "cli", "main"]

@@ -174,10 +174,10 @@ def load(
 def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
     raw = y.record(doc, ("settings",), value, _SETTINGS, "settings")
     host = y.record(doc, ("settings", "per_host"), raw.pop("per_host"), _PER_HOST, "per_host")
-    state_dir = state or os.environ.get("WATCHER_STATE") or raw.pop("state") or DEFAULT_STATE
-    raw.pop("state", None)
-    if not os.path.isabs(state_dir) and state is None and not os.environ.get("WATCHER_STATE"):
-        state_dir = str(Path(doc.path).resolve().parent / state_dir)
+    from_file = raw.pop("state")
+    state_dir = state or os.environ.get("WATCHER_STATE")
+    if not state_dir:  # a path in the file is relative to the file
+        state_dir = str(Path(doc.path).resolve().parent / (from_file or DEFAULT_STATE))
     return Settings(
         **raw, per_host_concurrency=host["concurrency"], per_host_delay=host["delay"], state=state_dir
     )

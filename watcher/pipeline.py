@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .config import Config, Source
@@ -21,7 +21,7 @@ from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
 from .errors import ExtractError, FetchError
 from .extract import extract
 from .fetch import Fetcher
-from .models import BEIJING, Extracted, Link, NotModified, Page, Validators
+from .models import BEIJING, Attachment, Extracted, Link, NotModified, Page, Validators
 from .normalize import fold
 from .store import CheckRecord, Store, VersionRow, now_iso
 
@@ -256,7 +256,7 @@ class Checker:
     ) -> _Notice:
         key = key or item_key(page.url)
         if link and not x.title:
-            x = Extracted(**{**x.__dict__, "title": link.title})
+            x = replace(x, title=link.title)
         notice = self._version(source, key, page.url, snapshot_of(x), link, x, on_list, first)
         notice.related = x.related
         notice.validators = (page.url, Validators(page.etag, page.last_modified))
@@ -359,8 +359,6 @@ class Checker:
 
 
 def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:
-    from .models import Attachment
-
     return Snapshot(
         title=row["title"] or "",
         text=row["text"] or "",
