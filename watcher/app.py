@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import sqlite3
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from .alert import Channel, FlushReport, Message, Planner, Sender, plan_reminders
 from .classify import Classifier, load_programmes
 from .config import Config, Source
 from .fetch import Fetcher
-from .models import Extracted
-from .pipeline import AlertPlanner, Checker, ClassifyHook, SourceResult
-from .store import Store
+from .models import BEIJING, Extracted
+from .pipeline import AlertPlanner, Change, Checker, ClassifyHook, SourceResult
+from .store import DB_NAME, Store, VersionRow
 
 
 @asynccontextmanager
@@ -23,7 +28,7 @@ async def open_checker(
     store = Store(config.settings.state)
     settings = config.settings.fetch_settings()
     fetcher = Fetcher(settings)
-    classify, plan = _hooks(config)
+    classify, plan = _hooks(config, clock or _now)
     try:
         yield Checker(config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock)
     finally:
@@ -31,14 +36,47 @@ async def open_checker(
         store.close()
 
 
-def _hooks(config: Config) -> tuple[ClassifyHook | None, AlertPlanner | None]:
+def _now() -> dt.datetime:
+    return dt.datetime.now(BEIJING)
+
+
+def _hooks(config: Config, clock: Callable[[], dt.datetime]) -> tuple[ClassifyHook, AlertPlanner]:
     """The classifier (the configured programmes, else the bundled ones) and the alert planner."""
     classifier = Classifier(config.programmes or load_programmes())
+    planner = Planner(config.subscribers, config.alerts)
 
     def classify(x: Extracted, source: str) -> dict[str, Any]:
         return classifier.classify_extracted(x).to_json()
 
-    return classify, None
+    def plan(change: Change, version: VersionRow) -> list[dict[str, Any]]:
+        return planner.plan(change, version, clock())
+
+    return classify, plan
+
+
+@contextmanager
+def open_sender(
+    config: Config,
+    clock: Callable[[], dt.datetime] | None = None,
+    deliver: Callable[[Channel, Message], str | None] | None = None,
+) -> Iterator[Sender]:
+    """A sender on its own connection: the daemon runs it in a thread beside the checks."""
+    store = Store(config.settings.state)
+    try:
+        yield Sender(store, Planner(config.subscribers, config.alerts), deliver, clock)
+    finally:
+        store.close()
+
+
+def send_alerts(
+    config: Config,
+    clock: Callable[[], dt.datetime] | None = None,
+    deliver: Callable[[Channel, Message], str | None] | None = None,
+) -> FlushReport:
+    """Write the deadline reminders due now, then deliver every due alert."""
+    with open_sender(config, clock, deliver) as sender:
+        plan_reminders(sender.store, sender.planner, sender.clock())
+        return sender.flush()
 
 
 async def check_sources(
@@ -46,6 +84,20 @@ async def check_sources(
 ) -> list[SourceResult]:
     async with open_checker(config, clock) as checker:
         return await checker.check_all(sources or list(config.sources))
+
+
+@contextmanager
+def scratch_state(config: Config) -> Iterator[Config]:
+    """The configuration pointed at a throwaway copy of its state: a dry run changes nothing real."""
+    with tempfile.TemporaryDirectory(prefix="watcher-dry-run-") as scratch:
+        real = Path(config.settings.state) / DB_NAME
+        if real.exists():
+            source, target = sqlite3.connect(real), sqlite3.connect(Path(scratch) / DB_NAME)
+            with target:
+                source.backup(target)  # a consistent copy even while the daemon writes
+            source.close()
+            target.close()
+        yield replace(config, settings=replace(config.settings, state=scratch))
 
 
 def select_sources(config: Config, names: tuple[str, ...]) -> list[Source]:
@@ -58,4 +110,4 @@ def select_sources(config: Config, names: tuple[str, ...]) -> list[Source]:
     return [known[n] for n in names]
 
 
-__all__ = ["check_sources", "open_checker", "select_sources"]
+__all__ = ["check_sources", "open_checker", "open_sender", "select_sources", "send_alerts"]

@@ -69,7 +69,8 @@ class Match:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "programme": self.programme, "name": self.name, "task": self.task, "score": round(self.score, 1),
+            "programme": self.programme, "name": self.name, "task": self.task, "task_id": self.task_id,
+            "score": round(self.score, 1),
             "reasons": [{"term": r.term, "field": r.field, "count": r.count} for r in self.reasons],
         }  # fmt: skip
 

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 import tldextract
 
 from . import yamlconf as y
-from .classify import Programme, parse_programmes
+from .alert.subscribers import AlertSettings, Subscriber, parse_alert_settings, parse_subscribers
+from .classify import Programme, load_programmes, parse_programmes
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
 
@@ -73,6 +74,8 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     sources: tuple[Source, ...] = ()
     programmes: tuple[Programme, ...] = ()
+    subscribers: tuple[Subscriber, ...] = ()
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     doc: y.Doc | None = field(default=None, compare=False, repr=False)
 
@@ -168,7 +171,17 @@ def load(
     settings = _settings(doc, top.get("settings") or {}, state)
     sources = _sources(doc, top.get("sources") or [])
     programmes = parse_programmes(doc, top["programmes"], ("programmes",)) if top.get("programmes") else ()
-    return Config(path=path, settings=settings, sources=sources, programmes=programmes, raw=top, doc=doc)
+    known = {p.id: {t.id for t in p.tasks} for p in programmes or load_programmes()}
+    subscribers = (
+        parse_subscribers(doc, top["subscribers"], {s.name for s in sources}, known)
+        if top.get("subscribers")
+        else ()
+    )
+    alerts = parse_alert_settings(doc, top.get("alerts") or {})
+    return Config(
+        path=path, settings=settings, sources=sources, programmes=programmes, subscribers=subscribers,
+        alerts=alerts, raw=top, doc=doc,
+    )  # fmt: skip
 
 
 def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:

@@ -216,9 +216,11 @@ class Checker:
         for k in known.keys() - current.keys():
             rec.removed.append(k)
             old = known[k]
-            result.changes.append(
-                Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
-            )
+            change = Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
+            result.changes.append(change)
+            last = self.store.version(old["version_id"]) if old.get("version_id") else None
+            if source.alert_removed and self.plan_alerts and last:
+                rec.alerts.extend(self.plan_alerts(change, VersionRow(**last)))
         return out
 
     def _recent(self, link: Link) -> bool:

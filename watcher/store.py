@@ -52,6 +52,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX alerts_status ON alerts(status, next_try);
     """,
+    # 2: the sender looks pending alerts up by due time
+    """
+    CREATE INDEX alerts_due ON alerts(status, due);
+    """,
 ]
 
 
@@ -231,6 +235,60 @@ class Store:
                 row.pop("on_list", None)  # a related-notice sighting does not take it off its list
             row["removed_at"] = None
             self.db.table("items").update(item["key"], row)
+
+    # -------------------------------------------------------------- the alert outbox
+    # Rows are written pending (with the change they describe, or by the reminder job), then marked.
+
+    def add_alerts(self, rows: list[dict[str, Any]]) -> int:
+        """Insert alerts whose id is not there yet; returns how many were new."""
+        with self.transaction():
+            before = self.db.execute("SELECT count(*) FROM alerts").fetchone()[0]
+            self.db.table("alerts").insert_all(rows, pk="id", ignore=True)
+            return int(self.db.execute("SELECT count(*) FROM alerts").fetchone()[0] - before)
+
+    def due_alerts(self, now: str) -> list[tuple[str, str, str, str]]:
+        """(id, subscriber, channel, created) of pending alerts due now, oldest first."""
+        q = """SELECT id, subscriber, channel, created FROM alerts WHERE status='pending' AND due<=?
+               AND (next_try IS NULL OR next_try<=?) ORDER BY created, id"""
+        return [tuple(row) for row in self.db.execute(q, [now, now]).fetchall()]
+
+    def alert_payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, payload FROM alerts WHERE id IN ({marks})", ids).fetchall()
+        return {row[0]: json.loads(row[1]) for row in rows}
+
+    def mark_sent(self, ids: list[str], at: str) -> None:
+        self._update(ids, "status='sent', sent_at=?, attempts=attempts+1, last_error=NULL", [at])
+
+    def mark_retry(self, ids: list[str], next_try: str, error: str) -> None:
+        self._update(ids, "attempts=attempts+1, next_try=?, last_error=?", [next_try, error])
+
+    def mark_failed(self, ids: list[str], error: str) -> None:
+        self._update(ids, "status='failed', attempts=attempts+1, last_error=?", [error])
+
+    def _update(self, ids: list[str], assignments: str, params: list[Any]) -> None:
+        with self.transaction():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"UPDATE alerts SET {assignments} WHERE id IN ({marks})", [*params, *chunk])
+
+    def alerts(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        where, params = ("WHERE status=?", [status]) if status else ("", [])
+        q = f"SELECT * FROM alerts {where} ORDER BY created DESC, id LIMIT ?"
+        return list(self.db.query(q, [*params, limit]))
+
+    def alert_counts(self) -> dict[str, int]:
+        return {
+            row[0]: row[1] for row in self.db.execute("SELECT status, count(*) FROM alerts GROUP BY status")
+        }
+
+    def deadlines_between(self, first: str, last: str) -> list[dict[str, Any]]:
+        """Current versions of items whose deadline falls in [first, last], with their source and first sight."""
+        q = """SELECT v.*, i.source AS source, i.first_seen AS first_seen FROM items i
+               JOIN versions v ON v.id = i.version_id
+               WHERE v.deadline BETWEEN ? AND ? AND v.classification IS NOT NULL"""
+        return [decode_version(row) for row in self.db.query(q, [first, last])]
 
 
 def decode_version(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,203 @@
+"""The outbox sender: deliver pending alerts through apprise, mark each sent, retry what fails.
+
+A failed send is retried with exponential backoff and jitter until `retry_for` has passed since the alert
+was written; then it is marked failed and the admin channel is told. apprise's return value is not taken
+alone as proof: a warning or error in the logs apprise 2 attaches to each result counts as a failure too.
+
+Crash safety comes from the order: the row is pending before the send and marked after it. A crash
+before the send leaves it pending (sent after restart); a crash between send and mark sends it twice,
+which is the one duplicate an outbox cannot rule out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+import apprise
+
+from ..models import BEIJING
+from ..store import Store, now_iso
+from .message import AlertData, Message, render
+from .plan import Planner, alert_id
+from .subscribers import CONSOLE_URL, Channel, Subscriber
+
+log = logging.getLogger("watcher.alert")
+
+BACKOFF_CAP = 3600.0
+
+
+# Sequential sends: one channel at a time, in the calling thread.
+_ASSET = apprise.AppriseAsset(async_mode=False)
+_BAD_LEVELS = ("WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass
+class Delivery:
+    """Sends one message to one channel; returns None when delivered, else the reason."""
+
+    console: IO[str] | None = None
+
+    def __call__(self, channel: Channel, message: Message) -> str | None:
+        if channel.url == CONSOLE_URL:
+            stream = self.console or sys.stdout
+            stream.write(f"{message.title}\n{message.body}\n\n" if message.title else f"{message.body}\n\n")
+            stream.flush()
+            return None
+        notifier = apprise.Apprise(asset=_ASSET)
+        if not notifier.add(channel.url):
+            return "apprise does not understand this URL"
+        errors: list[str] = []
+        try:
+            result = notifier.notify(body=message.body, title=message.title, body_format=message.format)
+            ok = bool(result)
+            errors += [entry.message for entry in result.logs() if entry.level in _BAD_LEVELS]
+        except Exception as exc:  # a plugin bug must fail this send, not the sender
+            errors.append(f"{type(exc).__name__}: {exc}")
+            ok = False
+        if ok and not errors:
+            return None
+        return channel.scrub("; ".join(dict.fromkeys(errors)) or "the service refused the message")
+
+
+@dataclass
+class FlushReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    messages: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"alerts: {self.sent} sent in {self.messages} messages, {self.retrying} to retry, {self.failed} failed"
+
+
+class Sender:
+    """Delivers the due alerts of one store to the configured subscribers."""
+
+    def __init__(
+        self,
+        store: Store,
+        planner: Planner,
+        deliver: Callable[[Channel, Message], str | None] | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store, self.planner = store, planner
+        self.deliver = deliver or Delivery()
+        self.clock = clock or (lambda: dt.datetime.now(BEIJING))
+        self.rng = rng or random.Random()
+        self._lock = threading.Lock()  # one flush at a time per sender
+
+    def flush(self) -> FlushReport:
+        with self._lock:
+            report = FlushReport()
+            now = self.clock()
+            by_name = {s.name: s for s in self.planner.audience}
+            for ids, sub, channel in self._batches(now, by_name):
+                self._send(ids, sub, channel, now, report)
+            return report
+
+    def _batches(
+        self, now: dt.datetime, by_name: dict[str, Subscriber]
+    ) -> list[tuple[list[str], Subscriber | None, Channel | None]]:
+        """Digest subscribers get one message per channel; others one per alert; quiet hours wait."""
+        local = now.astimezone(BEIJING).time()
+        groups: dict[tuple[str, str], list[str]] = {}
+        singles: list[tuple[list[str], Subscriber | None, Channel | None]] = []
+        for aid, name, key, _created in self.store.due_alerts(now_iso(now)):
+            sub = self._subscriber(name, by_name)
+            channel = sub.channel(key) if sub else None
+            if sub and channel and sub.quiet and sub.quiet.contains(local) and name != "admin":
+                continue
+            if sub and channel and sub.digest:
+                groups.setdefault((name, key), []).append(aid)
+            else:
+                singles.append(([aid], sub, channel))
+        digests = [(ids, by_name[name], by_name[name].channel(key)) for (name, key), ids in groups.items()]
+        return digests + singles
+
+    def _subscriber(self, name: str, by_name: dict[str, Subscriber]) -> Subscriber | None:
+        if name == "admin" and self.planner.settings.admin:
+            return Subscriber("admin", self.planner.settings.admin, everything=True)
+        return by_name.get(name)
+
+    def _send(
+        self,
+        ids: list[str],
+        sub: Subscriber | None,
+        channel: Channel | None,
+        now: dt.datetime,
+        report: FlushReport,
+    ) -> None:
+        if sub is None or channel is None:
+            self.store.mark_failed(ids, "the subscriber or channel is no longer configured")
+            report.failed += len(ids)
+            return
+        payloads = self.store.alert_payloads(ids)
+        alerts = [AlertData.from_json(payloads[i]) for i in ids if i in payloads]
+        message = render(alerts, channel.scheme, now.astimezone(BEIJING).date())
+        error = self.deliver(channel, message)
+        report.messages += 1
+        if error is None:
+            self.store.mark_sent(ids, now_iso(now))
+            report.sent += len(ids)
+            log.info("sent %d alert(s) to %s via %s", len(ids), sub.name, channel.masked)
+            return
+        log.warning("send to %s via %s failed: %s", sub.name, channel.masked, error)
+        report.errors.append(f"{sub.name} {channel.masked}: {error}")
+        self._retry_or_fail(ids, sub, channel, error, now, report)
+
+    def _retry_or_fail(
+        self,
+        ids: list[str],
+        sub: Subscriber,
+        channel: Channel,
+        error: str,
+        now: dt.datetime,
+        report: FlushReport,
+    ) -> None:
+        rows = {r["id"]: r for r in self.store.query(
+            f"SELECT id, attempts, created FROM alerts WHERE id IN ({','.join('?' * len(ids))})", ids
+        )}  # fmt: skip
+        oldest = min(dt.datetime.fromisoformat(r["created"]) for r in rows.values())
+        attempts = max(r["attempts"] for r in rows.values()) + 1
+        if (now - oldest).total_seconds() >= self.planner.settings.retry_for:
+            self.store.mark_failed(ids, error)
+            report.failed += len(ids)
+            if sub.name != "admin":
+                self._tell_admin(sub, channel, len(ids), error, now)
+            return
+        delay = min(self.planner.settings.retry_base * 2 ** (attempts - 1), BACKOFF_CAP)
+        delay *= self.rng.uniform(0.8, 1.2)
+        self.store.mark_retry(ids, now_iso(now + dt.timedelta(seconds=delay)), error)
+        report.retrying += len(ids)
+
+    def _tell_admin(
+        self, sub: Subscriber, channel: Channel, count: int, error: str, now: dt.datetime
+    ) -> None:
+        admin = self.planner.settings.admin
+        if not admin:
+            return
+        data = AlertData(
+            change="failed", title=f"{count} 条提醒未能送达 {sub.name}（{channel.masked}）", url="",
+            source="watcher", kind="其他", diff=f"最后的错误：{error}",
+        )  # fmt: skip
+        payload = data.to_json()
+        rows = [
+            {"id": alert_id("admin", c.key, now_iso(now), sub.name, channel.key), "subscriber": "admin",
+             "channel": c.key, "item_key": "", "reason": "failed", "status": "pending", "attempts": 0,
+             "created": now_iso(now), "due": now_iso(now), "payload": json.dumps(payload, ensure_ascii=False)}
+            for c in admin
+        ]  # fmt: skip
+        self.store.add_alerts(rows)
+
+
+__all__ = ["Delivery", "FlushReport", "Sender"]

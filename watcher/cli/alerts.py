@@ -1,0 +1,177 @@
+"""Commands over alerts and subscribers: alerts, send, notify-test, subscribers."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+
+from .. import app, report
+from .. import config as config_mod
+from ..alert import Delivery, Subscriber, render
+from ..alert.message import sample
+from ..alert.subscribers import CONSOLE
+from ..errors import ConfigError
+from .base import Context, cli, echo_json, fail, now, open_store
+
+
+def audience(obj: Context) -> tuple[Subscriber, ...]:
+    return obj.config.subscribers or (CONSOLE,)
+
+
+def channel_names(obj: Context) -> dict[tuple[str, str], str]:
+    """(subscriber, channel key) → the channel's masked URL, for display."""
+    subs = list(audience(obj))
+    if obj.config.alerts.admin:
+        subs.append(Subscriber("admin", obj.config.alerts.admin))
+    return {(s.name, c.key): c.masked for s in subs for c in s.channels}
+
+
+@cli.command()
+@click.option("--pending", "status", flag_value="pending", help="Only alerts waiting to be sent.")
+@click.option("--failed", "status", flag_value="failed", help="Only alerts that could not be delivered.")
+@click.option("--sent", "status", flag_value="sent", help="Only delivered alerts.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def alerts(obj: Context, status: str | None, limit: int, as_json: bool) -> None:
+    """List alerts in the outbox, newest first: pending, sent and failed, with the last error."""
+    store = open_store(obj)
+    rows = store.alerts(status, limit)
+    names = channel_names(obj)
+    for row in rows:
+        row["channel"] = names.get((row["subscriber"], row["channel"]), "(no longer configured)")
+        row["payload"] = json.loads(row["payload"] or "{}")
+    if as_json:
+        echo_json(rows)
+        return
+    table = [(r["created"][:16], r["status"], r["subscriber"], r["channel"], r["reason"],
+              r["payload"].get("title", ""), r["attempts"], r["last_error"] or "") for r in rows]  # fmt: skip
+    click.echo(
+        report.table(["created", "status", "subscriber", "channel", "why", "title", "tries", "error"], table)
+    )
+    counts = store.alert_counts()
+    click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sent", "failed")))
+
+
+@cli.command()
+@click.pass_obj
+def send(obj: Context) -> None:
+    """Deliver the pending alerts that are due (and the deadline reminders due today)."""
+    result = app.send_alerts(obj.config)
+    click.echo(str(result))
+    for error in result.errors[:10]:
+        click.echo(f"! {error}", err=True)
+    sys.exit(1 if result.failed else 0)
+
+
+@cli.command("notify-test")
+@click.argument("name")
+@click.pass_obj
+def notify_test(obj: Context, name: str) -> None:
+    """Send a sample alert to every channel of subscriber NAME; exit 0 only if every one accepted it."""
+    sub = next((s for s in audience(obj) if s.name == name), None)
+    if sub is None:
+        fail(f"no subscriber named {name!r}", 2)
+        return
+    failures = 0
+    for channel in sub.channels:
+        message = render([sample(now().date())], channel.scheme, now().date())
+        error = Delivery()(channel, message)
+        failures += error is not None
+        click.echo(f"{'✓' if error is None else '✗'} {channel.masked}: {error or 'accepted'}")
+    sys.exit(1 if failures else 0)
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def subscribers(ctx: click.Context) -> None:
+    """List the subscribers, their filters and their channels (secrets masked)."""
+    if ctx.invoked_subcommand:
+        return
+    obj: Context = ctx.obj
+    if not obj.config.subscribers:
+        click.echo("no subscribers: alerts go to the console (add one with `watcher subscribers add`)")
+    for s in obj.config.subscribers:
+        filters = [f"{label} {', '.join(v)}" for label, v in (("programmes", s.programmes), ("kinds", s.kinds),
+                   ("regions", s.regions), ("sources", s.sources), ("keywords", s.keywords)) if v]  # fmt: skip
+        mode = f"digest at {s.digest:%H:%M}" if s.digest else "immediate"
+        quiet = f", quiet {s.quiet.start:%H:%M}-{s.quiet.end:%H:%M}" if s.quiet else ""
+        click.echo(f"{s.name}: {mode}{quiet}; {'; '.join(filters) or 'every programme'}")
+        for c in s.channels:
+            click.echo(f"    {c.masked}")
+
+
+@subscribers.command("add")
+@click.argument("name")
+@click.option(
+    "--url", "urls", multiple=True, required=True, help="An apprise URL; ${ENV} allowed. Repeatable."
+)
+@click.option("--programme", "programmes", multiple=True, help="A programme id, or id/task. Repeatable.")
+@click.option("--kind", "kinds", multiple=True, help="申报, 遴选, 公示, 下达, 政策解读… Repeatable.")
+@click.option("--region", "regions", multiple=True, help="A city or district. Repeatable.")
+@click.option("--source", "sources", multiple=True, help="A source name. Repeatable.")
+@click.option("--keyword", "keywords", multiple=True, help="Also alert notices with this word. Repeatable.")
+@click.option("--digest", help="Send a daily digest at this time (HH:MM) instead of each alert at once.")
+@click.option("--quiet", help="Hold immediate alerts during this window, such as 22:00-07:30.")
+@click.pass_obj
+def subscribers_add(obj: Context, name: str, **options: Any) -> None:
+    """Add a subscriber to the configuration file (validated before it is written)."""
+    entry = CommentedMap(name=name)
+    for key, value in options.items():
+        if value:
+            entry[key] = list(value) if isinstance(value, tuple) else value
+
+    def add(data: CommentedMap) -> None:
+        if any(s.get("name") == name for s in data.get("subscribers") or []):
+            raise click.ClickException(f"a subscriber named {name!r} exists already")
+        data.setdefault("subscribers", []).append(entry)
+
+    edit_config(obj, add)
+    click.echo(f"added {name} to {obj.config_file}")
+
+
+@subscribers.command("remove")
+@click.argument("name")
+@click.pass_obj
+def subscribers_remove(obj: Context, name: str) -> None:
+    """Remove a subscriber from the configuration file; its pending alerts will not be sent."""
+
+    def remove(data: CommentedMap) -> None:
+        subs = data.get("subscribers") or []
+        index = next((i for i, s in enumerate(subs) if s.get("name") == name), None)
+        if index is None:
+            raise click.ClickException(f"no subscriber named {name!r}")
+        del subs[index]
+        if not subs:
+            del data["subscribers"]
+
+    edit_config(obj, remove)
+    click.echo(f"removed {name} from {obj.config_file}")
+
+
+def edit_config(obj: Context, change: Callable[[CommentedMap], None]) -> None:
+    """Round-trip the YAML (comments kept, through ruamel.yaml), validate the result, replace atomically."""
+    path = Path(obj.config_file)
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    data = yaml.load(path.read_text("utf-8") if path.exists() else "") or CommentedMap()
+    change(data)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    try:
+        config_mod.load(str(path), obj.state, text=out.getvalue())
+    except ConfigError as exc:
+        fail(f"not written: {exc}", 2)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(out.getvalue(), "utf-8")
+    os.replace(tmp, path)

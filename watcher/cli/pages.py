@@ -1,0 +1,146 @@
+"""Commands over one page: what watcher reads on it, and which programmes it matches."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import config as config_mod
+from ..classify import Classification, Classifier, load_programmes
+from ..errors import WatcherError
+from ..extract import extract as extract_page
+from ..extract.notice import find_deadline, find_doc_number
+from ..fetch import Fetcher, FetchSettings, decode
+from ..models import Extracted, NotModified
+from .base import Context, cli, echo_json, fail, now
+
+
+def read_target(target: str, base_url: str | None) -> tuple[str, str, str]:
+    """(text, encoding, base URL) for a URL or a FILE; raises WatcherError on failure."""
+    if target.startswith(("http://", "https://")):
+        return (*asyncio.run(_fetch_one(target)), base_url or target)
+    path = Path(target)
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise WatcherError(exc.strerror or "unreadable file") from exc
+    text, encoding = decode(body)
+    return text, encoding, base_url or path.resolve().as_uri()
+
+
+async def _fetch_one(url: str) -> tuple[str, str]:
+    async with Fetcher(FetchSettings(per_host_delay=0, robots=False, retries=0)) as fetcher:
+        page = await fetcher.get(url)
+    assert not isinstance(page, NotModified)
+    return page.text, page.encoding
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--base-url", help="Resolve relative links against this URL (for a FILE).")
+@click.option("--kind", type=click.Choice(config_mod.SOURCE_KINDS), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the fields as one JSON object.")
+def extract(target: str, base_url: str | None, kind: str, as_json: bool) -> None:
+    """Show what watcher reads on a page (URL or FILE)."""
+    try:
+        text, encoding, base = read_target(target, base_url)
+        result = extract_page(text, base, encoding, kind=kind, now=now())
+    except WatcherError as exc:
+        fail(f"cannot read {target}: {exc}")
+        return
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        click.echo(render_extracted(result))
+
+
+def render_extracted(x: Extracted) -> str:
+    lines = [f"{x.kind} page · {x.encoding} · {x.url}"]
+    for label, value in (
+        ("title", x.title),
+        ("date", x.date.iso if x.date else None),
+        ("publisher", x.publisher),
+        ("tag", x.tag),
+        ("deadline", x.deadline.iso if x.deadline else None),
+        ("doc number", x.doc_number),
+    ):
+        if value:
+            lines.append(f"  {label:<10} {value}")
+    for a in x.attachments:
+        lines.append(f"  attachment {a.name} <{a.url}>")
+    for heading, links in (("items", x.items), ("related", x.related)):
+        if links:
+            lines.append(f"{heading} ({len(links)}):")
+            for i, link in enumerate(links, 1):
+                tag = f"【{link.tag}】" if link.tag else ""
+                lines.append(f"  {i:>3}. {link.date.iso if link.date else '          '}  {tag}{link.title}")
+                lines.append(f"       {link.url}")
+    if x.text:
+        lines.append("text:")
+        lines.extend("  " + line for line in x.text.splitlines())
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("target", required=False)
+@click.option("--text", help="A title and a body separated by a blank line.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def classify(obj: Context, target: str | None, text: str | None, as_json: bool) -> None:
+    """Match a notice (URL, FILE or --text) against the tracked programmes, with reasons."""
+    classifier = Classifier(programmes_of(obj))
+    try:
+        result = classify_target(classifier, target, text)
+    except WatcherError as exc:
+        fail(f"cannot read {target}: {exc}")
+        return
+    if as_json:
+        echo_json(result.to_json())
+        return
+    click.echo(f"kind {result.kind} · region {result.region or '—'} · doc {result.doc_number or '—'} · "
+               f"deadline {result.deadline or '—'}")  # fmt: skip
+    if not result.matches:
+        click.echo("no programme matched")
+    for m in result.matches:
+        click.echo(f"{m.name} ({m.programme}){' · ' + m.task if m.task else ''}  score {m.score:.0f}")
+        for r in m.reasons:
+            click.echo(f"    {r.term} in {r.field} ×{r.count}")
+
+
+def classify_target(classifier: Classifier, target: str | None, text: str | None) -> Classification:
+    if text is not None:
+        title, _, body = text.partition("\n\n")
+        return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
+    if target is None:
+        raise click.UsageError("give a URL, a FILE or --text")
+    if not target.startswith(("http://", "https://")) and not target.lower().endswith((".html", ".htm")):
+        raw = Path(target).read_text(encoding="utf-8")
+        title, _, body = raw.partition("\n")
+        return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
+    page_text, encoding, base = read_target(target, None)
+    return classifier.classify_extracted(extract_page(page_text, base, encoding, kind="notice", now=now()))
+
+
+def _facts(title: str, body: str) -> dict[str, Any]:
+    deadline = find_deadline(body, None)
+    return {
+        "doc_number": find_doc_number([title, *body.splitlines()]),
+        "deadline": deadline.iso if deadline else None,
+    }
+
+
+def programmes_of(obj: Context) -> tuple[Any, ...]:
+    return obj.config.programmes or load_programmes()
+
+
+@cli.command()
+@click.pass_obj
+def programmes(obj: Context) -> None:
+    """List the tracked programmes and their tasks."""
+    for p in programmes_of(obj):
+        click.echo(f"{p.id:<10} {p.name}  (threshold {p.threshold:g}, {len(p.terms)} terms)")
+        for t in p.tasks:
+            click.echo(f"           · {t.id:<16} {t.name}")

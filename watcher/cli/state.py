@@ -1,0 +1,186 @@
+"""Commands over the state: check, sources, items, history, search, and the offline demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import TextIO
+
+import click
+
+from .. import app, queries, report
+from .. import config as config_mod
+from ..alert import Channel, Delivery, Message
+from ..localsite import LocalServer
+from ..pipeline import SourceResult
+from .base import Context, cli, echo_json, fail, open_store
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: sources and changes.")
+@click.option("--dry-run", is_flag=True, help="Print the alerts instead of sending them.")
+@click.pass_obj
+def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) -> None:
+    """Check the sources once (all, or the NAMES given) and report what is new and changed."""
+    config = obj.config
+    try:
+        sources = app.select_sources(config, names)
+    except KeyError as exc:
+        fail(f"no such source: {exc.args[0]}", 2)
+    out = sys.stderr if as_json else sys.stdout  # alerts printed on the console never break the JSON
+    with app.scratch_state(config) if dry_run else contextlib.nullcontext(config) as run_config:
+        results = asyncio.run(app.check_sources(run_config, sources))
+        deliver = Preview(out) if dry_run else Delivery(console=out)
+        sent = app.send_alerts(run_config, deliver=deliver)
+    if as_json:
+        echo_json(
+            {
+                "sources": [r.to_json() for r in results],
+                "changes": [c.to_json() for r in results for c in r.changes],
+                "alerts": {"sent": sent.sent, "retrying": sent.retrying, "failed": sent.failed},
+            }
+        )
+    else:
+        click.echo(render_check(results))
+        click.echo(f"\n{'dry run, not sent: ' if dry_run else ''}{sent}")
+    sys.exit(0 if all(r.status in ("ok", "not_modified") for r in results) else 1)
+
+
+@dataclass
+class Preview:
+    """Stands in for delivery in a dry run: prints each message with the channel it would go to."""
+
+    out: TextIO
+
+    def __call__(self, channel: Channel, message: Message) -> str | None:
+        self.out.write(f"── would send to {channel.masked} ({message.format})\n")
+        self.out.write(f"{message.title}\n{message.body}\n\n" if message.title else f"{message.body}\n\n")
+        return None
+
+
+def render_check(results: list[SourceResult]) -> str:
+    rows = [
+        (
+            r.name,
+            r.status,
+            r.count("new"),
+            r.count("changed"),
+            len(r.errors) + (1 if r.error else 0),
+            f"{r.elapsed:.1f}s",
+        )
+        for r in results
+    ]
+    out = [report.table(["source", "status", "new", "changed", "errors", "time"], rows)]
+    for r in results:
+        if r.error:
+            out.append(f"! {r.name}: {r.error}")
+        for err in r.errors[:5]:
+            out.append(f"! {r.name}: {err}")
+    changes = [c for r in results for c in r.changes if c.kind != "removed"]
+    if changes:
+        out.append("")
+        for c in changes:
+            what = f" ({', '.join(c.what)})" if c.what else ""
+            out.append(f"{c.kind:<8} {c.date or '':<10} {c.title}{what}\n         {c.url}")
+            if c.diff:
+                out.extend("           " + line for line in c.diff.splitlines())
+    return "\n".join(out)
+
+
+@cli.command()
+@click.option("--validate", is_flag=True, help="Only validate the configuration.")
+@click.pass_obj
+def sources(obj: Context, validate: bool) -> None:
+    """List the sources with their health: last success, failures, blocked."""
+    config = obj.config
+    if validate:
+        click.echo(f"{config.path}: {len(config.sources)} sources, valid")
+        return
+    store = open_store(obj)
+    health = {row["name"]: row for row in store.sources()}
+    rows = []
+    for s in config.sources:
+        h = health.get(s.name, {})
+        rows.append((s.name, s.kind, f"{s.interval / 60:g}m", h.get("status") or "never checked",
+                     h.get("last_success") or "", h.get("failures") or 0, h.get("error") or ""))  # fmt: skip
+    click.echo(report.table(["source", "kind", "every", "status", "last success", "failures", "error"], rows))
+
+
+@cli.command()
+@click.option("--source", help="Only this source.")
+@click.option("--since", help="Only items first seen on or after this date (YYYY-MM-DD).")
+@click.option("--changed", is_flag=True, help="Only items with more than one version.")
+@click.option("--programme", help="Only items matched to this programme id.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def items(obj: Context, source: str | None, since: str | None, changed: bool, programme: str | None,
+          limit: int, as_json: bool) -> None:  # fmt: skip
+    """List the notices watcher knows, newest first."""
+    store = open_store(obj)
+    rows = queries.items(store, source=source, since=since, changed=changed, programme=programme, limit=limit)
+    if as_json:
+        echo_json(rows)
+        return
+    click.echo(report.table(["date", "title", "source", "versions", "key"],
+                            [(r["date"], r["title"], r["source"], r["versions"], r["key"]) for r in rows]))  # fmt: skip
+
+
+@cli.command()
+@click.argument("item")
+@click.pass_obj
+def history(obj: Context, item: str) -> None:
+    """Show the versions of one notice (its key or URL) and what changed between them."""
+    store = open_store(obj)
+    versions = queries.history(store, item)
+    if not versions:
+        fail(f"no such item: {item}")
+    for v in versions:
+        what = ", ".join(v["what"] or []) or "first seen"
+        click.echo(f"{v['seen_at']}  {v['change']:<8} {what}\n  {v['title']}  {v['url']}")
+        if v["diff"]:
+            click.echo("\n".join("    " + line for line in v["diff"].splitlines()))
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--limit", default=20, show_default=True)
+@click.pass_obj
+def search(obj: Context, text: str, limit: int) -> None:
+    """Find notices by words in their title or body; Simplified finds Traditional and back."""
+    store = open_store(obj)
+    rows = queries.search(store, text, limit)
+    click.echo(
+        report.table(
+            ["date", "title", "source", "url"], [(r["date"], r["title"], r["source"], r["url"]) for r in rows]
+        )
+    )
+    click.echo(f"{len(rows)} found")
+
+
+@cli.command()
+def demo() -> None:
+    """Run offline on bundled pages: check, let the site change, check again, show what changed."""
+    from .. import demo as sample
+
+    with LocalServer() as server, tempfile.TemporaryDirectory(prefix="watcher-demo-") as state:
+        notices = sample.sample_notices()
+        sample.publish(server, notices)
+        config = config_mod.load("demo.yaml", state=state, text=sample.demo_config(server.base))
+        click.echo(f"Serving a sample 通知公告 list and its notices on {server.base}\n")
+        click.echo("== First check: everything is new")
+        click.echo(render_check(asyncio.run(app.check_sources(config))))
+        click.echo("\n== Alerts (no subscriber configured, so they go to the console)\n")
+        click.echo(app.send_alerts(config))
+        sample.publish(server, sample.next_round(notices))
+        click.echo(
+            "\n== The site changes: a new notice, a deadline moved, an attachment added, a counter ticks"
+        )
+        click.echo("== Second check: exactly the new and changed notices")
+        click.echo(render_check(asyncio.run(app.check_sources(config))))
+        click.echo("\n== Alerts\n")
+        click.echo(app.send_alerts(config))
