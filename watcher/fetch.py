@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import charset_normalizer
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from protego import Protego
@@ -332,6 +331,8 @@ def decode(body: bytes, header_charset: str | None = None, override: str | None 
                 return body.decode(declared), declared
             except UnicodeDecodeError:
                 continue
+    import charset_normalizer
+
     best = charset_normalizer.from_bytes(body[:65536]).best()
     detected = _codec(best.encoding) if best else None
     if detected is None or detected in ("utf-8", "ascii"):

@@ -133,10 +133,15 @@ class Checker:
             rec.events.append((result.status, result.error or ""))
         self.store.save_check(rec)
         result.elapsed = time.monotonic() - started
+        fields = {
+            "source": source.name, "status": result.status, "new": result.count("new"),
+            "changed": result.count("changed"), "errors": len(result.errors), "fetched": result.fetched,
+            "seconds": round(result.elapsed, 3), "error": result.error,
+        }  # fmt: skip
         log.info(
-            "check %s: %s new=%d changed=%d errors=%d %.2fs%s",
-            source.name, result.status, result.count("new"), result.count("changed"),
-            len(result.errors), result.elapsed, f" ({result.error})" if result.error else "",
+            "check %s: %s new=%d changed=%d errors=%d fetched=%d %.2fs%s", source.name, result.status,
+            fields["new"], fields["changed"], fields["errors"], result.fetched, result.elapsed,
+            f" ({result.error})" if result.error else "", extra={"fields": fields},
         )  # fmt: skip
         return result
 

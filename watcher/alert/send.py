@@ -19,9 +19,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
-
-import apprise
+from typing import IO, Any
 
 from ..models import BEIJING
 from ..store import Store, now_iso
@@ -34,8 +32,6 @@ log = logging.getLogger("watcher.alert")
 BACKOFF_CAP = 3600.0
 
 
-# Sequential sends: one channel at a time, in the calling thread.
-_ASSET = apprise.AppriseAsset(async_mode=False)
 _BAD_LEVELS = ("WARNING", "ERROR", "CRITICAL")
 
 
@@ -44,6 +40,7 @@ class Delivery:
     """Sends one message to one channel; returns None when delivered, else the reason."""
 
     console: IO[str] | None = None
+    _notifiers: dict[str, Any] = field(default_factory=dict, repr=False)  # URL → apprise.Apprise
 
     def __call__(self, channel: Channel, message: Message) -> str | None:
         if channel.url == CONSOLE_URL:
@@ -51,9 +48,15 @@ class Delivery:
             stream.write(f"{message.title}\n{message.body}\n\n" if message.title else f"{message.body}\n\n")
             stream.flush()
             return None
-        notifier = apprise.Apprise(asset=_ASSET)
-        if not notifier.add(channel.url):
-            return "apprise does not understand this URL"
+        notifier = self._notifiers.get(channel.url)
+        if notifier is None:
+            import apprise
+
+            # Sequential sends: one channel at a time, in the calling thread.
+            notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+            if not notifier.add(channel.url):
+                return "apprise does not understand this URL"
+            self._notifiers[channel.url] = notifier  # parsed once, and its HTTP session reused
         errors: list[str] = []
         try:
             result = notifier.notify(body=message.body, title=message.title, body_format=message.format)
@@ -96,12 +99,15 @@ class Sender:
         self.rng = rng or random.Random()
         self._lock = threading.Lock()  # one flush at a time per sender
 
-    def flush(self) -> FlushReport:
+    def flush(self, should_stop: Callable[[], bool] = lambda: False) -> FlushReport:
+        """Send what is due; `should_stop` is asked between messages, so a stopping daemon is not held up."""
         with self._lock:
             report = FlushReport()
             now = self.clock()
             by_name = {s.name: s for s in self.planner.audience}
             for ids, sub, channel in self._batches(now, by_name):
+                if should_stop():
+                    break
                 self._send(ids, sub, channel, now, report)
             return report
 

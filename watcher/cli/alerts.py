@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
 
 from .. import app, report
 from .. import config as config_mod
@@ -125,12 +123,12 @@ def subscribers(ctx: click.Context) -> None:
 @click.pass_obj
 def subscribers_add(obj: Context, name: str, **options: Any) -> None:
     """Add a subscriber to the configuration file (validated before it is written)."""
-    entry = CommentedMap(name=name)
+    entry: dict[str, Any] = {"name": name}
     for key, value in options.items():
         if value:
             entry[key] = list(value) if isinstance(value, tuple) else value
 
-    def add(data: CommentedMap) -> None:
+    def add(data: Any) -> None:
         if any(s.get("name") == name for s in data.get("subscribers") or []):
             raise click.ClickException(f"a subscriber named {name!r} exists already")
         data.setdefault("subscribers", []).append(entry)
@@ -145,7 +143,7 @@ def subscribers_add(obj: Context, name: str, **options: Any) -> None:
 def subscribers_remove(obj: Context, name: str) -> None:
     """Remove a subscriber from the configuration file; its pending alerts will not be sent."""
 
-    def remove(data: CommentedMap) -> None:
+    def remove(data: Any) -> None:
         subs = data.get("subscribers") or []
         index = next((i for i, s in enumerate(subs) if s.get("name") == name), None)
         if index is None:
@@ -158,13 +156,15 @@ def subscribers_remove(obj: Context, name: str) -> None:
     click.echo(f"removed {name} from {obj.config_file}")
 
 
-def edit_config(obj: Context, change: Callable[[CommentedMap], None]) -> None:
+def edit_config(obj: Context, change: Callable[[Any], None]) -> None:
     """Round-trip the YAML (comments kept, through ruamel.yaml), validate the result, replace atomically."""
+    from ruamel.yaml import YAML
+
     path = Path(obj.config_file)
     yaml = YAML()
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
-    data = yaml.load(path.read_text("utf-8") if path.exists() else "") or CommentedMap()
+    data = yaml.load(path.read_text("utf-8") if path.exists() else "") or {}
     change(data)
     out = io.StringIO()
     yaml.dump(data, out)

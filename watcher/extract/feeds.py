@@ -8,8 +8,6 @@ import json
 from typing import Any
 from urllib.parse import urljoin
 
-import feedparser
-
 from ..errors import ExtractError
 from ..models import BEIJING, DateValue, Link
 from ..normalize import clean_space, parse_date, split_tag
@@ -70,6 +68,8 @@ def _gkmlpt_date(article: dict[str, Any]) -> DateValue | None:
 
 
 def feed_links(text: str, base: str) -> tuple[str | None, list[Link]]:
+    import feedparser
+
     parsed = feedparser.parse(text)
     if parsed.bozo and not parsed.entries:
         raise ExtractError(f"unreadable feed: {parsed.get('bozo_exception')}")

@@ -1,0 +1,39 @@
+"""`watcher run` (the daemon) and `watcher serve` (the page and feeds alone)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from .. import logs
+from .base import Context, cli, fail
+
+
+def parse_http(value: str | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        fail(f"--http expects HOST:PORT, got {value!r}", 2)
+    return host or "127.0.0.1", int(port)
+
+
+@cli.command()
+@click.option("--http", help="Serve /healthz, /metrics, the page and the feeds on HOST:PORT.")
+@click.option("--log-format", type=click.Choice(["plain", "json"]), default="plain", show_default=True)
+@click.pass_obj
+def run(obj: Context, http: str | None, log_format: str) -> None:
+    """Watch every source on its own schedule and send alerts, until SIGTERM (SIGHUP reloads)."""
+    from ..schedule import Daemon
+    from ..web import build_app, serve
+
+    address = parse_http(http)
+    logs.setup(log_format)
+    daemon = Daemon(obj.config, obj.state)
+
+    async def serve_http(d: Daemon) -> None:
+        assert address is not None
+        await serve(build_app(d.config, d), *address)
+
+    asyncio.run(daemon.run(serve_http if address else None))

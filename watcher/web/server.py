@@ -1,0 +1,35 @@
+"""The Starlette app and the uvicorn server that runs it inside the daemon's event loop."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from ..config import Config
+from . import ops
+
+if TYPE_CHECKING:
+    from ..schedule import Daemon
+
+
+def build_app(config: Config, daemon: Daemon | None = None) -> Starlette:
+    routes: list[Route] = []
+    if daemon is not None:
+        routes += [Route(path, endpoint) for path, endpoint in ops.routes(daemon).items()]  # type: ignore[arg-type]
+    return Starlette(routes=routes)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the daemon owns SIGTERM, SIGINT and SIGHUP
+
+
+async def serve(app: Any, host: str, port: int) -> None:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    await _Server(config).serve()
