@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser demo test lint bench clean
 
 $(BIN)/watcher: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,13 +21,20 @@ lint: install
 	$(BIN)/ruff format --check watcher tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# The page's tests drive Debian's Chromium through chromedriver; install them when missing (needs root).
+browser:
+	@command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq chromium chromium-driver >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+
+test: lint browser
 	$(BIN)/pytest -q
 
 bench: install
 	$(BIN)/python benchmarks/extract_bench.py
 	$(BIN)/python benchmarks/check_bench.py
 	$(BIN)/python benchmarks/classify_bench.py
+	$(BIN)/python benchmarks/alert_bench.py
+	$(BIN)/python benchmarks/daemon_bench.py
 
 clean:
 	rm -rf $(VENV) state/*.db*

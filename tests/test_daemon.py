@@ -104,6 +104,9 @@ def test_checks_on_schedule_sends_alerts_and_reports_health(
     assert status == 200 and 'watcher_checks_total{outcome="not_modified"}' in text
     assert 'watcher_items_total{change="new"} 4' in text and 'watcher_alerts_total{status="sent"} 3' in text
     assert "watcher_check_seconds_bucket" in text and 'watcher_outbox_alerts{status="pending"} 0' in text
+    page, feed = get(daemon.url("/")), get(daemon.url("/feeds/all.xml"))
+    assert page[0] == 200 and demo.sample_notices()[0].title in page[1]  # the page on the daemon's port
+    assert feed[0] == 200 and feed[1].count("<entry>") == 4
     time.sleep(1)
     assert len(hook.posts) == 3  # and nothing twice
 

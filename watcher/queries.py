@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from .alert.message import AlertData, alert_data
 from .diff import item_key
 from .normalize import fold
-from .store import Store
+from .store import Store, decode_version
 
 
 def items(
@@ -56,3 +58,54 @@ def search(store: Store, text: str, limit: int = 20) -> list[dict[str, Any]]:
         WHERE v.search LIKE ? ESCAPE '\' ORDER BY i.date DESC LIMIT ?
     """
     return store.query(sql, [needle, limit])
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A notice as the page and the feeds show it: its current version, when it was first and last seen."""
+
+    data: AlertData
+    first_seen: str
+    updated: str
+    versions: int
+    search: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.data.item_key
+
+
+_LISTED = """
+    SELECT v.*, i.key AS item_key, i.source AS source, i.first_seen AS first_seen,
+           (SELECT count(*) FROM versions c WHERE c.item_key = i.key) AS n_versions
+    FROM items i JOIN versions v ON v.id = i.version_id
+"""
+
+
+def listed(
+    store: Store, programme: str | None = None, deadline_from: str | None = None, limit: int = 200
+) -> list[Listed]:
+    """Current notices, newest first; or, with `deadline_from`, those closing on or after it, soonest first."""
+    where, params = ["i.removed_at IS NULL"], []
+    if programme:
+        where.append("EXISTS (SELECT 1 FROM json_each(v.classification, '$.matches') m "
+                     "WHERE json_extract(m.value, '$.programme') = ?)")  # fmt: skip
+        params.append(programme)
+    order = "coalesce(i.date, substr(i.first_seen, 1, 10)) DESC, i.first_seen DESC"
+    if deadline_from:
+        where.append("v.deadline >= ?")
+        params.append(deadline_from)
+        order = "v.deadline, i.date DESC"
+    sql = f"{_LISTED} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
+    return [_listed(row) for row in store.query(sql, [*params, limit])]
+
+
+def one(store: Store, key: str) -> Listed | None:
+    rows = store.query(f"{_LISTED} WHERE i.key = ?", [key])
+    return _listed(rows[0]) if rows else None
+
+
+def _listed(row: dict[str, Any]) -> Listed:
+    version = decode_version(row)
+    data = alert_data(version.get("change") or "new", version, row["source"])
+    return Listed(data, row["first_seen"], row["seen_at"], row["n_versions"], row.get("search") or "")

@@ -6,6 +6,7 @@ import asyncio
 
 import click
 
+from .. import config as config_mod
 from .. import logs
 from .base import Context, cli, fail
 
@@ -37,3 +38,22 @@ def run(obj: Context, http: str | None, log_format: str) -> None:
         await serve(build_app(d.config, d), *address)
 
     asyncio.run(daemon.run(serve_http if address else None))
+
+
+@cli.command("serve")
+@click.option("--http", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to listen on.")
+@click.pass_obj
+def serve_command(obj: Context, http: str) -> None:
+    """Serve the page and the Atom feeds on their own (read-only), without the daemon."""
+    serve_page(obj.config, http)
+
+
+def serve_page(config: config_mod.Config, http: str) -> None:
+    import uvicorn
+
+    from ..web import build_app
+
+    address = parse_http(http)
+    assert address is not None
+    click.echo(f"watcher page on http://{address[0]}:{address[1]}/ (Ctrl-C to stop)")
+    uvicorn.run(build_app(config), host=address[0], port=address[1], log_level="warning")

@@ -163,9 +163,13 @@ def search(obj: Context, text: str, limit: int) -> None:
 
 
 @cli.command()
-def demo() -> None:
+@click.option(
+    "--serve", "http", metavar="HOST:PORT", help="Then serve the page and feeds on the demo's state."
+)
+def demo(http: str | None) -> None:
     """Run offline on bundled pages: check, let the site change, check again, show what changed."""
     from .. import demo as sample
+    from .daemon import serve_page
 
     with LocalServer() as server, tempfile.TemporaryDirectory(prefix="watcher-demo-") as state:
         notices = sample.sample_notices()
@@ -184,3 +188,5 @@ def demo() -> None:
         click.echo(render_check(asyncio.run(app.check_sources(config))))
         click.echo("\n== Alerts\n")
         click.echo(app.send_alerts(config))
+        if http:
+            serve_page(config, http)

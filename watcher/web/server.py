@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -11,14 +12,22 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from ..config import Config
+from ..models import BEIJING
 from . import ops
+from .feeds import Feeds
+from .pages import Pages
 
 if TYPE_CHECKING:
     from ..schedule import Daemon
 
 
-def build_app(config: Config, daemon: Daemon | None = None) -> Starlette:
-    routes: list[Route] = []
+def build_app(
+    config: Config, daemon: Daemon | None = None, clock: Callable[[], dt.datetime] | None = None
+) -> Starlette:
+    """The page and the feeds; with a daemon, also /healthz and /metrics."""
+    now = clock or (lambda: dt.datetime.now(BEIJING))
+    pages = Pages((lambda: daemon.config) if daemon else (lambda: config), now)
+    routes: list[Route] = [*pages.routes(), *Feeds(pages).routes()]
     if daemon is not None:
         routes += [Route(path, endpoint) for path, endpoint in ops.routes(daemon).items()]  # type: ignore[arg-type]
     return Starlette(routes=routes)

@@ -1,0 +1,107 @@
+"""The subscriber page: notices by programme and task, deadlines ahead, a notice with its versions and why
+it matched, search, and source health. Server-rendered with Jinja2, autoescaped, read-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from .. import queries
+from ..alert.message import WHAT_LABEL
+from ..config import Config
+from ..store import Store
+
+TEMPLATES = Environment(
+    loader=PackageLoader("watcher", "web/templates"), autoescape=select_autoescape(default=True)
+)
+
+
+class Pages:
+    def __init__(self, config: Callable[[], Config], clock: Callable[[], dt.datetime]) -> None:
+        self.current, self.clock = config, clock  # the daemon's configuration can change on SIGHUP
+        self._local = threading.local()  # one read connection per worker thread
+
+    @property
+    def config(self) -> Config:
+        return self.current()
+
+    @property
+    def store(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.config.settings.state)
+        return store
+
+    def programmes(self) -> list[tuple[str, str]]:
+        from ..classify import load_programmes
+
+        return [(p.id, p.name) for p in (self.config.programmes or load_programmes())]
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        today = self.clock().date()
+        page = TEMPLATES.get_template(name).render(today=today, programmes=self.programmes(), **context)
+        return HTMLResponse(page, status_code=status)
+
+    # -------------------------------------------------------------- views
+
+    def index(self, request: Request) -> Response:
+        wanted = request.query_params.get("programme")
+        notices = queries.listed(self.store, programme=wanted, limit=300)
+        groups: dict[str, list[queries.Listed]] = {}
+        for n in notices:
+            for p in n.data.programmes or ():
+                if not wanted or p.id == wanted:
+                    groups.setdefault(p.id, []).append(n)
+        names = dict(self.programmes())
+        sections = [(pid, names.get(pid, pid), groups[pid]) for pid, _ in self.programmes() if pid in groups]
+        others = [n for n in notices if not n.data.programmes][:30] if not wanted else []
+        return self.render("index.html", sections=sections, others=others, wanted=wanted)
+
+    def deadlines(self, request: Request) -> Response:
+        today = self.clock().date()
+        notices = queries.listed(self.store, deadline_from=today.isoformat(), limit=300)
+        return self.render("deadlines.html", notices=notices)
+
+    def notice(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        listed = queries.one(self.store, key)
+        if listed is None:
+            return self.render("missing.html", status=404, key=key)
+        versions = self.store.versions_of(key)
+        why = (versions[-1].get("classification") or {}).get("matches", []) if versions else []
+        return self.render("notice.html", n=listed, versions=list(reversed(versions)), why=why)
+
+    def search(self, request: Request) -> Response:
+        q = request.query_params.get("q", "").strip()
+        found = (
+            [queries.one(self.store, row["key"]) for row in queries.search(self.store, q, 50)] if q else []
+        )
+        return self.render("search.html", q=q, found=[n for n in found if n])
+
+    def sources(self, request: Request) -> Response:
+        health = {row["name"]: row for row in self.store.sources()}
+        rows = [(s, health.get(s.name, {})) for s in self.config.sources]
+        return self.render("sources.html", rows=rows)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.index), Route("/deadlines", self.deadlines), Route("/search", self.search),
+            Route("/sources", self.sources), Route("/notice/{key:path}", self.notice),
+        ]  # fmt: skip
+
+
+def days_left(deadline: str | None, today: dt.date) -> int | None:
+    if not deadline:
+        return None
+    return (dt.date.fromisoformat(deadline[:10]) - today).days
+
+
+TEMPLATES.globals["days_left"] = days_left
+TEMPLATES.globals["what_changed"] = lambda what: "、".join(WHAT_LABEL.get(w, w) for w in what or ())
