@@ -252,10 +252,10 @@ MARKDOWN = Style(
 HTML = Style(
     title="<h1>{text}</h1>",
     blocks={
-        "heading": '<p style="color:#666">{label}</p><h2><a href="{url}">{text}</a></h2>',
-        "section": "<h3>{text}</h3>", "item": '<p>• [{label}] <a href="{url}">{text}</a></p>',
-        "diff": '<pre style="margin:0;color:#555">{text}</pre>', "link": '<p>{label}：<a href="{url}">{text}</a></p>',
-        "field": "<p><b>{label}</b>：{text}</p>",
+        "heading": '<p style="color:#666;margin:0">{label}</p><h2 style="margin:.2em 0 .5em"><a href="{url}">{text}</a></h2>',
+        "section": "<h3>{text}</h3>", "item": '<p style="margin:.25em 0">• [{label}] <a href="{url}">{text}</a></p>',
+        "diff": '<pre style="margin:0;color:#555">{text}</pre>', "link": '<p style="margin:.25em 0">{label}：<a href="{url}">{text}</a></p>',
+        "field": '<p style="margin:.25em 0"><b>{label}</b>：{text}</p>',
     },
     escape=html.escape,
     wrap='<div style="font-family:sans-serif;line-height:1.6">\n{}\n</div>',
