@@ -144,3 +144,22 @@ def test_cli_unreadable_page_is_one_line_error(server: LocalServer) -> None:
     )
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "HTTP 500" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "关于组织申报（2026年）：第一批，ＡＢＣ１２３",
+        "全角　空格",
+        "①②③ ㈠ ㍿",
+        "ｅ\u0301 and e\u0301",
+        "plain ascii",
+        "",
+    ],
+)
+def test_fast_nfkc_equals_unicodedata(text: str) -> None:
+    import unicodedata
+
+    from watcher.normalize import nfkc
+
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)

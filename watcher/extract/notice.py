@@ -16,6 +16,7 @@ from ..normalize import (
     dedupe_lines,
     find_dates,
     fold,
+    fold_lines,
     parse_date,
     parse_relative,
     split_tag,
@@ -122,11 +123,9 @@ def prose_length(body: Node) -> int:
 
 def body_lines(body: Node, title: str | None) -> list[str]:
     folded_title = fold(title) if title else None
-    lines = []
-    for line in block_lines(body):
-        line = strip_noise(line)
-        if line and (folded_title is None or fold(line) != folded_title):
-            lines.append(line)
+    lines = strip_noise("\n".join(block_lines(body))).split("\n")  # one pass of the noise patterns
+    if folded_title is not None:
+        lines = [line for line, key in zip(lines, fold_lines(lines), strict=True) if key != folded_title]
     return dedupe_lines(lines)
 
 
@@ -145,9 +144,11 @@ _LABEL_TAIL = re.compile(r"(发布时间|發布時間|发布日期|时间|時間
 
 def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]:
     """The few lines just after the title, where dates and sources stand."""
-    folded = fold(title) if title else None
-    for i, line in enumerate(lines):
-        if folded and fold(line).endswith(folded[-12:]):
+    if not title:
+        return lines[:limit]
+    tail = fold(title)[-12:]
+    for i, key in enumerate(fold_lines(lines)):
+        if key.endswith(tail):
             return lines[i + 1 : i + 1 + limit]
     return lines[:limit]
 
@@ -278,6 +279,27 @@ RELATED_LABELS = re.compile(
 )
 
 
+_LABEL_TAGS = frozenset(
+    [
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "div",
+        "span",
+        "p",
+        "strong",
+        "b",
+        "dt",
+        "li",
+        "td",
+        "em",
+        "font",
+        "a",
+    ]
+)
 _ANY_LABEL = re.compile(r"相[关關](通知|文章|链接|鏈接|文件|新闻|新聞|阅读|閱讀|信息|政策|公告)")
 
 
@@ -285,9 +307,14 @@ def find_related(
     root: Node, base: str, now: dt.datetime | None, year_hint: int | None
 ) -> tuple[list[Link], list[Node]]:
     """The related-notices block as links, and the nodes to drop so it never counts as body text."""
-    if not _ANY_LABEL.search(root.text(deep=True) or ""):
+    words = {m.group(0) for m in _ANY_LABEL.finditer(root.text(deep=True) or "")}
+    if not words:
         return [], []
-    for label in root.css("h1, h2, h3, h4, h5, h6, div, span, p, strong, b, dt, li, td, em, font, a"):
+    # Lexbor's :lexbor-contains matches elements by their own text: the few label candidates, without
+    # visiting every node from Python.
+    for label in root.css(", ".join(f'*:lexbor-contains("{w}")' for w in sorted(words))):
+        if label.tag not in _LABEL_TAGS:
+            continue
         own = (label.text(deep=False) or "").strip()  # the label's own text: cheap, no subtree walk
         if not own or len(own) > 20 or not RELATED_LABELS.match(clean_space(own)):
             continue
