@@ -29,9 +29,11 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 def clean_space(text: str) -> str:
     """Fold every run of blanks (\\u3000, &nbsp; …) to one space and trim each line."""
+    if "\u200b" in text or "\ufeff" in text:  # the blanks str.split() does not know
+        text = text.replace("\u200b", " ").replace("\ufeff", " ")
     if "\n" not in text:  # most calls: an anchor or a label, one line
-        return _SPACES.sub(" ", text).strip()
-    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
+        return " ".join(text.split())
+    lines = (" ".join(line.split()) for line in text.split("\n"))  # str.split: C speed, every Unicode blank
     return "\n".join(line for line in lines if line)
 
 
@@ -84,7 +86,10 @@ _NOISE = [
     r"(今天是|今日是)\s*\d{4}年\d{1,2}月\d{1,2}日\s*(星期.)?",
     r"(当前位置|當前位置|您的位置|您现在的位置)\s*[:：].*",
 ]
-_NOISE_RE = re.compile("|".join(f"(?:{p})" for p in _NOISE))
+# The lookahead on the patterns' first characters lets the engine skip most positions at once.
+_NOISE_RE = re.compile(
+    "(?=[点點浏瀏阅閱访訪字【\\[保打关關收分今当當您])(?:" + "|".join(f"(?:{p})" for p in _NOISE) + ")"
+)
 
 
 def strip_noise(text: str) -> str:
