@@ -1,0 +1,52 @@
+"""The store's one write per check: health counters, item upserts, the outbox's deterministic ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from watcher.store import CheckRecord, Store
+
+
+def test_health_counts_failures_and_a_success_resets_them(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-23T10:00:00+08:00", item_count=5))
+    for hour in (11, 12):
+        store.save_check(
+            CheckRecord("s", "http://a", "error", error="boom", at=f"2026-11-23T{hour}:00:00+08:00")
+        )
+    row = store.source_row("s")
+    assert row is not None
+    assert (row["failures"], row["last_success"], row["item_count"], row["error"]) == (
+        2, "2026-11-23T10:00:00+08:00", 5, "boom",
+    )  # fmt: skip
+    store.save_check(CheckRecord("s", "http://a", "not_modified", at="2026-11-23T13:00:00+08:00"))
+    row = store.source_row("s")
+    assert row is not None and row["failures"] == 0 and row["last_success"] == "2026-11-23T13:00:00+08:00"
+
+
+def test_items_keep_their_list_and_first_sight(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    item = {"key": "k", "source": "s", "url": "http://a/k", "title": "T", "on_list": 1}
+    store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-01T00:00:00+08:00", items=[item]))
+    store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-02T00:00:00+08:00", removed=["k"]))
+    removed = store.item("k")
+    assert removed is not None and removed["removed_at"] and removed["on_list"] == 0
+    related = {"key": "k", "source": "s", "on_list": 0}  # seen again, as another notice's related link
+    store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-03T00:00:00+08:00", items=[related]))
+    again = store.item("k")
+    assert again is not None and again["removed_at"] is None and again["title"] == "T"
+    assert again["first_seen"] == "2026-11-01T00:00:00+08:00" and again["last_seen"].startswith("2026-11-03")
+    store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-04T00:00:00+08:00", items=[item]))
+    store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-05T00:00:00+08:00", items=[related]))
+    listed = store.item("k")
+    assert listed is not None and listed["on_list"] == 1  # a related sighting never takes it off its list
+
+
+def test_an_alert_id_is_written_once(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    row = {"id": "a1", "subscriber": "x", "channel": "c", "status": "pending", "attempts": 0,
+           "created": "2026-11-23T10:00:00+08:00", "due": "2026-11-23T10:00:00+08:00", "payload": "{}"}  # fmt: skip
+    assert store.add_alerts([row, dict(row)]) == 1
+    store.mark_sent(["a1"], "2026-11-23T10:01:00+08:00")
+    assert store.add_alerts([dict(row)]) == 0
+    assert store.alert_counts() == {"sent": 1}
