@@ -160,3 +160,12 @@ def test_check_stores_classification_and_items_filter_on_it(server: LocalServer,
     assert version["classification"]["deadline"] is not None
     assert [r["title"] for r in queries.items(store, programme="kczg")] == [notices[1].title]
     assert [r["title"] for r in queries.search(store, "廣佛科技")] == [notices[0].title]  # Traditional query
+
+
+def test_progress_hears_of_every_source(server: LocalServer, tmp_path: Path) -> None:
+    demo.publish(server, demo.sample_notices(NOW.date()))
+    extra = f"  - name: gone\n    url: {server.url('/nope.html')}\n"
+    config = load(server, tmp_path, extra)
+    seen: list[tuple[str, str]] = []
+    asyncio.run(check_sources(config, clock=lambda: NOW, progress=lambda r: seen.append((r.name, r.status))))
+    assert sorted(seen) == [("gone", "error"), ("kjj", "ok")]

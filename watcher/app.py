@@ -80,10 +80,13 @@ def send_alerts(
 
 
 async def check_sources(
-    config: Config, sources: list[Source] | None = None, clock: Callable[[], dt.datetime] | None = None
+    config: Config,
+    sources: list[Source] | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    progress: Callable[[SourceResult], None] | None = None,
 ) -> list[SourceResult]:
     async with open_checker(config, clock) as checker:
-        return await checker.check_all(sources or list(config.sources))
+        return await checker.check_all(sources or list(config.sources), progress)
 
 
 @contextmanager

@@ -113,9 +113,21 @@ class Checker:
         self.clock = clock or (lambda: dt.datetime.now(BEIJING))
         self._gate = asyncio.Semaphore(config.settings.concurrency)
 
-    async def check_all(self, sources: list[Source] | tuple[Source, ...] | None = None) -> list[SourceResult]:
-        """Check sources concurrently; one failing source never stops the others."""
-        return list(await asyncio.gather(*(self.check(s) for s in (sources or self.config.sources))))
+    async def check_all(
+        self,
+        sources: list[Source] | tuple[Source, ...] | None = None,
+        progress: Callable[[SourceResult], None] | None = None,
+    ) -> list[SourceResult]:
+        """Check sources concurrently; one failing source never stops the others. `progress` hears of each
+        source as it finishes."""
+
+        async def one(source: Source) -> SourceResult:
+            result = await self.check(source)
+            if progress:
+                progress(result)
+            return result
+
+        return list(await asyncio.gather(*(one(s) for s in (sources or self.config.sources))))
 
     async def check(self, source: Source) -> SourceResult:
         started = time.monotonic()

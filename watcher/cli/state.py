@@ -33,7 +33,10 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) ->
         fail(f"no such source: {exc.args[0]}", 2)
     out = sys.stderr if as_json else sys.stdout  # alerts printed on the console never break the JSON
     with app.scratch_state(config) if dry_run else contextlib.nullcontext(config) as run_config:
-        results = asyncio.run(app.check_sources(run_config, sources))
+        show = Progress(len(sources)) if sys.stderr.isatty() and not as_json else None
+        results = asyncio.run(app.check_sources(run_config, sources, progress=show))
+        if show:
+            show.done()
         deliver = Preview(out) if dry_run else Delivery(console=out)
         sent = app.send_alerts(run_config, deliver=deliver)
     if as_json:
@@ -48,6 +51,22 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) ->
         click.echo(render_check(results))
         click.echo(f"\n{'dry run, not sent: ' if dry_run else ''}{sent}")
     sys.exit(0 if all(r.status in ("ok", "not_modified") for r in results) else 1)
+
+
+@dataclass
+class Progress:
+    """One line on the terminal, rewritten as sources finish: 12/40 gz-kjj-tzgg ok."""
+
+    total: int
+    count: int = 0
+
+    def __call__(self, result: SourceResult) -> None:
+        self.count += 1
+        line = f"{self.count}/{self.total} {result.name} {result.status}"
+        click.echo(f"\r\x1b[2K{line[:100]}", err=True, nl=False)
+
+    def done(self) -> None:
+        click.echo("\r\x1b[2K", err=True, nl=False)
 
 
 @dataclass
