@@ -76,8 +76,6 @@ class Config:
     programmes: tuple[Programme, ...] = ()
     subscribers: tuple[Subscriber, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    doc: y.Doc | None = field(default=None, compare=False, repr=False)
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -180,7 +178,7 @@ def load(
     alerts = parse_alert_settings(doc, top.get("alerts") or {})
     return Config(
         path=path, settings=settings, sources=sources, programmes=programmes, subscribers=subscribers,
-        alerts=alerts, raw=top, doc=doc,
+        alerts=alerts,
     )  # fmt: skip
 
 

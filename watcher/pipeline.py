@@ -41,7 +41,6 @@ class Change:
     what: tuple[str, ...] = ()
     diff: str = ""
     version_id: str | None = None
-    classification: dict[str, Any] | None = None
     first_check: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -121,13 +120,22 @@ class Checker:
         """Check sources concurrently; one failing source never stops the others. `progress` hears of each
         source as it finishes."""
 
-        async def one(source: Source) -> SourceResult:
-            result = await self.check(source)
-            if progress:
-                progress(result)
-            return result
+        todo = list(enumerate(sources or self.config.sources))
+        results: list[SourceResult | None] = [None] * len(todo)
+        todo.reverse()
 
-        return list(await asyncio.gather(*(one(s) for s in (sources or self.config.sources))))
+        async def worker() -> None:
+            # A few workers pull sources from one list: a check of 5,000 sources keeps a few dozen
+            # coroutines alive, not 5,000 (memory), and requests still fill the fetch concurrency.
+            while todo:
+                index, source = todo.pop()
+                results[index] = result = await self.check(source)
+                if progress:
+                    progress(result)
+
+        workers = min(len(todo), 2 * self.config.settings.concurrency)
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return [r for r in results if r is not None]
 
     async def check(self, source: Source) -> SourceResult:
         started = time.monotonic()
@@ -325,8 +333,7 @@ class Checker:
             text=snap.text, search=fold(f"{item['title']}\n{snap.text}"), classification=classification,
         )  # fmt: skip
         change = Change(
-            kind, key, url, item["title"], source.name, item["date"], what, diff_text, version_id,
-            classification, first_check=first,
+            kind, key, url, item["title"], source.name, item["date"], what, diff_text, version_id, first_check=first,
         )  # fmt: skip
         return _Notice(key, item, version, change)
 
