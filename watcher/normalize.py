@@ -98,10 +98,15 @@ def strip_noise(text: str) -> str:
 
 
 def dedupe_lines(lines: list[str], min_len: int = 8) -> list[str]:
-    """Keep the first of each repeated paragraph (seed 000 repeats its tasks twice)."""
+    """Keep the first of each repeated paragraph (seed 000 repeats its tasks twice).
+
+    Repeats are compared as written, spaces folded and case ignored: a repeat in the other script or
+    width has not been seen on a real page, and folding every line was a third of a long page's time.
+    """
     seen: set[str] = set()
     out = []
-    for line, key in zip(lines, fold_lines(lines), strict=True):
+    for line in lines:
+        key = " ".join(line.split()).lower()
         if len(key) >= min_len:
             if key in seen:
                 continue

@@ -85,7 +85,9 @@ def _html(req: Request) -> Extracted:
     year_hint = _year_hint(req)
     related, drop = notice.find_related(root, req.url, req.now, year_hint)
     dom.decompose_all(drop)
-    page_lines = [line for line in dom.block_lines(root) if line]
+    # The page's own lines serve only to find the date and publisher near the title; the CMS's metas,
+    # when present, already give both, and a 30 KB page saves a fifth of its time.
+    page_lines = [line for line in dom.block_lines(root) if line] if notice.needs_info_lines(metas) else []
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
     dom.remove_furniture(root)
     if req.selectors.items:

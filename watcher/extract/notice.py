@@ -124,8 +124,9 @@ def prose_length(body: Node) -> int:
 def body_lines(body: Node, title: str | None) -> list[str]:
     folded_title = fold(title) if title else None
     lines = strip_noise("\n".join(block_lines(body))).split("\n")  # one pass of the noise patterns
-    if folded_title is not None:
-        lines = [line for line, key in zip(lines, fold_lines(lines), strict=True) if key != folded_title]
+    if folded_title is not None:  # drop the title repeated in the body; only lines of about its length can be
+        near = range(len(folded_title) // 2, 2 * len(folded_title) + 8)
+        lines = [line for line in lines if len(line) not in near or fold(line) != folded_title]
     return dedupe_lines(lines)
 
 
@@ -170,6 +171,12 @@ def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime
             if value := parse_relative(line, now):
                 return value
     return None
+
+
+def needs_info_lines(metas: dict[str, str]) -> bool:
+    """Do the date and publisher have to be read from the lines near the title?"""
+    date = first_meta(metas, META_DATE)
+    return not (date and parse_date(date)) or not first_meta(metas, META_PUBLISHER)
 
 
 def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
@@ -221,18 +228,25 @@ _DATE_ANY = (
     r"((?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\s*月\s*\d{1,2}\s*日|"
     r"\d{1,2}/\d{1,2}/(?:19|20)\d{2})"
 )
-_DEADLINES = [
+# Each pattern with words one of which must be in the text: a substring test skips a regex pass.
+_DEADLINES: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
     # 申报时间：2024年3月1日至3月15日 / 受理时间为…起至…
-    re.compile(
-        r"(?=[申受报報提征網网])(?:申报|申請|申请|受理|报名|報名|提交|征集|报送|網上申報|网上申报)[^。；;\n]{0,12}?(?:时间|時間|日期|期限)"
-        r"[^。；;\n]{0,20}?" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:至|到|—|-|～|~)\s*" + _DATE_ANY
+    (
+        ("时间", "時間", "日期", "期限"),
+        re.compile(
+            r"(?=[申受报報提征網网])(?:申报|申請|申请|受理|报名|報名|提交|征集|报送|網上申報|网上申报)[^。；;\n]{0,12}?(?:时间|時間|日期|期限)"
+            r"[^。；;\n]{0,20}?" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:至|到|—|-|～|~)\s*" + _DATE_ANY
+        ),
     ),
     # 截止时间：2024年3月15日 / 截止日期为… / 申报截止时间
-    re.compile(r"截止(?:时间|時間|日期)?[^。；;\n\d]{0,12}?" + _DATE_ANY),
+    (("截止",), re.compile(r"截止(?:时间|時間|日期)?[^。；;\n\d]{0,12}?" + _DATE_ANY)),
     # 2024年3月15日（17:00）截止 / 前
-    re.compile(r"(?=\d)" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:截止|截至|為止|为止)"),
+    (
+        ("截止", "截至", "為止", "为止"),
+        re.compile(r"(?=\d)" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:截止|截至|為止|为止)"),
+    ),
     # 于2024年3月15日前 / 之前
-    re.compile(r"(?=[于於在])(?:于|於|在)\s*" + _DATE_ANY + r"[^。；;\n]{0,12}?(?:前|之前)"),
+    (("前",), re.compile(r"(?=[于於在])(?:于|於|在)\s*" + _DATE_ANY + r"[^。；;\n]{0,12}?(?:前|之前)")),
 ]
 _DOC_NUMBER = re.compile(
     r"[\u4e00-\u9fa5]{1,12}\s*[〔\[［(（【]\s*(?:19|20)\d{2}\s*[〕\]］)）】]\s*\d{1,5}\s*号"
@@ -242,7 +256,9 @@ _DOC_NUMBER = re.compile(
 def find_deadline(text: str, published: DateValue | None) -> DateValue | None:
     """The first deadline the body states; a date without a year takes the year before it."""
     hits: list[tuple[int, DateValue]] = []
-    for pattern in _DEADLINES:
+    for words, pattern in _DEADLINES:
+        if not any(w in text for w in words):
+            continue
         for m in pattern.finditer(text):
             groups = [g for g in m.groups() if g]
             raw = groups[-1]
