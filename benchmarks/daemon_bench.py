@@ -38,6 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sources", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--http", action="store_true", help="also serve /healthz, /metrics and the page")
     args = parser.parse_args()
     with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
         demo.publish(server, demo.sample_notices())
@@ -48,6 +49,8 @@ def main() -> None:
         config = Path(tmp) / "watcher.yaml"
         config.write_text(f"settings:\n  per_host: {{delay: 0}}\nsources:\n{sources}")
         cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--state", f"{tmp}/state", "run"]
+        if args.http:
+            cmd += ["--http", "127.0.0.1:0"]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             time.sleep(5)  # start-up: imports, configuration, 500 jobs
@@ -58,7 +61,7 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait()
-        print(f"{args.sources} sources, idle for {args.seconds:.0f} s: RSS {rss0:.1f} -> {rss:.1f} MB, "
+        print(f"{args.sources} sources{' with --http' if args.http else ''}, idle for {args.seconds:.0f} s: RSS {rss0:.1f} -> {rss:.1f} MB, "
               f"CPU {cpu * 100:.2f}% of a core (targets: under 60 MB, under 1%)")  # fmt: skip
 
 

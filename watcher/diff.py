@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .models import Attachment, Extracted, Link
@@ -60,8 +61,8 @@ class Snapshot:
     attachments: tuple[Attachment, ...] = ()
     deadline: str | None = None
 
-    @property
-    def fingerprint(self) -> str:
+    @cached_property
+    def fingerprint(self) -> str:  # computed once: it folds the whole body
         h = hashlib.sha256()
         for part in (
             fold(self.title),

@@ -27,13 +27,14 @@ def parse_http(value: str | None) -> tuple[str, int] | None:
 def run(obj: Context, http: str | None, log_format: str) -> None:
     """Watch every source on its own schedule and send alerts, until SIGTERM (SIGHUP reloads)."""
     from ..schedule import Daemon
-    from ..web import build_app, serve
 
     address = parse_http(http)
     logs.setup(log_format)
     daemon = Daemon(obj.config, obj.state)
 
     async def serve_http(d: Daemon) -> None:
+        from ..web import build_app, serve  # Starlette, Jinja2 and uvicorn (8 MB) only with --http
+
         assert address is not None
         await serve(build_app(d.config, d), *address)
 
