@@ -20,7 +20,7 @@ def load(server: LocalServer, state: Path, extra: str = "", **source: object) ->
     opts = "".join(f"\n    {k}: {v}" for k, v in source.items())
     text = f"""settings:
   per_host: {{concurrency: 4, delay: 0}}
-  timeout: 1
+  timeout: 2  # generous enough for a loaded CI machine; the hanging host waits longer
   retries: 1
 sources:
   - name: kjj
@@ -93,7 +93,7 @@ def test_counter_tick_on_gbk_page_is_not_a_change(server: LocalServer, tmp_path:
 def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> None:
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
-    server.site.put("/hang.html", b"<html></html>", delay=3)
+    server.site.put("/hang.html", b"<html></html>", delay=6)
     server.site.put("/500.html", b"oops", status=500)
     server.site.put("/loop.html", b"", status=302, headers={"Location": "/loop.html"})
     server.site.put("/challenge.html", (FIXTURES / "pages" / "challenge.html").read_bytes(), status=412)
