@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from feedgen.feed import FeedGenerator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,6 +27,8 @@ def entry_id(key: str) -> str:
 
 
 def atom(title: str, self_url: str, home: str, notices: list[queries.Listed]) -> bytes:
+    from feedgen.feed import FeedGenerator
+
     fg = FeedGenerator()
     fg.id(self_url)
     fg.title(title)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -18,9 +18,18 @@ from ..alert.message import WHAT_LABEL
 from ..config import Config
 from ..store import Store
 
-TEMPLATES = Environment(
-    loader=PackageLoader("watcher", "web/templates"), autoescape=select_autoescape(default=True)
-)
+
+@lru_cache(maxsize=1)
+def templates() -> Any:
+    """The Jinja2 environment, built by the first page request (a daemon may serve only /healthz)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("watcher", "web/templates"), autoescape=select_autoescape(default=True)
+    )
+    env.globals["days_left"] = days_left
+    env.globals["what_changed"] = lambda what: "、".join(WHAT_LABEL.get(w, w) for w in what or ())
+    return env
 
 
 class Pages:
@@ -46,7 +55,7 @@ class Pages:
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         today = self.clock().date()
-        page = TEMPLATES.get_template(name).render(today=today, programmes=self.programmes(), **context)
+        page = templates().get_template(name).render(today=today, programmes=self.programmes(), **context)
         return HTMLResponse(page, status_code=status)
 
     # -------------------------------------------------------------- views
@@ -101,7 +110,3 @@ def days_left(deadline: str | None, today: dt.date) -> int | None:
     if not deadline:
         return None
     return (dt.date.fromisoformat(deadline[:10]) - today).days
-
-
-TEMPLATES.globals["days_left"] = days_left
-TEMPLATES.globals["what_changed"] = lambda what: "、".join(WHAT_LABEL.get(w, w) for w in what or ())
