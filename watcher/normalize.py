@@ -41,6 +41,7 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
+@lru_cache(maxsize=64)  # a notice's body is folded for its fingerprint, its classification and search
 def fold(text: str) -> str:
     """The form used for matching and hashing: Simplified, half-width, one space, lower case.
 

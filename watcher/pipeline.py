@@ -330,7 +330,7 @@ class Checker:
             doc_number=x.doc_number if x else None,
             attachments=[a.to_json() for a in snap.attachments],
             related=[r.to_json() for r in (x.related if x else ())],
-            text=snap.text, search=fold(f"{item['title']}\n{snap.text}"), classification=classification,
+            text=snap.text, search=f"{fold(item['title'])}\n{fold(snap.text)}", classification=classification,
         )  # fmt: skip
         change = Change(
             kind, key, url, item["title"], source.name, item["date"], what, diff_text, version_id, first_check=first,

@@ -109,6 +109,10 @@ class Sender:
                 if should_stop():
                     break
                 self._send(ids, sub, channel, now, report)
+            if report.failed and self.planner.settings.admin and not should_stop():
+                for ids, sub, channel in self._batches(now, by_name):  # the admin hears of it now
+                    if sub is not None and sub.name == "admin":
+                        self._send(ids, sub, channel, now, report)
             return report
 
     def _batches(
