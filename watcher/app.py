@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .alert import Channel, FlushReport, Message, Planner, Sender, plan_reminders
-from .classify import Classifier, load_programmes
+from .classify import Classifier
 from .config import Config, Source
 from .fetch import Fetcher
 from .models import BEIJING, Extracted
@@ -42,8 +42,8 @@ def _now() -> dt.datetime:
 
 def _hooks(config: Config, clock: Callable[[], dt.datetime]) -> tuple[ClassifyHook, AlertPlanner]:
     """The classifier (the configured programmes, else the bundled ones) and the alert planner."""
-    classifier = Classifier(config.programmes or load_programmes())
-    planner = Planner(config.subscribers, config.alerts)
+    classifier = Classifier(config.tracked_programmes)
+    planner = planner_of(config)
 
     def classify(x: Extracted, source: str) -> dict[str, Any]:
         return classifier.classify_extracted(x).to_json()
@@ -63,20 +63,28 @@ def open_sender(
     """A sender on its own connection: the daemon runs it in a thread beside the checks."""
     store = Store(config.settings.state)
     try:
-        yield Sender(store, Planner(config.subscribers, config.alerts), deliver, clock)
+        yield Sender(store, planner_of(config), deliver, clock)
     finally:
         store.close()
+
+
+def planner_of(config: Config) -> Planner:
+    """Who hears what, for the configured subscribers (the console when there are none) and admin."""
+    return Planner(config.subscribers, config.alerts)
 
 
 def send_alerts(
     config: Config,
     clock: Callable[[], dt.datetime] | None = None,
     deliver: Callable[[Channel, Message], str | None] | None = None,
+    reminders: bool = True,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> FlushReport:
-    """Write the deadline reminders due now, then deliver every due alert."""
+    """Write the deadline reminders due now (unless `reminders` is false), then deliver every due alert."""
     with open_sender(config, clock, deliver) as sender:
-        plan_reminders(sender.store, sender.planner, sender.clock())
-        return sender.flush()
+        if reminders:
+            plan_reminders(sender.store, sender.planner, sender.clock())
+        return sender.flush(should_stop)
 
 
 async def check_sources(
@@ -113,4 +121,4 @@ def select_sources(config: Config, names: tuple[str, ...]) -> list[Source]:
     return [known[n] for n in names]
 
 
-__all__ = ["check_sources", "open_checker", "open_sender", "select_sources", "send_alerts"]
+__all__ = ["check_sources", "open_checker", "open_sender", "planner_of", "select_sources", "send_alerts"]

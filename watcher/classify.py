@@ -97,13 +97,17 @@ class Classification:
 def load_programmes(path: str | None = None, text: str | None = None) -> tuple[Programme, ...]:
     """Programmes from a YAML file (or the bundled default), validated with file, line and field."""
     if path is None and text is None:
-        path, text = (
-            "watcher/programmes.yaml",
-            resources.files("watcher").joinpath("programmes.yaml").read_text("utf-8"),
-        )
+        return _bundled()
     doc = y.load(path or "programmes.yaml", text)
     value = doc.value.get("programmes") if isinstance(doc.value, dict) else None
     return parse_programmes(doc, value, ("programmes",))
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> tuple[Programme, ...]:
+    """The four programmes shipped in watcher/programmes.yaml, read once a process."""
+    text = resources.files("watcher").joinpath("programmes.yaml").read_text("utf-8")
+    return load_programmes("watcher/programmes.yaml", text)
 
 
 _TERMS = y.Field(

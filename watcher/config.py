@@ -77,6 +77,11 @@ class Config:
     subscribers: tuple[Subscriber, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
+    @property
+    def tracked_programmes(self) -> tuple[Programme, ...]:
+        """The programmes in the file, else the bundled ones."""
+        return self.programmes or load_programmes()
+
     def source(self, name: str) -> Source:
         for source in self.sources:
             if source.name == name:

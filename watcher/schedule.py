@@ -29,7 +29,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import app
 from . import config as config_mod
-from .alert import plan_reminders
 from .errors import ConfigError
 from .models import BEIJING
 from .pipeline import Checker, SourceResult
@@ -186,11 +185,11 @@ class Daemon:
             self.stats.alerts["failed"] += report.failed
 
     def _flush(self) -> Any:
-        with app.open_sender(self.config) as sender:
-            if time.monotonic() - self._last_reminders >= REMIND_EVERY:
-                plan_reminders(sender.store, sender.planner, sender.clock())
-                self._last_reminders = time.monotonic()
-            return sender.flush(should_stop=self.stopping.is_set)
+        reminders = time.monotonic() - self._last_reminders >= REMIND_EVERY
+        report = app.send_alerts(self.config, reminders=reminders, should_stop=self.stopping.is_set)
+        if reminders:
+            self._last_reminders = time.monotonic()
+        return report
 
 
 def failing_sources(daemon: Daemon) -> list[dict[str, Any]]:

@@ -243,9 +243,9 @@ class Store:
             self._insert_alerts(rows)
             return self.db.conn.total_changes - before
 
-    def due_alerts(self, now: str) -> list[tuple[str, str, str, str]]:
-        """(id, subscriber, channel, created) of pending alerts due now, oldest first."""
-        q = """SELECT id, subscriber, channel, created FROM alerts WHERE status='pending' AND due<=?
+    def due_alerts(self, now: str) -> list[tuple[str, str, str]]:
+        """(id, subscriber, channel) of pending alerts due now, oldest first."""
+        q = """SELECT id, subscriber, channel FROM alerts WHERE status='pending' AND due<=?
                AND (next_try IS NULL OR next_try<=?) ORDER BY created, id"""
         return [tuple(row) for row in self.db.execute(q, [now, now]).fetchall()]
 
@@ -253,6 +253,13 @@ class Store:
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(f"SELECT id, payload FROM alerts WHERE id IN ({marks})", ids).fetchall()
         return {row[0]: json.loads(row[1]) for row in rows}
+
+    def retry_state(self, ids: list[str]) -> tuple[str, int]:
+        """When the oldest of these alerts was written, and the most attempts any of them has had."""
+        marks = ",".join("?" * len(ids))
+        row = self.db.execute(f"SELECT min(created), max(attempts) FROM alerts WHERE id IN ({marks})", ids)
+        created, attempts = row.fetchone()
+        return str(created), int(attempts or 0)
 
     def mark_sent(self, ids: list[str], at: str) -> None:
         self._update(ids, "status='sent', sent_at=?, attempts=attempts+1, last_error=NULL", [at])

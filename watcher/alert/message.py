@@ -119,6 +119,11 @@ class Message:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def what_changed(what: Iterable[str]) -> str:
+    """正文、截止时间: the changed parts of a notice, in words."""
+    return "、".join(WHAT_LABEL.get(w, w) for w in what)
+
+
 def family_of(scheme: str) -> str:
     return FAMILIES.get(scheme.lower(), "text")
 
@@ -180,7 +185,7 @@ def notice_blocks(a: AlertData, today: dt.date) -> list[Block]:
     origin = " · ".join(filter(None, [a.publisher, a.source]))
     blocks.append((6, "field", "来源", f"{origin}" + (f" · {a.date}" if a.date else "")))
     if a.what:
-        blocks.append((8, "field", "变化", "、".join(WHAT_LABEL.get(w, w) for w in a.what)))
+        blocks.append((8, "field", "变化", what_changed(a.what)))
     for line in a.diff.splitlines()[:12]:
         blocks.append((3, "diff", "", line))
     for name, url in a.attachments[:8]:

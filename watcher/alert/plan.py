@@ -72,6 +72,11 @@ class Planner:
     def audience(self) -> tuple[Subscriber, ...]:
         return self.subscribers or (CONSOLE,)  # with nobody configured, the console hears everything
 
+    @property
+    def admin(self) -> Subscriber | None:
+        """The admin channels as a subscriber: told when an alert finally fails."""
+        return Subscriber("admin", self.settings.admin, everything=True) if self.settings.admin else None
+
     def plan(self, change: Change, version: VersionRow, now: dt.datetime) -> list[dict[str, Any]]:
         if change.first_check and not self._worth_on_first_check(version, now):
             return []  # a first check records a source's back catalogue; it alerts only what is live
@@ -120,11 +125,13 @@ def plan_reminders(store: Store, planner: Planner, now: dt.datetime) -> int:
         today.isoformat(), (today + dt.timedelta(days=horizon)).isoformat()
     ):
         data = alert_data("reminder", version, version["source"])
-        days = (dt.date.fromisoformat(version["deadline"][:10]) - today).days
         first_seen = dt.date.fromisoformat((version.get("first_seen") or today.isoformat())[:10])
+        days, found_ahead = data.days_left(today), data.days_left(first_seen)
+        if days is None or found_ahead is None:
+            continue
         for sub in planner.audience:
             tier = reminder_tier(days, sub.reminders)
-            if tier is None or (dt.date.fromisoformat(version["deadline"][:10]) - first_seen).days <= tier:
+            if tier is None or found_ahead <= tier:
                 continue  # first seen inside this window: its own alert already showed the deadline
             dedupe = f"remind:{data.group or data.item_key}:{version['deadline']}:{tier}"
             rows += Planner((sub,), planner.settings).rows(data, version.get("search") or "", dedupe, now)

@@ -12,7 +12,6 @@ which is the one duplicate an outbox cannot rule out.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import random
 import sys
@@ -24,7 +23,7 @@ from typing import IO, Any
 from ..models import BEIJING
 from ..store import Store, now_iso
 from .message import AlertData, Message, render
-from .plan import Planner, alert_id
+from .plan import Planner
 from .subscribers import CONSOLE_URL, Channel, Subscriber
 
 log = logging.getLogger("watcher.alert")
@@ -122,7 +121,7 @@ class Sender:
         local = now.astimezone(BEIJING).time()
         groups: dict[tuple[str, str], list[str]] = {}
         singles: list[tuple[list[str], Subscriber | None, Channel | None]] = []
-        for aid, name, key, _created in self.store.due_alerts(now_iso(now)):
+        for aid, name, key in self.store.due_alerts(now_iso(now)):
             sub = self._subscriber(name, by_name)
             channel = sub.channel(key) if sub else None
             if sub and channel and sub.quiet and sub.quiet.contains(local) and name != "admin":
@@ -135,9 +134,7 @@ class Sender:
         return digests + singles
 
     def _subscriber(self, name: str, by_name: dict[str, Subscriber]) -> Subscriber | None:
-        if name == "admin" and self.planner.settings.admin:
-            return Subscriber("admin", self.planner.settings.admin, everything=True)
-        return by_name.get(name)
+        return self.planner.admin if name == "admin" else by_name.get(name)
 
     def _send(
         self,
@@ -174,12 +171,9 @@ class Sender:
         now: dt.datetime,
         report: FlushReport,
     ) -> None:
-        rows = {r["id"]: r for r in self.store.query(
-            f"SELECT id, attempts, created FROM alerts WHERE id IN ({','.join('?' * len(ids))})", ids
-        )}  # fmt: skip
-        oldest = min(dt.datetime.fromisoformat(r["created"]) for r in rows.values())
-        attempts = max(r["attempts"] for r in rows.values()) + 1
-        if (now - oldest).total_seconds() >= self.planner.settings.retry_for:
+        created, tried = self.store.retry_state(ids)
+        attempts = tried + 1
+        if (now - dt.datetime.fromisoformat(created)).total_seconds() >= self.planner.settings.retry_for:
             self.store.mark_failed(ids, error)
             report.failed += len(ids)
             if sub.name != "admin":
@@ -193,21 +187,15 @@ class Sender:
     def _tell_admin(
         self, sub: Subscriber, channel: Channel, count: int, error: str, now: dt.datetime
     ) -> None:
-        admin = self.planner.settings.admin
-        if not admin:
+        admin = self.planner.admin
+        if admin is None:
             return
         data = AlertData(
             change="failed", title=f"{count} 条提醒未能送达 {sub.name}（{channel.masked}）", url="",
             source="watcher", kind="其他", diff=f"最后的错误：{error}",
         )  # fmt: skip
-        payload = data.to_json()
-        rows = [
-            {"id": alert_id("admin", c.key, now_iso(now), sub.name, channel.key), "subscriber": "admin",
-             "channel": c.key, "item_key": "", "reason": "failed", "status": "pending", "attempts": 0,
-             "created": now_iso(now), "due": now_iso(now), "payload": json.dumps(payload, ensure_ascii=False)}
-            for c in admin
-        ]  # fmt: skip
-        self.store.add_alerts(rows)
+        dedupe = f"failed:{now_iso(now)}:{sub.name}:{channel.key}"
+        self.store.add_alerts(Planner((admin,), self.planner.settings).rows(data, "", dedupe, now))
 
 
 __all__ = ["Delivery", "FlushReport", "Sender"]

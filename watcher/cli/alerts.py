@@ -16,20 +16,18 @@ from .. import app, report
 from .. import config as config_mod
 from ..alert import Delivery, Subscriber, render
 from ..alert.message import sample
-from ..alert.subscribers import CONSOLE
 from ..errors import ConfigError
 from .base import Context, cli, echo_json, fail, now, open_store
 
 
 def audience(obj: Context) -> tuple[Subscriber, ...]:
-    return obj.config.subscribers or (CONSOLE,)
+    return app.planner_of(obj.config).audience
 
 
 def channel_names(obj: Context) -> dict[tuple[str, str], str]:
     """(subscriber, channel key) → the channel's masked URL, for display."""
-    subs = list(audience(obj))
-    if obj.config.alerts.admin:
-        subs.append(Subscriber("admin", obj.config.alerts.admin))
+    planner = app.planner_of(obj.config)
+    subs = [*planner.audience, *([planner.admin] if planner.admin else [])]
     return {(s.name, c.key): c.masked for s in subs for c in s.channels}
 
 

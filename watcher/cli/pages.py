@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .. import config as config_mod
-from ..classify import Classification, Classifier, load_programmes
+from ..classify import Classification, Classifier
 from ..errors import WatcherError
 from ..extract import extract as extract_page
 from ..extract.notice import find_deadline, find_doc_number
@@ -133,7 +133,7 @@ def _facts(title: str, body: str) -> dict[str, Any]:
 
 
 def programmes_of(obj: Context) -> tuple[Any, ...]:
-    return obj.config.programmes or load_programmes()
+    return obj.config.tracked_programmes
 
 
 @cli.command()

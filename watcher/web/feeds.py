@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import queries
-from ..alert.message import WHAT_LABEL
+from ..alert.message import what_changed
 from ..alert.plan import wants
 from ..models import BEIJING
 from .pages import Pages
@@ -58,7 +58,7 @@ def summary(n: queries.Listed) -> str:
     if d.deadline:
         parts.append(f"截止 {d.deadline}")
     if d.what:
-        parts.append("更新：" + "、".join(WHAT_LABEL.get(w, w) for w in d.what))
+        parts.append("更新：" + what_changed(d.what))
     return " | ".join(parts)
 
 

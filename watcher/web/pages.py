@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .. import queries
-from ..alert.message import WHAT_LABEL
+from ..alert.message import what_changed
 from ..config import Config
 from ..store import Store
 
@@ -27,8 +27,7 @@ def templates() -> Any:
     env = Environment(
         loader=PackageLoader("watcher", "web/templates"), autoescape=select_autoescape(default=True)
     )
-    env.globals["days_left"] = days_left
-    env.globals["what_changed"] = lambda what: "、".join(WHAT_LABEL.get(w, w) for w in what or ())
+    env.globals["what_changed"] = lambda what: what_changed(what or ())
     return env
 
 
@@ -49,9 +48,7 @@ class Pages:
         return store
 
     def programmes(self) -> list[tuple[str, str]]:
-        from ..classify import load_programmes
-
-        return [(p.id, p.name) for p in (self.config.programmes or load_programmes())]
+        return [(p.id, p.name) for p in self.config.tracked_programmes]
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         today = self.clock().date()
@@ -104,9 +101,3 @@ class Pages:
             Route("/", self.index), Route("/deadlines", self.deadlines), Route("/search", self.search),
             Route("/sources", self.sources), Route("/notice/{key:path}", self.notice),
         ]  # fmt: skip
-
-
-def days_left(deadline: str | None, today: dt.date) -> int | None:
-    if not deadline:
-        return None
-    return (dt.date.fromisoformat(deadline[:10]) - today).days
