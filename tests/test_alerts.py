@@ -436,3 +436,23 @@ def test_subscriber_errors_name_file_line_and_field(entry: str, line: int, field
         config_mod.load("watcher.yaml", text=text)
     assert (info.value.path, info.value.line, info.value.field) == ("watcher.yaml", line, field)
     assert message in info.value.message
+
+
+def test_removed_notices_are_alerted_only_where_asked(
+    server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
+) -> None:
+    with Webhook() as hook:
+        config = configure(
+            server, tmp_path, f"  - name: ops\n    urls: ['{hook.url}']\n    programmes: [guangfo]"
+        )
+        text = Path(config.path).read_text().replace("    url: ", "    alert_removed: true\n    url: ", 1)
+        Path(config.path).write_text(text)
+        config = config_mod.load(config.path, state=str(tmp_path))
+        clock = Clock()
+        check(config, clock)
+        send_alerts(config, clock=clock)
+        server.site.put(demo.LIST_PATH, demo.render_list(site[1:]))  # the 广佛 call leaves the list
+        clock.advance(hours=1)
+        check(config, clock)
+        send_alerts(config, clock=clock)
+    assert titles(hook) == [f"【新通知】{site[0].title}", f"【已撤下】{site[0].title}"]

@@ -243,9 +243,10 @@ class Checker:
             old = known[k]
             change = Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
             result.changes.append(change)
-            last = self.store.version(old["version_id"]) if old.get("version_id") else None
-            if source.alert_removed and self.plan_alerts and last:
-                rec.alerts.extend(self.plan_alerts(change, VersionRow(**last)))
+            if source.alert_removed and self.plan_alerts and old.get("version_id"):
+                last = self.store.version(old["version_id"])  # read only when it will be alerted
+                if last:
+                    rec.alerts.extend(self.plan_alerts(change, VersionRow(**last)))
         return out
 
     def _recent(self, link: Link) -> bool:
