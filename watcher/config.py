@@ -21,7 +21,7 @@ DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_STATE = "state"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 5,000-source file is 5,000 of these
 class Source:
     name: str
     url: str

@@ -18,8 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from .models import BEIJING, Validators
 
 DB_NAME = "watcher.db"
@@ -58,6 +56,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX alerts_due ON alerts(status, due);
     """,
 ]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Autocommit mode (we BEGIN ourselves), WAL so readers never wait, rows readable by name."""
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
 
 
 def now_iso(now: dt.datetime | None = None) -> str:
@@ -112,93 +120,92 @@ class Store:
         path = Path(state_dir)
         path.mkdir(parents=True, exist_ok=True)
         self.path = path / DB_NAME
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
+        self.conn = connect(self.path)
         self._migrate()
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
                 for statement in filter(str.strip, script.split(";")):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version={number}")
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={number}")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """BEGIN IMMEDIATE: a second writer waits (busy timeout) instead of failing mid-way."""
-        self.db.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.conn.execute("COMMIT")
 
     # -------------------------------------------------------------- reads
 
+    def _rows(self, sql: str, params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+        return (dict(row) for row in self.conn.execute(sql, params or []))
+
     def validators(self, url: str) -> Validators | None:
-        row = self.db.execute("SELECT etag, last_modified FROM validators WHERE url=?", [url]).fetchone()
+        row = self.conn.execute("SELECT etag, last_modified FROM validators WHERE url=?", [url]).fetchone()
         return Validators(row[0], row[1]) if row else None
 
     def source_row(self, name: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM sources WHERE name=?", [name]))
+        rows = list(self._rows("SELECT * FROM sources WHERE name=?", [name]))
         return rows[0] if rows else None
 
     def sources(self) -> list[dict[str, Any]]:
-        return list(self.db.query("SELECT * FROM sources ORDER BY name"))
+        return list(self._rows("SELECT * FROM sources ORDER BY name"))
 
     def item(self, key: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM items WHERE key=?", [key]))
+        rows = list(self._rows("SELECT * FROM items WHERE key=?", [key]))
         return rows[0] if rows else None
 
     def items_on_list(self, source: str) -> dict[str, dict[str, Any]]:
         q = "SELECT * FROM items WHERE source=? AND on_list=1 AND removed_at IS NULL"
-        return {row["key"]: row for row in self.db.query(q, [source])}
+        return {row["key"]: row for row in self._rows(q, [source])}
 
     def version(self, version_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM versions WHERE id=?", [version_id]))
+        rows = list(self._rows("SELECT * FROM versions WHERE id=?", [version_id]))
         return decode_version(rows[0]) if rows else None
 
     def versions_of(self, key: str) -> list[dict[str, Any]]:
         q = "SELECT * FROM versions WHERE item_key=? ORDER BY seen_at, rowid"
-        return [decode_version(row) for row in self.db.query(q, [key])]
+        return [decode_version(row) for row in self._rows(q, [key])]
 
     def evidence(self, version_id: str) -> bytes | None:
-        row = self.db.execute("SELECT html FROM evidence WHERE version_id=?", [version_id]).fetchone()
+        row = self.conn.execute("SELECT html FROM evidence WHERE version_id=?", [version_id]).fetchone()
         return zlib.decompress(row[0]) if row else None
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, params or []))
+        return list(self._rows(sql, params))
 
     # -------------------------------------------------------------- the one write of a check
 
     def save_check(self, rec: CheckRecord) -> None:
         # Plain parameterised SQL here: sqlite-utils' insert/upsert introspect the table on every call,
         # which was a third of a cold check's CPU.
-        execute = self.db.conn.execute
+        execute = self.conn.execute
         with self.transaction():
             self._save_source(rec)
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO validators (url, etag, last_modified) VALUES (?, ?, ?)",
                 [(url, v.etag, v.last_modified) for url, v in rec.validators.items()],
             )
             for item in rec.items:
                 self._upsert_item(item, rec.at)
-            self.db.conn.executemany(_INSERT_VERSION, [_version_values(row) for row in rec.versions])
-            self.db.conn.executemany(  # zlib level 1: a third of level 6's time, a little larger
+            self.conn.executemany(_INSERT_VERSION, [_version_values(row) for row in rec.versions])
+            self.conn.executemany(  # zlib level 1: a third of level 6's time, a little larger
                 "INSERT OR REPLACE INTO evidence (version_id, url, encoding, html) VALUES (?, ?, ?, ?)",
                 [(vid, url, enc, zlib.compress(body, 1)) for vid, url, enc, body in rec.evidence],
             )
             for key in rec.removed:
                 execute("UPDATE items SET removed_at=?, on_list=0 WHERE key=?", [rec.at, key])
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT INTO events (source, at, kind, message) VALUES (?, ?, ?, ?)",
                 [(rec.source, rec.at, kind, message) for kind, message in rec.events],
             )
@@ -206,7 +213,7 @@ class Store:
 
     def _save_source(self, rec: CheckRecord) -> None:
         ok = rec.status in ("ok", "not_modified")
-        self.db.conn.execute(
+        self.conn.execute(
             """INSERT INTO sources (name, url, last_check, last_success, status, error, failures, next_due,
                                     item_count)
                VALUES (:name, :url, :at, CASE WHEN :ok THEN :at END, :status, :error, CASE WHEN :ok THEN 0 ELSE 1 END,
@@ -225,10 +232,10 @@ class Store:
         off its list, and a sighting clears `removed_at`."""
         columns = tuple(c for c in item if c != "first_seen")
         values = [item[c] for c in columns]
-        self.db.conn.execute(_upsert_item_sql(columns), [*values, at, item.get("first_seen", at)])
+        self.conn.execute(_upsert_item_sql(columns), [*values, at, item.get("first_seen", at)])
 
     def _insert_alerts(self, rows: list[dict[str, Any]]) -> None:
-        self.db.conn.executemany(
+        self.conn.executemany(
             f"INSERT OR IGNORE INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * len(ALERT_COLUMNS))})",
             [tuple(row.get(c) for c in ALERT_COLUMNS) for row in rows],
         )
@@ -239,25 +246,25 @@ class Store:
     def add_alerts(self, rows: list[dict[str, Any]]) -> int:
         """Insert alerts whose id is not there yet; returns how many were new."""
         with self.transaction():
-            before = self.db.conn.total_changes
+            before = self.conn.total_changes
             self._insert_alerts(rows)
-            return self.db.conn.total_changes - before
+            return self.conn.total_changes - before
 
     def due_alerts(self, now: str) -> list[tuple[str, str, str]]:
         """(id, subscriber, channel) of pending alerts due now, oldest first."""
         q = """SELECT id, subscriber, channel FROM alerts WHERE status='pending' AND due<=?
                AND (next_try IS NULL OR next_try<=?) ORDER BY created, id"""
-        return [tuple(row) for row in self.db.execute(q, [now, now]).fetchall()]
+        return [tuple(row) for row in self.conn.execute(q, [now, now]).fetchall()]
 
     def alert_payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT id, payload FROM alerts WHERE id IN ({marks})", ids).fetchall()
+        rows = self.conn.execute(f"SELECT id, payload FROM alerts WHERE id IN ({marks})", ids).fetchall()
         return {row[0]: json.loads(row[1]) for row in rows}
 
     def retry_state(self, ids: list[str]) -> tuple[str, int]:
         """When the oldest of these alerts was written, and the most attempts any of them has had."""
         marks = ",".join("?" * len(ids))
-        row = self.db.execute(f"SELECT min(created), max(attempts) FROM alerts WHERE id IN ({marks})", ids)
+        row = self.conn.execute(f"SELECT min(created), max(attempts) FROM alerts WHERE id IN ({marks})", ids)
         created, attempts = row.fetchone()
         return str(created), int(attempts or 0)
 
@@ -275,16 +282,16 @@ class Store:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                self.db.execute(f"UPDATE alerts SET {assignments} WHERE id IN ({marks})", [*params, *chunk])
+                self.conn.execute(f"UPDATE alerts SET {assignments} WHERE id IN ({marks})", [*params, *chunk])
 
     def alerts(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         where, params = ("WHERE status=?", [status]) if status else ("", [])
         q = f"SELECT * FROM alerts {where} ORDER BY created DESC, id LIMIT ?"
-        return list(self.db.query(q, [*params, limit]))
+        return list(self._rows(q, [*params, limit]))
 
     def alert_counts(self) -> dict[str, int]:
         return {
-            row[0]: row[1] for row in self.db.execute("SELECT status, count(*) FROM alerts GROUP BY status")
+            row[0]: row[1] for row in self.conn.execute("SELECT status, count(*) FROM alerts GROUP BY status")
         }
 
     def deadlines_between(self, first: str, last: str) -> list[dict[str, Any]]:
@@ -292,7 +299,7 @@ class Store:
         q = """SELECT v.*, i.source AS source, i.first_seen AS first_seen FROM items i
                JOIN versions v ON v.id = i.version_id
                WHERE v.deadline BETWEEN ? AND ? AND v.classification IS NOT NULL"""
-        return [decode_version(row) for row in self.db.query(q, [first, last])]
+        return [decode_version(row) for row in self._rows(q, [first, last])]
 
 
 VERSION_COLUMNS = tuple(f.name for f in fields(VersionRow))

@@ -1,15 +1,17 @@
 """YAML with line numbers, and small typed-record validation whose errors name file, line and field.
 
-PyYAML's composer keeps a mark on every node; we turn the node tree into plain Python values while
-remembering where each one stood, so `sources[3].interval` can be reported as `sources.yaml:27`.
+The file is read from libyaml's event stream straight into plain Python values: no node tree is kept
+(a 5,000-source file's tree was 20 MB at its peak). Lines are only wanted for an error message, so they
+are found then, by reading the events once more, and `sources[3].interval` is reported as
+`sources.yaml:27`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -21,18 +23,22 @@ Path_ = tuple[str | int, ...]
 
 @dataclass
 class Doc:
-    """A loaded YAML document: its value and the line of every value in it (1-based)."""
+    """A loaded YAML document: its value, and the line of any value in it (1-based) on request."""
 
     path: str
     value: Any
-    lines: dict[Path_, int]
+    text: str = field(repr=False)
+    _lines: dict[Path_, int] | None = field(default=None, repr=False)
 
     def line(self, at: Path_) -> int | None:
+        if self._lines is None:
+            self._lines = {}
+            _read(self.text, self._lines)
         while at:
-            if at in self.lines:
-                return self.lines[at]
+            if at in self._lines:
+                return self._lines[at]
             at = at[:-1]
-        return self.lines.get(())
+        return self._lines.get(())
 
     def error(self, at: Path_, message: str) -> ConfigError:
         return ConfigError(self.path, self.line(at), dotted(at) or "(top)", message)
@@ -50,7 +56,7 @@ def load(path: str, text: str | None = None) -> Doc:
         if text is None:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
-        node = yaml.compose(text, Loader=_LOADER)
+        value = _read(text, None)
     except OSError as exc:
         raise ConfigError(path, None, "(file)", f"cannot read: {exc.strerror}") from exc
     except yaml.MarkedYAMLError as exc:
@@ -58,29 +64,77 @@ def load(path: str, text: str | None = None) -> Doc:
         raise ConfigError(path, line, "(syntax)", str(exc.problem or exc)) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(path, None, "(file)", "not UTF-8 text") from exc
-    lines: dict[Path_, int] = {}
-    value = _convert(node, (), lines) if node is not None else {}
-    return Doc(path, value, lines)
+    return Doc(path, value if value is not None else {}, text)
 
 
-def _convert(node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> Any:
-    lines[at] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            lines[(*at, key)] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, (*at, key), lines)
-            lines[(*at, key)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(child, (*at, i), lines) for i, child in enumerate(node.value)]
-    return _SCALARS.construct_object(node, deep=True)
+def _read(text: str, lines: dict[Path_, int] | None) -> Any:
+    """The document's value; with `lines`, also where every value stood."""
+    events: Iterator[Any] = yaml.parse(text, Loader=_LOADER)
+    value, documents = None, 0
+    for event in events:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise yaml.composer.ComposerError(
+                    "expected a single document in the stream", None, "but found another document",
+                    _mark(event),
+                )  # fmt: skip
+            value = _value(events, next(events), (), lines, {})
+    return value
 
 
-# libyaml's composer when PyYAML has it: three times faster on a 5,000-source file, same marks.
+def _mark(event: Any) -> Any:
+    return event.start_mark
+
+
+def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int] | None,
+           anchors: dict[str, Any]) -> Any:  # fmt: skip
+    # Events are typed Any: PyYAML's stubs give their marks a union of the C and Python classes.
+    if lines is not None:
+        lines[at] = event.start_mark.line + 1
+    if isinstance(event, yaml.AliasEvent):
+        if event.anchor not in anchors:
+            raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
+                                              _mark(event))  # fmt: skip
+        return anchors[event.anchor]
+    if isinstance(event, yaml.ScalarEvent):
+        value = _scalar(event)
+    elif isinstance(event, yaml.SequenceStartEvent):
+        value = []
+        for i, child in enumerate(iter(lambda: next(events), None)):
+            if isinstance(child, yaml.SequenceEndEvent):
+                break
+            value.append(_value(events, child, (*at, i), lines, anchors))
+    else:  # MappingStartEvent
+        value = {}
+        for key_event in iter(lambda: next(events), None):
+            if isinstance(key_event, yaml.MappingEndEvent):
+                break
+            key = str(key_event.value) if isinstance(key_event, yaml.ScalarEvent) else str(
+                _value(events, key_event, at, None, anchors))  # fmt: skip
+            value[key] = _value(events, next(events), (*at, key), lines, anchors)
+            if lines is not None:  # a key's line, not its value's (which may be the next line)
+                lines[(*at, key)] = key_event.start_mark.line + 1
+    if getattr(event, "anchor", None):
+        anchors[event.anchor] = value
+    return value
+
+
+def _scalar(event: Any) -> Any:
+    """YAML's own typing of a scalar (int, float, bool, null, text), as SafeLoader does it."""
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+    construct: Any = _CONSTRUCTORS.get(tag, _CONSTRUCTORS[None])
+    return construct(_SCALARS, node)  # called directly: construct_object() would keep every node
+
+
+# libyaml's parser when PyYAML has it: three times faster on a 5,000-source file, same marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SCALARS = yaml.SafeLoader("")  # only its constructor is used: YAML's own typing of scalars
+_RESOLVER = yaml.resolver.Resolver()
+_SCALARS = yaml.SafeLoader("")  # only its scalar constructors are used
+_CONSTRUCTORS = yaml.SafeLoader.yaml_constructors
 
 
 # ---------------------------------------------------------------- records

@@ -20,7 +20,7 @@ from . import dom, feeds, notice
 from .listing import anchor_items, best_list, group_links, select_links
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Selectors:
     """Per-source CSS overrides, for the rare page the heuristics misread."""
 
