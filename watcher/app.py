@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -100,6 +99,8 @@ async def check_sources(
 @contextmanager
 def scratch_state(config: Config) -> Iterator[Config]:
     """The configuration pointed at a throwaway copy of its state: a dry run changes nothing real."""
+    import tempfile  # only a dry run needs it (and shutil): a megabyte of every process otherwise
+
     with tempfile.TemporaryDirectory(prefix="watcher-dry-run-") as scratch:
         real = Path(config.settings.state) / DB_NAME
         if real.exists():

@@ -12,16 +12,21 @@ import datetime as dt
 import email.utils
 import random
 import re
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import httpx
-from httpx_aiohttp import AiohttpTransport
-from protego import Protego
+# httpx's package init imports its command-line client (click, pygments, rich) whenever those happen to
+# be installed, and gives up quietly when one is missing: 1–3 MB of every process for a tool we never
+# run. A None entry makes that import fail at once, which httpx expects (it then defines a stub).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
+from httpx_aiohttp import AiohttpTransport  # noqa: E402
+from protego import Protego  # noqa: E402
 
-from .errors import (
+from .errors import (  # noqa: E402
     Blocked,
     ConnectError,
     ExtractError,
@@ -31,7 +36,7 @@ from .errors import (
     Timeout,
     TooLarge,
 )
-from .models import BEIJING, NotModified, Page, Validators
+from .models import BEIJING, NotModified, Page, Validators  # noqa: E402
 
 DEFAULT_UA = "watcher/0.1 (+notice monitor; polite: 1 request/s per host)"
 
