@@ -1,9 +1,13 @@
-"""The store's one write per check: health counters, item upserts, the outbox's deterministic ids."""
+"""The store's one write per check: health counters, item upserts, the outbox's deterministic ids, and
+the group commit of checks that finish together."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
+from watcher.pipeline import GroupCommit
 from watcher.store import CheckRecord, Store
 
 
@@ -50,3 +54,31 @@ def test_an_alert_id_is_written_once(tmp_path: Path) -> None:
     store.mark_sent(["a1"], "2026-11-23T10:01:00+08:00")
     assert store.add_alerts([dict(row)]) == 0
     assert store.alert_counts() == {"sent": 1}
+
+
+def test_group_commit_writes_together_and_a_bad_check_fails_alone(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    writes = GroupCommit(store, delay=0.05, most=8)
+    transactions: list[str] = []
+    store.conn.set_trace_callback(lambda sql: transactions.append(sql) if sql == "COMMIT" else None)
+    bad = {"id": "a1", "payload": {"not": "a column value"}}  # sqlite3 cannot bind a dict: the write fails
+
+    async def run() -> list[BaseException | None]:
+        records = [CheckRecord(f"s{i}", "http://a", "ok", at="2026-11-23T10:00:00+08:00") for i in range(5)]
+        records[2].alerts.append(bad)
+        return await asyncio.gather(*(writes.save(r) for r in records), return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+    assert [o is None for o in outcomes] == [True, True, False, True, True]
+    assert isinstance(outcomes[2], sqlite3.Error)
+    assert sorted(row["name"] for row in store.sources()) == ["s0", "s1", "s3", "s4"]
+    assert store.alert_counts() == {}  # the bad check left nothing behind, not even its source row
+    assert len(transactions) == 4  # the failed group rolled back, then the four good checks one by one
+
+    transactions.clear()
+
+    async def together() -> None:
+        await asyncio.gather(*(writes.save(CheckRecord(f"t{i}", "http://a", "ok")) for i in range(20)))
+
+    asyncio.run(together())
+    assert len(transactions) == 3 and len(store.sources()) == 24  # 8 + 8 at the cap, 4 after the delay

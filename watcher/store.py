@@ -1,7 +1,7 @@
 """The only SQLite code: migrations, sources' health, items, versions, evidence and the alert outbox.
 
 One file under the state directory, in WAL mode so readers never wait for the daemon. Everything a
-source check learns is written in ONE transaction (`save_check`), pending alerts included: a crash
+source check learns is written in one transaction (`save_checks`), pending alerts included: a crash
 leaves either all of it or none of it.
 """
 
@@ -188,29 +188,37 @@ class Store:
     # -------------------------------------------------------------- the one write of a check
 
     def save_check(self, rec: CheckRecord) -> None:
-        # Plain parameterised SQL here: sqlite-utils' insert/upsert introspect the table on every call,
-        # which was a third of a cold check's CPU.
-        execute = self.conn.execute
+        self.save_checks([rec])
+
+    def save_checks(self, recs: list[CheckRecord]) -> None:
+        """Whole checks in one transaction (a group commit): each check is all written or not at all."""
         with self.transaction():
-            self._save_source(rec)
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO validators (url, etag, last_modified) VALUES (?, ?, ?)",
-                [(url, v.etag, v.last_modified) for url, v in rec.validators.items()],
-            )
-            for item in rec.items:
-                self._upsert_item(item, rec.at)
-            self.conn.executemany(_INSERT_VERSION, [_version_values(row) for row in rec.versions])
-            self.conn.executemany(  # zlib level 1: a third of level 6's time, a little larger
-                "INSERT OR REPLACE INTO evidence (version_id, url, encoding, html) VALUES (?, ?, ?, ?)",
-                [(vid, url, enc, zlib.compress(body, 1)) for vid, url, enc, body in rec.evidence],
-            )
-            for key in rec.removed:
-                execute("UPDATE items SET removed_at=?, on_list=0 WHERE key=?", [rec.at, key])
-            self.conn.executemany(
-                "INSERT INTO events (source, at, kind, message) VALUES (?, ?, ?, ?)",
-                [(rec.source, rec.at, kind, message) for kind, message in rec.events],
-            )
-            self._insert_alerts(rec.alerts)  # deterministic ids: never twice
+            for rec in recs:
+                self._write_check(rec)
+
+    def _write_check(self, rec: CheckRecord) -> None:
+        # Plain parameterised SQL here: sqlite-utils' insert/upsert introspected the table on every call,
+        # which was a third of a cold check's CPU.
+        execute, executemany = self.conn.execute, self.conn.executemany
+        self._save_source(rec)
+        executemany(
+            "INSERT OR REPLACE INTO validators (url, etag, last_modified) VALUES (?, ?, ?)",
+            [(url, v.etag, v.last_modified) for url, v in rec.validators.items()],
+        )
+        for item in rec.items:
+            self._upsert_item(item, rec.at)
+        executemany(_INSERT_VERSION, [_version_values(row) for row in rec.versions])
+        executemany(  # zlib level 1: a third of level 6's time, a little larger
+            "INSERT OR REPLACE INTO evidence (version_id, url, encoding, html) VALUES (?, ?, ?, ?)",
+            [(vid, url, enc, zlib.compress(body, 1)) for vid, url, enc, body in rec.evidence],
+        )
+        for key in rec.removed:
+            execute("UPDATE items SET removed_at=?, on_list=0 WHERE key=?", [rec.at, key])
+        executemany(
+            "INSERT INTO events (source, at, kind, message) VALUES (?, ?, ?, ?)",
+            [(rec.source, rec.at, kind, message) for kind, message in rec.events],
+        )
+        self._insert_alerts(rec.alerts)  # deterministic ids: never twice
 
     def _save_source(self, rec: CheckRecord) -> None:
         ok = rec.status in ("ok", "not_modified")
