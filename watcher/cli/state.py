@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -14,9 +14,8 @@ import click
 from .. import app, queries, report
 from .. import config as config_mod
 from ..alert import Channel, Delivery, Message
-from ..localsite import LocalServer
 from ..pipeline import SourceResult
-from .base import Context, cli, echo_json, fail, open_store
+from .base import Context, cli, echo_json, echo_lines, fail, open_store
 
 
 @cli.command()
@@ -48,7 +47,7 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) ->
             }
         )
     else:
-        click.echo(render_check(results))
+        echo_lines(render_check(results))
         click.echo(f"\n{'dry run, not sent: ' if dry_run else ''}{sent}")
         for error in sent.errors[:5]:
             click.echo(f"! alert: {error}", err=True)
@@ -83,33 +82,28 @@ class Preview:
         return None
 
 
-def render_check(results: list[SourceResult]) -> str:
+def render_check(results: list[SourceResult]) -> Iterator[str]:
+    """The summary table, errors, then each new or changed notice with its diff, line by line."""
     rows = [
-        (
-            r.name,
-            r.status,
-            r.count("new"),
-            r.count("changed"),
-            len(r.errors) + (1 if r.error else 0),
-            f"{r.elapsed:.1f}s",
-        )
+        (r.name, r.status, r.count("new"), r.count("changed"), len(r.errors) + (1 if r.error else 0),
+         f"{r.elapsed:.1f}s")
         for r in results
-    ]
-    out = [report.table(["source", "status", "new", "changed", "errors", "time"], rows)]
+    ]  # fmt: skip
+    yield from report.table_lines(["source", "status", "new", "changed", "errors", "time"], rows)
     for r in results:
         if r.error:
-            out.append(f"! {r.name}: {r.error}")
+            yield f"! {r.name}: {r.error}"
         for err in r.errors[:5]:
-            out.append(f"! {r.name}: {err}")
-    changes = [c for r in results for c in r.changes if c.kind != "removed"]
-    if changes:
-        out.append("")
-        for c in changes:
-            what = f" ({', '.join(c.what)})" if c.what else ""
-            out.append(f"{c.kind:<8} {c.date or '':<10} {c.title}{what}\n         {c.url}")
-            if c.diff:
-                out.extend("           " + line for line in c.diff.splitlines())
-    return "\n".join(out)
+            yield f"! {r.name}: {err}"
+    first = True
+    for c in (c for r in results for c in r.changes if c.kind != "removed"):
+        if first:
+            yield ""
+            first = False
+        what = f" ({', '.join(c.what)})" if c.what else ""
+        yield f"{c.kind:<8} {c.date or '':<10} {c.title}{what}\n         {c.url}"
+        if c.diff:
+            yield from ("           " + line for line in c.diff.splitlines())
 
 
 @cli.command()
@@ -189,7 +183,10 @@ def search(obj: Context, text: str, limit: int) -> None:
 )
 def demo(http: str | None) -> None:
     """Run offline on bundled pages: check, let the site change, check again, show what changed."""
+    import tempfile  # the demo's alone, like its local server
+
     from .. import demo as sample
+    from ..localsite import LocalServer
     from .daemon import serve_page
 
     with LocalServer() as server, tempfile.TemporaryDirectory(prefix="watcher-demo-") as state:
@@ -198,7 +195,7 @@ def demo(http: str | None) -> None:
         config = config_mod.load("demo.yaml", state=state, text=sample.demo_config(server.base))
         click.echo(f"Serving a sample 通知公告 list and its notices on {server.base}\n")
         click.echo("== First check: everything is new")
-        click.echo(render_check(asyncio.run(app.check_sources(config))))
+        echo_lines(render_check(asyncio.run(app.check_sources(config))))
         click.echo("\n== Alerts (no subscriber configured, so they go to the console)\n")
         click.echo(app.send_alerts(config))
         sample.publish(server, sample.next_round(notices))
@@ -206,7 +203,7 @@ def demo(http: str | None) -> None:
             "\n== The site changes: a new notice, a deadline moved, an attachment added, a counter ticks"
         )
         click.echo("== Second check: exactly the new and changed notices")
-        click.echo(render_check(asyncio.run(app.check_sources(config))))
+        echo_lines(render_check(asyncio.run(app.check_sources(config))))
         click.echo("\n== Alerts\n")
         click.echo(app.send_alerts(config))
         if http:
