@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
+import ssl
 from pathlib import Path
+
+import trustme
 
 from watcher import config as config_mod
 from watcher import demo, queries
@@ -97,13 +101,17 @@ def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> No
     server.site.put("/500.html", b"oops", status=500)
     server.site.put("/loop.html", b"", status=302, headers={"Location": "/loop.html"})
     server.site.put("/challenge.html", (FIXTURES / "pages" / "challenge.html").read_bytes(), status=412)
+    with socket.socket() as probe:  # a port nothing listens on: a dead host
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/"
     extra = "".join(
-        f"  - name: {name}\n    url: {server.url(path)}\n"
-        for name, path in [
-            ("hang", "/hang.html"),
-            ("e500", "/500.html"),
-            ("loop", "/loop.html"),
-            ("bot", "/challenge.html"),
+        f"  - name: {name}\n    url: {url}\n"
+        for name, url in [
+            ("hang", server.url("/hang.html")),
+            ("e500", server.url("/500.html")),
+            ("loop", server.url("/loop.html")),
+            ("bot", server.url("/challenge.html")),
+            ("dead", dead),
         ]
     )
     config = load(server, tmp_path, extra)
@@ -113,11 +121,29 @@ def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> No
     assert results["e500"].status == "error" and results["e500"].error == "HTTP 500"
     assert results["loop"].status == "error" and "redirect" in (results["loop"].error or "")
     assert results["bot"].status == "blocked"
+    assert results["dead"].status == "error" and "connection failed" in (results["dead"].error or "")
     assert server.site.hits["/500.html"] == 2  # retried once, then given up
     rows = {r["name"]: r for r in Store(tmp_path).sources()}
     assert rows["e500"]["failures"] == 1 and rows["kjj"]["failures"] == 0
     due = dt.datetime.fromisoformat(rows["e500"]["next_due"])
     assert due - NOW == dt.timedelta(hours=2)  # backs off: twice the interval
+
+
+def test_broken_certificate_fails_unless_the_source_opts_out(tmp_path: Path) -> None:
+    """A site whose certificate no one vouches for (as some government sites' are): refused by default,
+    read when its source says `verify_tls: false`; the two sources share one fetcher."""
+    ca = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(tls)
+    with LocalServer(tls=tls) as https:
+        demo.publish(https, demo.sample_notices(NOW.date()))
+        extra = f"  - name: lax\n    url: {https.url(demo.LIST_PATH)}\n    verify_tls: false\n"
+        config = load(https, tmp_path, extra)
+        results = run(config)
+    assert https.base.startswith("https://")
+    assert results["kjj"].status == "error" and "certificate" in (results["kjj"].error or "").lower()
+    assert results["lax"].status == "ok" and len(results["lax"].changes) == 4
+    assert "verify_tls: false" in (results["kjj"].error or "")
 
 
 def test_empty_list_and_challenge_are_health_events_not_removals(server: LocalServer, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ssl
 import threading
 import time
 from collections import Counter
@@ -98,17 +99,22 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class LocalServer:
-    def __init__(self) -> None:
+    """`tls`: serve HTTPS with this server-side context (tests give it a certificate nobody trusts)."""
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.site = Site()
         handler = type("BoundHandler", (Handler,), {"site": self.site})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
+        self.scheme = "https" if tls else "http"
+        if tls:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
     def base(self) -> str:
         port = self.httpd.server_address[1]
-        return f"http://127.0.0.1:{port}"
+        return f"{self.scheme}://127.0.0.1:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
