@@ -141,14 +141,15 @@ class Checker:
         started = time.monotonic()
         result = SourceResult(source.name)
         rec = CheckRecord(source=source.name, url=source.url, status="ok", at=now_iso(self.clock()))
+        row = self.store.source_row(source.name)  # read once: health, validators' validity, backoff
         try:
-            await self._run(source, result, rec)
+            await self._run(source, row, result, rec)
         except FetchError as exc:
             result.status, result.error = exc.status, exc.reason
         except ExtractError as exc:
             result.status, result.error = "error", str(exc)
         rec.status, rec.error = result.status, result.error
-        rec.next_due = self._next_due(source, result.status)
+        rec.next_due = self._next_due(source, row, result.status)
         if result.status in ("error", "blocked"):
             rec.events.append((result.status, result.error or ""))
         await self._writes.save(rec)
@@ -165,10 +166,9 @@ class Checker:
         )  # fmt: skip
         return result
 
-    def _next_due(self, source: Source, status: str) -> str:
+    def _next_due(self, source: Source, row: dict[str, Any] | None, status: str) -> str:
         """On failure the interval doubles with each consecutive failure, capped at a day."""
-        row = self.store.source_row(source.name) or {}
-        failures = 0 if status in ("ok", "not_modified") else (row.get("failures") or 0) + 1
+        failures = 0 if status in ("ok", "not_modified") else ((row or {}).get("failures") or 0) + 1
         delay = min(source.interval * (2**failures), max(MAX_BACKOFF, source.interval))
         return now_iso(self.clock() + dt.timedelta(seconds=delay))
 
@@ -185,8 +185,9 @@ class Checker:
 
     # -------------------------------------------------------------- the flow
 
-    async def _run(self, source: Source, result: SourceResult, rec: CheckRecord) -> None:
-        row = self.store.source_row(source.name)
+    async def _run(
+        self, source: Source, row: dict[str, Any] | None, result: SourceResult, rec: CheckRecord
+    ) -> None:
         healthy = row is not None and row["status"] in ("ok", "not_modified")
         validators = self.store.validators(source.url) if healthy else None  # dropped after a failure
         page = await self._get(source, source.url, validators)

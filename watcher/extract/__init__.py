@@ -10,8 +10,10 @@ feed     RSS or Atom
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
@@ -90,14 +92,17 @@ def _html(req: Request) -> Extracted:
     page_lines = [line for line in dom.block_lines(root) if line] if notice.needs_info_lines(metas) else []
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
     dom.remove_furniture(root)
+    cms_notice = req.force is None and notice.first_meta(metas, notice.META_TITLE[:1]) is not None
     if req.selectors.items:
         items = select_links(root, req.selectors.items, req.url, req.now, year_hint)
+    elif req.force == "notice" or cms_notice:
+        items = []  # a notice by its kind or its CMS's ArticleTitle: no list to look for (a third of its time)
     else:
         items = best_list(group_links(anchor_items(root), req.url, req.now, year_hint))
     body = (tree.css_first(req.selectors.body) if req.selectors.body else None) or notice.find_body(root)
     lines = notice.body_lines(body, title) if body is not None else []
     prose = notice.prose_length(body) if body is not None else 0
-    kind = req.force or _decide(metas, items, prose)
+    kind = req.force or ("notice" if cms_notice else _decide(items, prose, req.url))
     if kind == "list":
         return Extracted(url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items))
     return _notice(req, tree, metas, title, page_lines, lines, related)
@@ -133,15 +138,19 @@ def _notice(
     )
 
 
-def _decide(metas: dict[str, str], items: list[Link], prose: int) -> PageKind:
-    """A notice has an ArticleTitle or prose; a list has many dated links and little prose."""
-    if notice.first_meta(metas, notice.META_TITLE[:1]):
-        return "notice"
+def _decide(items: list[Link], prose: int, url: str) -> PageKind:
+    """A notice has prose; a list has many dated links and little prose. A new section's list with one or
+    two dated entries counts too when its address is an index (…/tzgg/, index.html, index_2.html, list…)."""
     dated = sum(1 for link in items if link.date)
     link_text = sum(len(link.title) for link in items)
     if (dated >= 3 or len(items) >= 8) and prose < max(300, link_text):
         return "list"
+    if items and dated == len(items) and prose < 300 and _INDEX_URL.search(urlsplit(url).path):
+        return "list"
     return "notice"
+
+
+_INDEX_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/[^/]*list[^/]*)$", re.I)
 
 
 def _year_hint(req: Request) -> int | None:
