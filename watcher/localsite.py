@@ -41,6 +41,7 @@ class Site:
         self.hits: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.log: list[tuple[float, str]] = []
+        self.request_headers: dict[str, dict[str, str]] = {}  # the last request's headers, by path
         self.lock = threading.Lock()
 
     def put(self, path: str, body: bytes | str, **kw: object) -> Route:
@@ -67,6 +68,7 @@ class Handler(BaseHTTPRequestHandler):
         with site.lock:
             site.hits[path] += 1
             site.log.append((time.monotonic(), path))
+            site.request_headers[path] = {k.lower(): v for k, v in self.headers.items()}
         route = site.routes.get(self.path) or site.routes.get(path)
         if route is None:
             return self._send(404, b"not found", "text/plain")

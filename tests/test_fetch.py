@@ -1,0 +1,61 @@
+"""fetch against real local servers: redirects, cookies across them, credentials kept to their origin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from watcher.errors import ConnectError
+from watcher.fetch import Fetcher, FetchSettings
+from watcher.localsite import LocalServer
+from watcher.models import Page
+
+SETTINGS = FetchSettings(robots=False, retries=0, per_host_delay=0)
+
+
+def get(url: str, **kw: object) -> Page:
+    async def run() -> Page:
+        async with Fetcher(SETTINGS) as fetcher:
+            page = await fetcher.get(url, **kw)  # type: ignore[arg-type]
+            assert isinstance(page, Page)
+            return page
+
+    return asyncio.run(run())
+
+
+def test_redirects_are_followed_and_cookies_kept_across_them(server: LocalServer) -> None:
+    # A CMS that sets a session cookie on a redirect to the same page's real address.
+    server.site.put(
+        "/tzgg/", b"", status=302, headers={"Location": "/tzgg/index.html", "Set-Cookie": "sid=42; Path=/"}
+    )
+    server.site.put("/tzgg/index.html", "<html><body><p>通知公告</p></body></html>")
+    page = get(server.url("/tzgg/"))
+    assert page.url == server.url("/tzgg/") and page.final_url == server.url("/tzgg/index.html")
+    assert "通知公告" in page.text
+    assert server.site.request_headers["/tzgg/index.html"].get("cookie") == "sid=42"
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_origin(server: LocalServer) -> None:
+    with LocalServer() as other:
+        other.site.put("/b", "<html><body>elsewhere</body></html>")
+        server.site.put("/a", b"", status=301, headers={"Location": other.url("/b")})
+        server.site.put("/same", b"", status=307, headers={"Location": "/a"})
+        page = get(
+            server.url("/same"),
+            headers={"Authorization": "Bearer s3cret", "Referer": "https://kjj.gz.gov.cn/"},
+        )
+        seen_here, seen_there = server.site.request_headers, other.site.request_headers["/b"]
+    assert page.final_url == other.url("/b")
+    assert (
+        seen_here["/same"]["authorization"] == "Bearer s3cret"
+        and seen_here["/a"]["authorization"] == "Bearer s3cret"
+    )
+    assert "authorization" not in seen_there and seen_there["referer"] == "https://kjj.gz.gov.cn/"
+
+
+def test_a_redirect_loop_is_a_connection_error(server: LocalServer) -> None:
+    server.site.put("/loop", b"", status=302, headers={"Location": "/loop"})
+    with pytest.raises(ConnectError, match="too many redirects"):
+        get(server.url("/loop"))
+    assert server.site.hits["/loop"] == SETTINGS.max_redirects + 1
