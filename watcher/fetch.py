@@ -187,7 +187,7 @@ class Fetcher:
 
     async def _send(self, url: str, headers: dict[str, str], verify: bool) -> httpx.Response:
         """GET, following up to `max_redirects` redirects; credentials never follow to another origin."""
-        transport = self._transport(verify)
+        transport, start = self._transport(verify), url
         for _ in range(self.settings.max_redirects + 1):
             request = httpx.Request(
                 "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
@@ -201,7 +201,7 @@ class Fetcher:
             if _origin(target) != _origin(url):
                 headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
             url = target
-        raise ConnectError(url, "too many redirects (a redirect loop?)")
+        raise ConnectError(start, f"too many redirects (a redirect loop? the last one went to {url})")
 
     async def _read_capped(self, url: str, resp: httpx.Response, declared: str) -> bytes:
         cap = self.settings.max_bytes

@@ -430,7 +430,7 @@ class GroupCommit:
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
-    if done.done():  # the check was cancelled while it waited (its record is written all the same)
+    if done.done():  # the check was cancelled while it waited; its record was written all the same
         return
     if error is None:
         done.set_result(None)

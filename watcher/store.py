@@ -70,7 +70,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA cache_size=-512")
+    conn.execute("PRAGMA cache_size=-512")  # 512 KiB, not 2 MB: the OS caches the file; same speed measured
     return conn
 
 
