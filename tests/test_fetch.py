@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 import pytest
+import trustme
 
-from watcher.errors import ConnectError
+from watcher.errors import CertificateError, ConnectError
 from watcher.fetch import Fetcher, FetchSettings
 from watcher.localsite import LocalServer
 from watcher.models import Page
@@ -59,3 +61,19 @@ def test_a_redirect_loop_is_a_connection_error(server: LocalServer) -> None:
     with pytest.raises(ConnectError, match="too many redirects"):
         get(server.url("/loop"))
     assert server.site.hits["/loop"] == SETTINGS.max_redirects + 1
+
+
+def test_an_untrusted_certificate_is_not_retried() -> None:
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(tls)
+    with LocalServer(tls=tls) as https:
+        https.site.put("/", "<html><body>通知公告</body></html>")
+
+        async def run() -> None:
+            async with Fetcher(FetchSettings(robots=False, retries=2, backoff=0.01)) as fetcher:
+                with pytest.raises(CertificateError, match="verify_tls: false"):
+                    await fetcher.get(https.url("/"))
+                assert isinstance(await fetcher.get(https.url("/"), verify=False), Page)
+
+        asyncio.run(run())
+    assert https.site.connections == 2  # one refused handshake, no retries; then one unverified read

@@ -8,6 +8,7 @@
     │   ├── TooLarge         the body passed the size cap while streaming
     │   ├── Timeout          connect, read or total time ran out
     │   ├── ConnectError     DNS, TCP, TLS or redirect trouble
+    │   │   └── CertificateError  the site's TLS certificate is not trusted (retrying will not help)
     │   └── RobotsDisallowed robots.txt forbids the URL
     └── ExtractError         the bytes are not a page we can read (binary, empty)
 
@@ -61,6 +62,10 @@ class Timeout(FetchError):
 
 
 class ConnectError(FetchError):
+    pass
+
+
+class CertificateError(ConnectError):
     pass
 
 

@@ -32,6 +32,7 @@ from protego import Protego  # noqa: E402
 
 from .errors import (  # noqa: E402
     Blocked,
+    CertificateError,
     ConnectError,
     ExtractError,
     FetchError,
@@ -293,7 +294,7 @@ def _transport_error(url: str, exc: Exception) -> FetchError:
     cause = exc.__cause__ or exc
     if isinstance(cause, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError):
         detail = getattr(cause, "certificate_error", cause)
-        return ConnectError(
+        return CertificateError(
             url, f"TLS certificate not trusted ({detail}); `verify_tls: false` reads it anyway"
         )
     if isinstance(cause, aiohttp.ClientSSLError | ssl.SSLError):
@@ -306,7 +307,9 @@ def _transport_error(url: str, exc: Exception) -> FetchError:
 
 
 def _retryable(exc: FetchError) -> bool:
-    return not isinstance(exc, HTTPStatusError) or exc.retryable
+    if isinstance(exc, HTTPStatusError):
+        return exc.retryable
+    return not isinstance(exc, CertificateError)  # a certificate does not mend in a second
 
 
 def _retry_after(value: str | None) -> float | None:

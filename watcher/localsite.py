@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -42,6 +43,7 @@ class Site:
         self.statuses: Counter[int] = Counter()
         self.log: list[tuple[float, str]] = []
         self.request_headers: dict[str, dict[str, str]] = {}  # the last request's headers, by path
+        self.connections = 0  # accepted TCP connections (a failed TLS handshake counts too)
         self.lock = threading.Lock()
 
     def put(self, path: str, body: bytes | str, **kw: object) -> Route:
@@ -111,6 +113,14 @@ class LocalServer:
         self.scheme = "https" if tls else "http"
         if tls:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        accept = self.httpd.get_request
+
+        def counted_accept() -> tuple[Any, Any]:
+            with self.site.lock:
+                self.site.connections += 1
+            return accept()
+
+        self.httpd.get_request = counted_accept  # type: ignore[method-assign]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
