@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,12 @@ import pytest
 
 from watcher.localsite import LocalServer
 from watcher.models import BEIJING
+
+# Every test talks to servers on 127.0.0.1 that it starts; a proxy configured on the machine (watcher
+# honours HTTP_PROXY like curl) must not carry those requests, here or in the processes tests start.
+for _name in ("http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.upper(), None)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=BEIJING)

@@ -77,3 +77,20 @@ def test_an_untrusted_certificate_is_not_retried() -> None:
 
         asyncio.run(run())
     assert https.site.connections == 2  # one refused handshake, no retries; then one unverified read
+
+
+def test_the_environment_proxy_is_used_and_no_proxy_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notice site's name that does not resolve anywhere, reached through a proxy on 127.0.0.1 (the
+    local server answers proxy requests by the path); NO_PROXY sends a host straight to itself."""
+    with LocalServer() as proxy, LocalServer() as direct:
+        proxy.site.put("/tzgg/index.html", "<html><body>经代理</body></html>")
+        direct.site.put("/tzgg/index.html", "<html><body>直连</body></html>")
+        monkeypatch.setenv("HTTP_PROXY", proxy.base)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        for name in ("http_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        through = get("http://kjj.notices.invalid/tzgg/index.html")
+        straight = get(direct.url("/tzgg/index.html"))
+        seen = proxy.site.request_headers["/tzgg/index.html"]
+    assert "经代理" in through.text and "直连" in straight.text
+    assert seen["host"] == "kjj.notices.invalid" and direct.site.hits["/tzgg/index.html"] == 1

@@ -17,6 +17,7 @@ import re
 import ssl
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -75,23 +76,36 @@ class Fetcher:
     Requests go to httpx transports (httpx-aiohttp) with a small redirect loop of our own, not through
     httpx.AsyncClient: the client's per-request work (merging URL, headers and cookies in Python, a urllib
     Request for the cookie jar on every response) was 140 of 390 us a request, a tenth of a cold check.
-    Two transports at most: one verifying TLS and one that does not, for the government sites whose
-    certificates are broken (a source opts in with `verify_tls: false`).
+    One transport per TLS setting (verifying, and not, for the government sites whose certificates are
+    broken: a source opts in with `verify_tls: false`) and proxy: HTTP_PROXY, HTTPS_PROXY and NO_PROXY
+    are honoured as curl honours them.
     """
 
     def __init__(self, settings: FetchSettings | None = None) -> None:
         self.settings = s = settings or FetchSettings()
-        self._transports: dict[bool, AiohttpTransport] = {}
+        self._transports: dict[tuple[bool, str | None], AiohttpTransport] = {}
+        self._proxies = urllib.request.getproxies_environment()  # HTTP(S)_PROXY, NO_PROXY, as curl reads them
         self._headers = {"User-Agent": s.user_agent, "Accept-Language": "zh-CN,zh;q=0.9"}
         self._timeout = {"connect": s.connect_timeout, "read": s.read_timeout, "pool": s.read_timeout}
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, Protego | None] = {}
         self.requests = 0  # answered requests, for logs and benchmarks
 
-    def _transport(self, verify: bool) -> AiohttpTransport:
-        if verify not in self._transports:
-            self._transports[verify] = AiohttpTransport(verify=False, client=lambda: _session(verify))
-        return self._transports[verify]
+    def _transport(self, url: str, verify: bool) -> AiohttpTransport:
+        key = (verify, self._proxy(url))
+        if key not in self._transports:
+            proxy = httpx.Proxy(key[1]) if key[1] else None
+            self._transports[key] = AiohttpTransport(
+                verify=False, proxy=proxy, client=lambda: _session(verify)
+            )
+        return self._transports[key]
+
+    def _proxy(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        proxy = self._proxies.get(parts.scheme)
+        if proxy and urllib.request.proxy_bypass(parts.hostname or ""):  # NO_PROXY
+            return None
+        return proxy
 
     async def aclose(self) -> None:
         for transport in self._transports.values():
@@ -188,8 +202,9 @@ class Fetcher:
 
     async def _send(self, url: str, headers: dict[str, str], verify: bool) -> httpx.Response:
         """GET, following up to `max_redirects` redirects; credentials never follow to another origin."""
-        transport, start = self._transport(verify), url
+        start = url
         for _ in range(self.settings.max_redirects + 1):
+            transport = self._transport(url, verify)
             request = httpx.Request(
                 "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
             )
