@@ -13,8 +13,10 @@ import trustme
 from watcher import config as config_mod
 from watcher import demo, queries
 from watcher.app import check_sources
+from watcher.fetch import Fetcher
 from watcher.localsite import LocalServer
-from watcher.pipeline import SourceResult
+from watcher.models import Extracted
+from watcher.pipeline import Checker, SourceResult
 from watcher.store import Store
 
 from .conftest import FIXTURES, NOW
@@ -127,6 +129,30 @@ def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> No
     assert rows["e500"]["failures"] == 1 and rows["kjj"]["failures"] == 0
     due = dt.datetime.fromisoformat(rows["e500"]["next_due"])
     assert due - NOW == dt.timedelta(hours=2)  # backs off: twice the interval
+
+
+def test_an_unforeseen_error_fails_its_source_alone(server: LocalServer, tmp_path: Path) -> None:
+    """Whatever a step raises, the other sources are checked and the run ends; nothing half-written."""
+    demo.publish(server, demo.sample_notices(NOW.date()))
+    server.site.put("/other.html", (FIXTURES / "pages" / "call_notice.html").read_bytes())
+    config = load(server, tmp_path, f"  - name: other\n    url: {server.url('/other.html')}\n")
+
+    def classify(x: Extracted, source: str) -> dict[str, object] | None:
+        if source == "kjj":
+            raise KeyError("a bug in a classifier")
+        return None
+
+    async def run_both() -> dict[str, SourceResult]:
+        store = Store(config.settings.state)
+        async with Fetcher(config.settings.fetch_settings()) as fetcher:
+            checker = Checker(config, store, fetcher, classify=classify, clock=lambda: NOW)
+            return {r.name: r for r in await checker.check_all()}
+
+    results = asyncio.run(run_both())
+    assert results["kjj"].status == "error" and "unexpected KeyError" in (results["kjj"].error or "")
+    assert results["kjj"].changes == [] and results["other"].status == "ok"
+    store = Store(tmp_path)
+    assert store.items_on_list("kjj") == {} and (store.source_row("kjj") or {})["failures"] == 1
 
 
 def test_broken_certificate_fails_unless_the_source_opts_out(tmp_path: Path) -> None:

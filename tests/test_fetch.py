@@ -94,3 +94,19 @@ def test_the_environment_proxy_is_used_and_no_proxy_honoured(monkeypatch: pytest
         seen = proxy.site.request_headers["/tzgg/index.html"]
     assert "经代理" in through.text and "直连" in straight.text
     assert seen["host"] == "kjj.notices.invalid" and direct.site.hits["/tzgg/index.html"] == 1
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ("http://[bad", "malformed address"),
+        ("ftp://files.example.invalid/a.pdf", "not a web address"),
+        ("javascript:alert(1)", "not a web address"),
+    ],
+)
+def test_a_redirect_to_nowhere_is_a_connection_error(
+    server: LocalServer, location: str, message: str
+) -> None:
+    server.site.put("/r", b"", status=302, headers={"Location": location})
+    with pytest.raises(ConnectError, match=message):
+        get(server.url("/r"))

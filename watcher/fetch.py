@@ -213,7 +213,7 @@ class Fetcher:
             if not location:
                 return resp
             await resp.aclose()
-            target = urljoin(url, location.strip())
+            target = _redirect_target(start, url, location)
             if _origin(target) != _origin(url):
                 headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
             url = target
@@ -276,6 +276,19 @@ def _session(verify: bool) -> aiohttp.ClientSession:
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def _redirect_target(start: str, url: str, location: str) -> str:
+    """Where a redirect leads, if that is a web address at all (a hostile or broken site may say anything)."""
+    try:
+        target = urljoin(url, location.strip())
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ConnectError(start, f"redirected to a malformed address {location[:200]!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConnectError(start, f"redirected to {target[:200]!r}, not a web address")
+    return target
 
 
 def _origin(url: str) -> tuple[str, str]:

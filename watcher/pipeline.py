@@ -148,6 +148,13 @@ class Checker:
             result.status, result.error = exc.status, exc.reason
         except ExtractError as exc:
             result.status, result.error = "error", str(exc)
+        except Exception as exc:  # a bug, or a page nobody foresaw: this source fails, not the whole run
+            log.exception("check %s: unexpected %s", source.name, type(exc).__name__)
+            result.status, result.error = "error", f"unexpected {type(exc).__name__}: {exc}"[:300]
+            result.changes.clear()
+            rec = CheckRecord(
+                source=source.name, url=source.url, status="error", at=rec.at
+            )  # nothing half-done
         rec.status, rec.error = result.status, result.error
         rec.next_due = self._next_due(source, row, result.status)
         if result.status in ("error", "blocked"):
