@@ -1,8 +1,8 @@
 """The only SQLite code: migrations, sources' health, items, versions, evidence and the alert outbox.
 
 One file under the state directory, in WAL mode so readers never wait for the daemon. Everything a
-source check learns is written in one transaction (`save_checks`), pending alerts included: a crash
-leaves either all of it or none of it.
+source check learns is written in one transaction (`save_checks`, which may carry a few whole checks),
+pending alerts included: a crash leaves either all of it or none of it.
 """
 
 from __future__ import annotations
