@@ -33,6 +33,7 @@ class FetchError(WatcherError):
     """A page could not be fetched; `reason` is one short phrase for logs and tables."""
 
     status = "error"
+    retryable = False  # worth another try after a backoff? (connections and timeouts are)
 
     def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
         self.url, self.reason, self.retry_after = url, reason, retry_after
@@ -49,7 +50,7 @@ class HTTPStatusError(FetchError):
         super().__init__(url, f"HTTP {code}", retry_after)
 
     @property
-    def retryable(self) -> bool:
+    def retryable(self) -> bool:  # type: ignore[override]  # read-only here: it follows the status code
         return self.code >= 500 or self.code == 429
 
 
@@ -58,15 +59,15 @@ class TooLarge(FetchError):
 
 
 class Timeout(FetchError):
-    pass
+    retryable = True
 
 
 class ConnectError(FetchError):
-    pass
+    retryable = True
 
 
 class CertificateError(ConnectError):
-    pass
+    retryable = False  # a certificate does not mend in a second
 
 
 class RobotsDisallowed(FetchError):

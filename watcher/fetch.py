@@ -101,6 +101,8 @@ class Fetcher:
         return self._transports[key]
 
     def _proxy(self, url: str) -> str | None:
+        if not self._proxies:  # the usual case: no address to parse
+            return None
         parts = urlsplit(url)
         proxy = self._proxies.get(parts.scheme)
         if proxy and urllib.request.proxy_bypass(parts.hostname or ""):  # NO_PROXY
@@ -136,8 +138,8 @@ class Fetcher:
             try:
                 async with self._polite(url):
                     return await self._get_once(url, validators, headers, verify, encoding)
-            except (ConnectError, Timeout, HTTPStatusError) as exc:
-                if attempt >= self.settings.retries or not _retryable(exc):
+            except FetchError as exc:
+                if attempt >= self.settings.retries or not exc.retryable:
                     raise
                 attempt += 1
                 await asyncio.sleep(self._backoff(attempt, exc.retry_after))
@@ -332,12 +334,6 @@ def _transport_error(url: str, exc: Exception) -> FetchError:
     ):
         return Timeout(url, f"timed out ({type(exc).__name__})")
     return ConnectError(url, f"connection failed: {cause or type(cause).__name__}")
-
-
-def _retryable(exc: FetchError) -> bool:
-    if isinstance(exc, HTTPStatusError):
-        return exc.retryable
-    return not isinstance(exc, CertificateError)  # a certificate does not mend in a second
 
 
 def _retry_after(value: str | None) -> float | None:

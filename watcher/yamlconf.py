@@ -101,13 +101,13 @@ def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int]
         value = _scalar(event)
     elif isinstance(event, yaml.SequenceStartEvent):
         value = []
-        for i, child in enumerate(iter(lambda: next(events), None)):
+        for i, child in enumerate(events):  # nested values read on from the same stream
             if isinstance(child, yaml.SequenceEndEvent):
                 break
             value.append(_value(events, child, (*at, i), lines, anchors))
     else:  # MappingStartEvent
         value = {}
-        for key_event in iter(lambda: next(events), None):
+        for key_event in events:
             if isinstance(key_event, yaml.MappingEndEvent):
                 break
             key = str(key_event.value) if isinstance(key_event, yaml.ScalarEvent) else str(
