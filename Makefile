@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser demo test lint bench clean realpages
 
 $(BIN)/watcher: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -38,3 +38,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) state/*.db*
+
+# Extraction scored on the real-page corpus (tests/realpages), a line per page and the totals.
+realpages: install
+	$(BIN)/python benchmarks/realpages.py
