@@ -22,6 +22,8 @@ from watcher.models import Extracted, NotModified
 
 from .conftest import FIXTURES, NOW
 
+ROOT = Path(__file__).resolve().parent.parent
+
 CASES = sorted((FIXTURES / "expected").glob("*.yaml"))
 
 
@@ -163,3 +165,29 @@ def test_fast_nfkc_equals_unicodedata(text: str) -> None:
     from watcher.normalize import nfkc
 
     assert nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_cli_explain_names_the_list_region(server: LocalServer) -> None:
+    """`--explain` on a real list served locally: the region taken, its entries, and its runner-up."""
+    page = ROOT / "tests" / "realpages" / "list_antu_lyj_docs.html"
+    server.site.put("/xxgk/bmwj/index.html", page.read_bytes())
+    regions = explain(server.url("/xxgk/bmwj/index.html")).split(
+        "regions that could be the list (best first):"
+    )[1]
+    first = regions.strip().splitlines()[0]
+    assert "13 entries, 13 dated" in first and first.endswith("div.d_960_3 > ul")
+    assert "吉林省安图县林业局-安图县林业局深化改革创新优化营商环境实施方案" in regions
+
+
+def test_cli_explain_offers_selectors_when_a_notice_has_lists(server: LocalServer) -> None:
+    """A notice with lists beside it: the candidates are shown with a ready `selectors:` snippet."""
+    page = ROOT / "tests" / "realpages" / "notice_gmw_opinion.html"
+    server.site.put("/n.html", page.read_bytes())
+    out = explain(server.url("/n.html"))
+    assert out.startswith("notice page")
+    assert "  selectors:\n    items: " in out
+
+
+def explain(url: str) -> str:
+    argv = [sys.executable, "-m", "watcher", "extract", url, "--explain"]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout

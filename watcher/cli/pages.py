@@ -12,6 +12,7 @@ from .. import config as config_mod
 from ..classify import Classification, Classifier
 from ..errors import WatcherError
 from ..extract import extract as extract_page
+from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
 from ..models import Extracted, NotModified
@@ -43,11 +44,13 @@ async def _fetch_one(url: str) -> tuple[str, str]:
 @click.option("--base-url", help="Resolve relative links against this URL (for a FILE).")
 @click.option("--kind", type=click.Choice(config_mod.SOURCE_KINDS), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the fields as one JSON object.")
-def extract(target: str, base_url: str | None, kind: str, as_json: bool) -> None:
+@click.option("--explain", is_flag=True, help="Also show which regions could be the list, and why.")
+def extract(target: str, base_url: str | None, kind: str, as_json: bool, explain: bool) -> None:
     """Show what watcher reads on a page (URL or FILE)."""
+    regions: list[Candidate] | None = [] if explain else None
     try:
         text, encoding, base = read_target(target, base_url)
-        result = extract_page(text, base, encoding, kind=kind, now=now())
+        result = extract_page(text, base, encoding, kind=kind, now=now(), explain=regions)
     except WatcherError as exc:
         fail(f"cannot read {target}: {exc}")
         return
@@ -55,6 +58,23 @@ def extract(target: str, base_url: str | None, kind: str, as_json: bool) -> None
         echo_json(result.to_json())
     else:
         click.echo(render_extracted(result))
+    if regions is not None:
+        click.echo(render_explanation(result, regions))
+
+
+def render_explanation(x: Extracted, regions: list[Candidate]) -> str:
+    """The list candidates, best first, and a ready `selectors:` snippet when the choice was close."""
+    if not regions:
+        return "no region of repeated links: read as a notice"
+    lines = ["regions that could be the list (best first):"]
+    for i, c in enumerate(regions, 1):
+        lines.append(f"  {i}. score {c.score:5.1f}  {c.entries} entries, {c.dated} dated  {c.path}")
+        lines.append(f"     first: {c.first}")
+    best, *rest = regions
+    if x.kind == "notice" or (rest and rest[0].score >= 0.8 * best.score):
+        lines += ["the choice is close; to fix it, add to the source in sources.yaml:", "  selectors:"]
+        lines.append(f'    items: "{best.path} > *"')
+    return "\n".join(lines)
 
 
 def render_extracted(x: Extracted) -> str:

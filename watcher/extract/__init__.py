@@ -19,7 +19,7 @@ from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
 from ..normalize import find_dates, parse_date, year_from_url
 from . import dom, feeds, notice
-from .listing import anchor_items, best_list, group_links, select_links
+from .listing import Candidate, anchor_items, best_list, candidates, group_links, select_links
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class Request:
     selectors: Selectors
     now: dt.datetime | None
     force: PageKind | None = None
+    explain: list[Candidate] | None = None  # filled with the list candidates when asked
 
 
 def extract(
@@ -50,8 +51,10 @@ def extract(
     kind: str = "auto",
     selectors: Selectors | None = None,
     now: dt.datetime | None = None,
+    explain: list[Candidate] | None = None,
 ) -> Extracted:
-    """Read one decoded page. `now` resolves relative dates (1年前) and yearless list dates."""
+    """Read one decoded page. `now` resolves relative dates (1年前) and yearless list dates; `explain`,
+    when given, receives the regions that could be the list, best first."""
     if not text.strip():
         raise ExtractError("empty page")
     if kind == "auto":
@@ -63,7 +66,7 @@ def extract(
     except KeyError:
         raise ExtractError(f"unknown page kind {kind!r}; one of {', '.join(EXTRACTORS)}") from None
     force: PageKind | None = "list" if kind == "list" else "notice" if kind == "notice" else None
-    return handler(Request(text, url, encoding, selectors or Selectors(), now, force))
+    return handler(Request(text, url, encoding, selectors or Selectors(), now, force, explain))
 
 
 def _gkmlpt(req: Request) -> Extracted:
@@ -93,16 +96,23 @@ def _html(req: Request) -> Extracted:
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
     dom.remove_furniture(root)
     cms_notice = req.force is None and notice.first_meta(metas, notice.META_TITLE[:1]) is not None
+    # A CMS column page names its column and no article: a list, even when a script fills its entries.
+    column = notice.first_meta(metas, notice.META_COLUMN)
+    cms_column = not cms_notice and column is not None
+    headline = notice.is_headline(tree, title) and title != column
     if req.selectors.items:
         items = select_links(root, req.selectors.items, req.url, req.now, year_hint)
     elif req.force == "notice" or cms_notice:
         items = []  # a notice by its kind or its CMS's ArticleTitle: no list to look for (a third of its time)
     else:
-        items = best_list(group_links(anchor_items(root), req.url, req.now, year_hint))
+        groups = group_links(anchor_items(root), req.url, req.now, year_hint)
+        items = best_list(groups)
+        if req.explain is not None:
+            req.explain.extend(candidates(groups))
     body = (tree.css_first(req.selectors.body) if req.selectors.body else None) or notice.find_body(root)
     lines = notice.body_lines(body, title) if body is not None else []
     prose = notice.prose_length(body) if body is not None else 0
-    kind = req.force or ("notice" if cms_notice else _decide(items, prose, req.url))
+    kind = req.force or _kind(cms_notice, cms_column, headline, items, prose, req.url)
     if kind == "list":
         return Extracted(url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items))
     return _notice(req, tree, metas, title, page_lines, lines, related)
@@ -136,6 +146,18 @@ def _notice(
         text=text,
         doc_number=notice.find_doc_number(lines),
     )
+
+
+def _kind(
+    cms_notice: bool, cms_column: bool, headline: bool, items: list[Link], prose: int, url: str
+) -> PageKind:
+    if cms_notice:
+        return "notice"
+    if cms_column and not headline:
+        return "list"
+    if headline and prose >= 100:
+        return "notice"  # a headline over prose; the lists beside it are related news
+    return _decide(items, prose, url)
 
 
 def _decide(items: list[Link], prose: int, url: str) -> PageKind:

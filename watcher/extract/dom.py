@@ -184,11 +184,18 @@ def make_link(
         return None
     text = node_text(anchor)
     title = anchor_title(anchor, text)
-    if not is_entry_title(strip_ellipsis(title)):
+    short = not is_entry_title(strip_ellipsis(title))
+    if short and (not _SHORT_TITLE.match(title) or title in NAV_WORDS):
         return None
     tag, title = split_tag(title)
     rest = node_text(item).replace(text, " ", 1) if item is not anchor else sibling_text(anchor)
-    return Link(title=title, url=url, date=entry_date(rest, url, now, year_hint), tag=tag)
+    date = entry_date(rest, url, now, year_hint)
+    if short and (date is None or item is anchor):  # 公 示: a short title counts only in a dated entry
+        return None
+    return Link(title=title, url=url, date=date, tag=tag)
+
+
+_SHORT_TITLE = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fff\s]{1,3}$")
 
 
 def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | None) -> DateValue | None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..models import Link
-from .dom import Node, absolute, make_link
+from .dom import Node, absolute, anchor_title, is_entry_title, make_link
 
 
 @dataclass
@@ -36,18 +36,25 @@ class Group:
 
 
 def anchor_items(root: Node, exclude: set[int] | None = None) -> list[tuple[Node, Node]]:
-    """(item, anchor) for every usable anchor under root."""
+    """(item, anchor) for every usable anchor under root.
+
+    Only anchors with a title-like text count as an item's anchor: an entry that also holds an empty
+    icon link, a download button or a short category link ([社会]) is still one entry. An anchor that is
+    not title-like itself climbs only through ancestors holding no other anchor.
+    """
     anchors = [a for a in root.css("a[href]") if not exclude or a.mem_id not in exclude]
+    titled = [is_entry_title(anchor_title(a)) for a in anchors]
     counts: dict[int, int] = defaultdict(int)
-    for anchor in anchors:
+    for anchor, counted in zip(anchors, titled, strict=True):
         node = anchor.parent
-        while node is not None:
+        while counted and node is not None:
             counts[node.mem_id] += 1
             node = node.parent
     out = []
-    for anchor in anchors:
+    for anchor, counted in zip(anchors, titled, strict=True):
+        limit = 1 if counted else 0
         item = anchor
-        while item.parent is not None and counts[item.parent.mem_id] == 1 and item.parent.tag != "body":
+        while item.parent is not None and counts[item.parent.mem_id] <= limit and item.parent.tag != "body":
             item = item.parent
         out.append((item, anchor))
     return out
@@ -75,6 +82,41 @@ def group_links(
 
 def _shape(node: Node) -> tuple[str, str]:
     return node.tag or "", node.attributes.get("class") or ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A region that could be the page's list, as `watcher extract --explain` shows it."""
+
+    path: str
+    entries: int
+    dated: int
+    score: float
+    first: str
+
+
+def candidates(groups: list[Group], limit: int = 4) -> list[Candidate]:
+    """The best-scoring groups, best first."""
+    ranked = sorted(groups, key=lambda g: g.score, reverse=True)[:limit]
+    return [
+        Candidate(css_path(g.container), len(g.links), g.dated, g.score, g.links[0].title) for g in ranked
+    ]
+
+
+def css_path(start: Node) -> str:
+    """tag.class#id steps from below <body>: the selector a user can paste into sources.yaml."""
+    steps = []
+    node: Node | None = start
+    while node is not None and node.tag not in ("body", "html"):
+        attrs = node.attributes
+        step = node.tag or ""
+        if attrs.get("id"):
+            step += "#" + (attrs["id"] or "").split()[0]
+        elif attrs.get("class"):
+            step += "." + ".".join((attrs["class"] or "").split()[:2])
+        steps.append(step)
+        node = node.parent
+    return " > ".join(reversed(steps))
 
 
 def best_list(groups: list[Group]) -> list[Link]:

@@ -37,10 +37,14 @@ def read_meta(tree: LexborHTMLParser) -> dict[str, str]:
     metas: dict[str, str] = {}
     for node in tree.css("meta[content]"):
         name = (node.attributes.get("name") or node.attributes.get("property") or "").strip().lower()
-        content = clean_space(node.attributes.get("content") or "")
+        content = _META_LABEL.sub("", _MARKUP.sub("", clean_space(node.attributes.get("content") or "")))
         if name and content and name not in metas:
             metas[name] = content
     return metas
+
+
+_MARKUP = re.compile(r"<[^>]*>")  # some CMSs put <font> markup into ArticleTitle
+_META_LABEL = re.compile(r"^(?:来源|來源|信息来源|文章来源)\s*[:：]\s*")
 
 
 def first_meta(metas: dict[str, str], names: tuple[str, ...]) -> str | None:
@@ -53,31 +57,56 @@ _SITE_SUFFIX = re.compile(r"(?:\s*[_|｜]+\s*|\s+[-–—]+\s+|\s*--+\s*)[^_|｜
 
 
 def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
-    """ArticleTitle, else the heading that best agrees with <title>, else <title> less the site name."""
+    """ArticleTitle, else the heading that best agrees with <title>, else <title> less the site name.
+
+    Of the headings that agree, the shortest: a title block often holds the info line too. When none
+    agrees (a <title> that is only the site's name), the page's one h1.
+    """
     meta = first_meta(metas, META_TITLE[:1])
     if meta:
         return meta
+    stem = _title_stem(tree)
+    folded_stem = fold(stem)
+    headings = _headings(tree)
+    agreeing = [t for t in headings if folded_stem and ((f := fold(t)) in folded_stem or folded_stem in f)]
+    if agreeing:
+        return min(agreeing, key=len)
+    h1s = _headings(tree, "h1")
+    if len(h1s) == 1:
+        return h1s[0]
+    if headings and (not stem or len(stem) < 6):
+        return headings[0]
+    return stem or (headings[0] if headings else None) or first_meta(metas, META_TITLE[1:])
+
+
+def is_headline(tree: LexborHTMLParser, title: str | None) -> bool:
+    """Does the page carry a headline: a title of some length that a heading repeats? Notices do; a
+    column page's <title> is the column's short name."""
+    folded = fold(title or "")
+    return len(folded) >= 10 and any(fold(t) == folded for t in _headings(tree, "h1, h2, h3, [class*=title]"))
+
+
+def _title_stem(tree: LexborHTMLParser) -> str:
     title_node = tree.css_first("title")
-    page_title = node_text(title_node) if title_node else ""
-    stem = page_title
+    stem = node_text(title_node) if title_node else ""
     for _ in range(2):  # "标题_栏目_网站"
         shorter = _SITE_SUFFIX.sub("", stem)
         if len(shorter) < 6:
             break
         stem = shorter
-    folded_stem = fold(stem)
-    headings = []
-    for node in tree.css("h1, h2, h3, .title, .tit, [class*=title], [id*=title]"):
+    return stem
+
+
+_HEADINGS = "h1, h2, h3, .title, .tit, [class*=title], [id*=title]"
+
+
+def _headings(tree: LexborHTMLParser, selector: str = _HEADINGS) -> list[str]:
+    texts = []
+    for node in tree.css(selector):
         text = clean_space(" ".join(block_lines(node)).strip())
         if 6 <= len(text) <= 200:
-            headings.append(text)
-    for text in headings:
-        folded = fold(text)
-        if folded_stem and (folded in folded_stem or folded_stem in folded):
-            return text
-    if headings and (not stem or len(stem) < 6):
-        return headings[0]
-    return stem or (headings[0] if headings else None) or first_meta(metas, META_TITLE[1:])
+            texts.append(text)
+    return texts
 
 
 # ---------------------------------------------------------------- body
@@ -136,22 +165,25 @@ _DATE_LABEL = re.compile(
     r"(发布时间|發布時間|发布日期|發布日期|成文日期|时间|時間|日期|发表于|發表於|更新时间)\s*[:：]?"
 )
 _PUBLISHER = re.compile(
-    r"(?:信息来源|信息來源|文章来源|来源|來源|发布机构|發布機構|发文机关|發文機關|发布单位|發布單位)\s*[:：]\s*"
+    r"(?:(?:本文来源于|来源于)\s*[:：]?|(?:信息来源|信息來源|文章来源|来源|來源|发布机构|發布機構|发文机关|發文機關"
+    r"|发布单位|發布單位)\s*[:：])\s*"
     r"([^\s|｜:：]{2,40})"
 )
+_NAME_TAIL = re.compile(r"(?:19|20)\d{2}\s*[-/.年].*$")  # 人民日报2024-05-13 08:49: the date glued on
 _AUTHOR = re.compile(r"(?:发布者|發布者|发布人|發布人)\s*[:：]\s*([^\s|｜:：]{2,20})")
 _LABEL_TAIL = re.compile(r"(发布时间|發布時間|发布日期|时间|時間|日期|浏览|瀏覽|点击|點擊|作者|字体|字體).*$")
 
 
 def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]:
-    """The few lines just after the title, where dates and sources stand."""
+    """The few lines just after the title, where dates and sources stand; a page that repeats its title
+    (a print view, a share box) gives the lines after each."""
     if not title:
         return lines[:limit]
     tail = fold(title)[-12:]
-    for i, key in enumerate(fold_lines(lines)):
-        if key.endswith(tail):
-            return lines[i + 1 : i + 1 + limit]
-    return lines[:limit]
+    found = [i for i, key in enumerate(fold_lines(lines)) if key.endswith(tail)][:3]
+    if not found:
+        return lines[:limit]
+    return [line for i in found for line in lines[i + 1 : i + 1 + limit]]
 
 
 def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime | None) -> DateValue | None:
@@ -160,6 +192,8 @@ def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime
         return value
     for line in info:
         label = _DATE_LABEL.search(line)
+        if len(line) > _INFO_LINE_MAX and not (label and _PUBLISHED_LABEL.match(label.group(1))):
+            continue  # a dated sentence of the body (颁证日期在…), not an info line
         dates = find_dates(line[label.start() :] if label else line)
         if dates:
             return dates[0][1]
@@ -171,6 +205,10 @@ def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime
             if value := parse_relative(line, now):
                 return value
     return None
+
+
+_INFO_LINE_MAX = 50
+_PUBLISHED_LABEL = re.compile(r"发布|發布|成文|发表|發表|更新|发稿|發稿")
 
 
 def needs_info_lines(metas: dict[str, str]) -> bool:
@@ -187,7 +225,7 @@ def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
         for line in info:
             m = pattern.search(line)
             if m:
-                name = _LABEL_TAIL.sub("", m.group(1)).strip(" ,，;；")
+                name = _NAME_TAIL.sub("", _LABEL_TAIL.sub("", m.group(1))).strip(" ,，;；")
                 if len(name) >= 2:
                     return name
     return None
