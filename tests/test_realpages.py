@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOOR = 0.99  # labelled fields right, over the whole corpus (314/317 when raised)
+FLOOR = 0.993  # labelled fields right, over the whole corpus (315/317 when raised)
 
 _spec = importlib.util.spec_from_file_location("realpages", ROOT / "benchmarks" / "realpages.py")
 assert _spec and _spec.loader

@@ -19,7 +19,7 @@ from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
 from ..normalize import find_dates, parse_date, year_from_url
 from . import dom, feeds, notice
-from .listing import Candidate, anchor_items, best_list, candidates, group_links, select_links
+from .listing import Candidate, anchor_items, best_list, candidates, group_links, select_links, weigh
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,8 @@ def _html(req: Request) -> Extracted:
     # when present, already give both, and a 30 KB page saves a fifth of its time.
     page_lines = [line for line in dom.block_lines(root) if line] if notice.needs_info_lines(metas) else []
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
-    dom.remove_furniture(root)
+    furniture = dom.furniture(root)
+    marked = {node.mem_id for node in furniture}
     cms_notice = req.force is None and notice.first_meta(metas, notice.META_TITLE[:1]) is not None
     # A CMS column page names its column and no article: a list, even when a script fills its entries.
     column = notice.first_meta(metas, notice.META_COLUMN)
@@ -105,11 +106,14 @@ def _html(req: Request) -> Extracted:
     elif req.force == "notice" or cms_notice:
         items = []  # a notice by its kind or its CMS's ArticleTitle: no list to look for (a third of its time)
     else:
-        groups = group_links(anchor_items(root), req.url, req.now, year_hint)
+        groups = weigh(group_links(anchor_items(root), req.url, req.now, year_hint), marked)
         items = best_list(groups)
         if req.explain is not None:
             req.explain.extend(candidates(groups))
-    body = (tree.css_first(req.selectors.body) if req.selectors.body else None) or notice.find_body(root)
+    body = (tree.css_first(req.selectors.body) if req.selectors.body else None) or notice.find_body(
+        root, marked
+    )
+    dom.strip_furniture(furniture, body)
     lines = notice.body_lines(body, title) if body is not None else []
     prose = notice.prose_length(body) if body is not None else 0
     kind = req.force or _kind(cms_notice, cms_column, headline, items, prose, req.url)

@@ -112,9 +112,30 @@ def is_furniture(node: Node) -> bool:
     return bool(marker.strip()) and bool(_FURNITURE.search(marker))
 
 
-def remove_furniture(root: Node) -> None:
-    remove(root, FURNITURE_TAGS)
-    decompose_all([n for n in root.css("[class], [id]") if n.tag not in ("html", "body") and is_furniture(n)])
+def furniture(root: Node) -> list[Node]:
+    """Nodes that look like page furniture by their tag or a class or id token: a hint that lowers a
+    region's score when the list and the body are chosen, never a reason to delete either (a main column
+    named side-right-column is still read)."""
+    marked = root.css(FURNITURE_TAGS) + [n for n in root.css("[class], [id]") if is_furniture(n)]
+    return [n for n in marked if n.tag not in ("html", "body")]
+
+
+def strip_furniture(marked: list[Node], keep: Node | None) -> None:
+    """Once the body is chosen: drop the furniture (share bars, ad boxes, footers) but the body's own
+    ancestors, so neither its text nor its attachments pick any up."""
+    chain = set()
+    while keep is not None:
+        chain.add(keep.mem_id)
+        keep = keep.parent
+    decompose_all([n for n in marked if n.mem_id not in chain])
+
+
+def inside(node: Node | None, marked: set[int]) -> bool:
+    while node is not None:
+        if node.mem_id in marked:
+            return True
+        node = node.parent
+    return False
 
 
 def node_text(node: Node) -> str:

@@ -8,11 +8,13 @@ entries wins, together with its sibling containers of the same shape (lists spli
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from ..models import Link
-from .dom import Node, absolute, anchor_title, is_entry_title, make_link
+from .dom import Node, absolute, anchor_title, inside, is_entry_title, make_link
 
 
 @dataclass
@@ -20,6 +22,9 @@ class Group:
     container: Node
     entries: list[tuple[Node, Node]] = field(default_factory=list)  # (item, anchor)
     links: list[Link] = field(default_factory=list)
+    furniture: bool = False  # inside a region marked nav, side, footer…: weighed down, still a candidate
+    offsite: int = 0  # entries on another site than the page's
+    homes: int = 0  # entries that are a site's home page: a links box
 
     @property
     def dated(self) -> int:
@@ -32,7 +37,22 @@ class Group:
         title_chars = sum(len(link.title) for link in self.links) / len(self.links)
         if title_chars < 6:  # navigation and tag clouds
             return 0.0
-        return self.dated * 3 + len(self.links) + min(title_chars, 30) / 10
+        score = self.dated * 3 + len(self.links) + min(title_chars, 30) / 10
+        undated = self.dated * 2 < len(self.links)
+        if undated and (self.offsite * 2 > len(self.links) or self.homes * 2 > len(self.links)):
+            score *= _LINKS_OUT_WEIGHT  # undated links to other sites or their home pages: a links box
+        return score * _FURNITURE_WEIGHT if self.furniture else score
+
+
+_FURNITURE_WEIGHT = 0.5
+_LINKS_OUT_WEIGHT = 0.2
+
+
+def weigh(groups: list[Group], marked: set[int]) -> list[Group]:
+    """Mark the groups that stand inside page furniture (see dom.furniture)."""
+    for group in groups:
+        group.furniture = inside(group.container, marked)
+    return groups
 
 
 def anchor_items(root: Node, exclude: set[int] | None = None) -> list[tuple[Node, Node]]:
@@ -70,6 +90,7 @@ def group_links(
         key = (item.parent.mem_id, item.tag or "")
         group = groups.setdefault(key, Group(item.parent))
         group.entries.append((item, anchor))
+    own = site_of(base)
     for group in groups.values():
         seen: set[str] = set()
         for item, anchor in group.entries:
@@ -77,7 +98,26 @@ def group_links(
             if link and link.url not in seen:
                 seen.add(link.url)
                 group.links.append(link)
+                group.offsite += not link.url.startswith(own.origin) and site_of(link.url).site != own.site
+                group.homes += _HOME.match(link.url) is not None
     return [g for g in groups.values() if len(g.links) >= 2]
+
+
+@dataclass(frozen=True)
+class Site:
+    origin: str  # scheme://host, the cheap test for the common same-host link
+    site: str  # the host less its subdomains: kjj.gz.gov.cn → gz.gov.cn, news.163.com → 163.com
+
+
+_HOME = re.compile(r"https?://[^/?#]+/?(?:index\.\w+)?$", re.I)
+_SECOND_LEVEL = frozenset(["gov", "com", "edu", "org", "net", "ac"])
+
+
+def site_of(url: str) -> Site:
+    parts = urlsplit(url)
+    labels = (parts.hostname or "").split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
+    return Site(f"{parts.scheme}://{parts.netloc}", ".".join(labels[-keep:]))
 
 
 def _shape(node: Node) -> tuple[str, str]:
@@ -120,30 +160,34 @@ def css_path(start: Node) -> str:
 
 
 def best_list(groups: list[Group]) -> list[Link]:
-    """The winning group's links, with those of same-shaped sibling containers, in page order."""
+    """The winning group's links, with those of its twins (same-shaped containers side by side, or each
+    in a same-shaped wrapper: a list split into several <ul>), in page order."""
     if not groups:
         return []
     best = max(groups, key=lambda g: g.score)
     if best.score < 5 and best.dated < 2:
         return []
-    parent = best.container.parent
-    siblings = [
-        g
-        for g in groups
-        if g is best
-        or (
-            parent is not None
-            and g.container.parent is not None
-            and g.container.parent.mem_id == parent.mem_id
-            and _shape(g.container) == _shape(best.container)
-            and g.score > 0
-        )
-    ]
+    twins = [g for g in groups if g is best or (g.score > 0 and _twins(g.container, best.container))]
     order = {id(g): i for i, g in enumerate(groups)}
     links: list[Link] = []
-    for group in sorted(siblings, key=lambda g: order[id(g)]):
+    for group in sorted(twins, key=lambda g: order[id(g)]):
         links.extend(group.links)
     return links
+
+
+def _twins(a: Node, b: Node) -> bool:
+    """Same shape, and the same parent, or same-shaped parents under one grandparent."""
+    if _shape(a) != _shape(b) or a.parent is None or b.parent is None:
+        return False
+    if a.parent.mem_id == b.parent.mem_id:
+        return True
+    up_a, up_b = a.parent.parent, b.parent.parent
+    return (
+        _shape(a.parent) == _shape(b.parent)
+        and up_a is not None
+        and up_b is not None
+        and up_a.mem_id == up_b.mem_id
+    )
 
 
 def select_links(

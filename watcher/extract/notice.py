@@ -22,7 +22,7 @@ from ..normalize import (
     split_tag,
     strip_noise,
 )
-from .dom import Node, absolute, block_lines, make_link, node_text
+from .dom import Node, absolute, block_lines, inside, make_link, node_text
 from .listing import anchor_items, group_links
 
 # ---------------------------------------------------------------- <meta>
@@ -122,8 +122,9 @@ _TEXT_PARENTS = frozenset(
 )
 
 
-def find_body(root: Node) -> Node | None:
-    """Known CMS body containers first; else the node richest in non-link paragraph text."""
+def find_body(root: Node, furniture: set[int] | None = None) -> Node | None:
+    """Known CMS body containers first; else the node richest in non-link paragraph text, outside the
+    page's furniture (dom.furniture) when anything else has text."""
     known = [n for n in root.css(_BODY_SELECTORS) if len(node_text(n)) >= 60]
     if known:
         return max(known, key=lambda n: len(node_text(n)) if n.css_first(_BODY_SELECTORS) is None else 0)
@@ -142,7 +143,10 @@ def find_body(root: Node) -> Node | None:
                 nodes[holder.mem_id] = holder
     if not scores:
         return None
-    return nodes[max(scores, key=lambda k: scores[k])]
+    ranked = sorted(scores, key=lambda k: scores[k], reverse=True)
+    if furniture:
+        ranked = [k for k in ranked if not inside(nodes[k], furniture)] or ranked
+    return nodes[ranked[0]]
 
 
 def prose_length(body: Node) -> int:
