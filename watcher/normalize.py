@@ -221,13 +221,20 @@ def parse_relative(text: str, now: dt.datetime) -> DateValue | None:
 
 
 def date_from_url(url: str) -> DateValue | None:
-    """TRS-style article URLs carry their date: /202004/t20200407_123.html."""
-    m = re.search(r"[/_t]((?:19|20)\d{2})(0[1-9]|1[0-2])([0-3]\d)(?:_|\d{0,12}\.|/)", url)
-    if m:
-        day = _day(int(m[1]), int(m[2]), int(m[3]))
-        if day:
+    """Article URLs that carry their date: /202004/t20200407_123.html (TRS), /2014/0801/24971.html
+    (DedeCMS), /2020/9/22/… and /2017_05/08_17/…."""
+    for pattern in _URL_DATES:
+        m = pattern.search(url)
+        if m and (day := _day(int(m[1]), int(m[2]), int(m[3]))):
             return DateValue(day)
     return None
+
+
+_URL_DATES = (
+    re.compile(r"[/_t]((?:19|20)\d{2})(0[1-9]|1[0-2])([0-3]\d)(?:_|\d{0,12}\.|/)"),
+    re.compile(r"/((?:19|20)\d{2})[/_-](0[1-9]|1[0-2])/?([0-3]\d)[/_]"),
+    re.compile(r"/((?:19|20)\d{2})/([1-9]|1[0-2])/([1-9]|[12]\d|3[01])/"),
+)
 
 
 def year_from_url(url: str) -> int | None:

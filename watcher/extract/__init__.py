@@ -101,13 +101,15 @@ def _html(req: Request) -> Extracted:
     column = notice.first_meta(metas, notice.META_COLUMN)
     cms_column = not cms_notice and column is not None
     headline = notice.is_headline(tree, title) and title != column
+    region = None
     if req.selectors.items:
         items = select_links(root, req.selectors.items, req.url, req.now, year_hint)
     elif req.force == "notice" or cms_notice:
         items = []  # a notice by its kind or its CMS's ArticleTitle: no list to look for (a third of its time)
     else:
         groups = weigh(group_links(anchor_items(root), req.url, req.now, year_hint), marked)
-        items = best_list(groups)
+        choice = best_list(groups)
+        items, region = choice.links, choice.region
         if req.explain is not None:
             req.explain.extend(candidates(groups))
     body = (tree.css_first(req.selectors.body) if req.selectors.body else None) or notice.find_body(
@@ -115,7 +117,7 @@ def _html(req: Request) -> Extracted:
     )
     dom.strip_furniture(furniture, body)
     lines = notice.body_lines(body, title) if body is not None else []
-    prose = notice.prose_length(body) if body is not None else 0
+    prose = _prose_beside(body, region)
     kind = req.force or _kind(cms_notice, cms_column, headline, items, prose, req.url)
     if kind == "list":
         return Extracted(url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items))
@@ -177,6 +179,18 @@ def _decide(items: list[Link], prose: int, url: str) -> PageKind:
 
 
 _INDEX_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/[^/]*list[^/]*)$", re.I)
+
+
+def _prose_beside(body: dom.Node | None, region: dom.Node | None) -> int:
+    """The body's prose less the list's own: a list of search results carries a summary in each entry."""
+    if body is None:
+        return 0
+    if region is not None and region.mem_id == body.mem_id:
+        return 0
+    prose = notice.prose_length(body)
+    if region is not None and dom.contains(body, region):
+        prose -= notice.prose_length(region)
+    return prose
 
 
 def _year_hint(req: Request) -> int | None:

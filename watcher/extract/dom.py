@@ -80,6 +80,13 @@ NAV_WORDS = frozenset(
         "關閉",
         "登录",
         "注册",
+        "查看全文",
+        "阅读全文",
+        "查看详情",
+        "详细内容",
+        "[查看全文]",
+        "[详细]",
+        "[详情]",
     ]
 )
 
@@ -128,6 +135,15 @@ def strip_furniture(marked: list[Node], keep: Node | None) -> None:
         chain.add(keep.mem_id)
         keep = keep.parent
     decompose_all([n for n in marked if n.mem_id not in chain])
+
+
+def contains(outer: Node, node: Node | None) -> bool:
+    """Is `node` outer itself or below it?"""
+    while node is not None:
+        if node.mem_id == outer.mem_id:
+            return True
+        node = node.parent
+    return False
 
 
 def inside(node: Node | None, marked: set[int]) -> bool:
@@ -204,7 +220,7 @@ def make_link(
     if not url:
         return None
     text = node_text(anchor)
-    title = anchor_title(anchor, text)
+    title = _BULLET.sub("", anchor_title(anchor, text))
     short = not is_entry_title(strip_ellipsis(title))
     if short and (not _SHORT_TITLE.match(title) or title in NAV_WORDS):
         return None
@@ -216,6 +232,7 @@ def make_link(
     return Link(title=title, url=url, date=date, tag=tag)
 
 
+_BULLET = re.compile(r"^[·•●○◆◇■□▪▫►▶»›∙・]+\s*")  # ·关于…: a bullet typed into the title
 _SHORT_TITLE = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fff\s]{1,3}$")
 
 
@@ -224,6 +241,8 @@ def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | No
     (stepping back a year when that would put it in the future)."""
     if not text.strip():
         return None
+    if label := _ENTRY_DATE_LABEL.search(text):  # 发布时间：… after a summary that cites other dates
+        text = text[label.end() :]
     url_year = year_from_url(url)
     value = parse_date(text, now, url_year or year_hint)
     if value and now is not None and not url_year and not _HAS_YEAR.search(text):
@@ -233,6 +252,7 @@ def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | No
     return value
 
 
+_ENTRY_DATE_LABEL = re.compile(r"(?:发布|發布|更新|发稿|發稿)(?:时间|時間|日期)\s*[:：]")
 _HAS_YEAR = re.compile(r"(?:19|20)\d{2}")
 
 

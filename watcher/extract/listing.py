@@ -64,10 +64,14 @@ def anchor_items(root: Node, exclude: set[int] | None = None) -> list[tuple[Node
     """
     anchors = [a for a in root.css("a[href]") if not exclude or a.mem_id not in exclude]
     titled = [is_entry_title(anchor_title(a)) for a in anchors]
+    # Anchors to the same address count once: a title and its [查看全文] are one entry.
+    hrefs: dict[int, set[str]] = defaultdict(set)
     counts: dict[int, int] = defaultdict(int)
     for anchor, counted in zip(anchors, titled, strict=True):
+        href = anchor.attributes.get("href") or ""
         node = anchor.parent
-        while counted and node is not None:
+        while counted and node is not None and href not in hrefs[node.mem_id]:
+            hrefs[node.mem_id].add(href)
             counts[node.mem_id] += 1
             node = node.parent
     out = []
@@ -159,20 +163,28 @@ def css_path(start: Node) -> str:
     return " > ".join(reversed(steps))
 
 
-def best_list(groups: list[Group]) -> list[Link]:
+@dataclass(frozen=True)
+class Choice:
+    """The list a page was read as: its entries, and the region that holds them."""
+
+    links: list[Link]
+    region: Node | None
+
+
+def best_list(groups: list[Group]) -> Choice:
     """The winning group's links, with those of its twins (same-shaped containers side by side, or each
     in a same-shaped wrapper: a list split into several <ul>), in page order."""
     if not groups:
-        return []
+        return Choice([], None)
     best = max(groups, key=lambda g: g.score)
     if best.score < 5 and best.dated < 2:
-        return []
+        return Choice([], None)
     twins = [g for g in groups if g is best or (g.score > 0 and _twins(g.container, best.container))]
     order = {id(g): i for i, g in enumerate(groups)}
     links: list[Link] = []
     for group in sorted(twins, key=lambda g: order[id(g)]):
         links.extend(group.links)
-    return links
+    return Choice(links, best.container)
 
 
 def _twins(a: Node, b: Node) -> bool:
