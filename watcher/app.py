@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from .alert import Channel, FlushReport, Message, Planner, Sender, plan_reminders
+from .alert.message import AlertData
 from .classify import Classifier
 from .config import Config, Source
 from .fetch import Fetcher
 from .models import BEIJING, Extracted
-from .pipeline import AlertPlanner, Change, Checker, ClassifyHook, SourceResult
-from .store import DB_NAME, Store, VersionRow
+from .pipeline import AdminNotice, AlertPlanner, Change, Checker, ClassifyHook, SourceResult
+from .store import DB_NAME, Store, VersionRow, now_iso
 
 
 @asynccontextmanager
@@ -28,8 +29,11 @@ async def open_checker(
     settings = config.settings.fetch_settings()
     fetcher = Fetcher(settings)
     classify, plan = _hooks(config, clock or _now)
+    tell_admin = _admin_hook(config, clock or _now)
     try:
-        yield Checker(config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock)
+        yield Checker(
+            config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock, tell_admin=tell_admin
+        )
     finally:
         await fetcher.aclose()
         store.close()
@@ -51,6 +55,17 @@ def _hooks(config: Config, clock: Callable[[], dt.datetime]) -> tuple[ClassifyHo
         return planner.plan(change, version, clock())
 
     return classify, plan
+
+
+def _admin_hook(config: Config, clock: Callable[[], dt.datetime]) -> AdminNotice:
+    planner = planner_of(config)
+
+    def tell_admin(source: Source, title: str, detail: str) -> list[dict[str, Any]]:
+        now = clock()
+        data = AlertData(change="health", title=title, url=source.url, source=source.name, diff=detail)
+        return planner.for_admin(data, f"health:{source.name}:{now_iso(now)}", now)
+
+    return tell_admin
 
 
 @contextmanager

@@ -94,6 +94,7 @@ class Extracted:
     text: str = ""
     doc_number: str | None = None
     blocked: bool = False
+    region: str | None = None  # the CSS path of the list's region, remembered to spot a layout change
 
     def to_json(self) -> dict[str, Any]:
         return {

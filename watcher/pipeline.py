@@ -62,6 +62,7 @@ class SourceResult:
     errors: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     fetched: int = 0
+    layout_changed: bool = False  # the list came from another region: recorded, no subscriber alerted
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.changes if c.kind == kind)
@@ -79,6 +80,7 @@ class SourceResult:
 
 ClassifyHook = Callable[[Extracted, str], dict[str, Any] | None]
 AlertPlanner = Callable[[Change, VersionRow], list[dict[str, Any]]]
+AdminNotice = Callable[[Source, str, str], list[dict[str, Any]]]  # source, title, detail → outbox rows
 
 
 @dataclass
@@ -105,9 +107,10 @@ class Checker:
         classify: ClassifyHook | None = None,
         plan_alerts: AlertPlanner | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        tell_admin: AdminNotice | None = None,
     ) -> None:
         self.config, self.store, self.fetcher = config, store, fetcher
-        self.classify, self.plan_alerts = classify, plan_alerts
+        self.classify, self.plan_alerts, self.tell_admin = classify, plan_alerts, tell_admin
         self.clock = clock or (lambda: dt.datetime.now(BEIJING))
         self._gate = asyncio.Semaphore(config.settings.concurrency)
         self._writes = GroupCommit(store)
@@ -202,14 +205,18 @@ class Checker:
         if isinstance(page, NotModified):
             result.status = "not_modified"
             return
-        x = self._extract(source, page)
+        remembered = row.get("region") if row else None
+        x = self._extract(source, page, remembered)
         if x.kind == "notice" and source.kind == "auto" and row and row.get("item_count"):
-            x = extract(page.text, page.final_url, page.encoding, kind="list", now=self.clock())  # was a list
+            x = self._extract(source, page, remembered, "list")  # a list once is never one giant notice
         first = row is None or row.get("last_success") is None
         notices: list[_Notice] | None
         if x.kind == "notice":
             notices = [await self._notice_from_page(source, page, x, on_list=False, first=first)]
         else:
+            if remembered and x.region and x.region != remembered:
+                self._layout_changed(source, remembered, x, result, rec)
+            rec.region = x.region
             notices = await self._list(source, x, result, rec, first)
         if notices is None:
             return
@@ -218,11 +225,27 @@ class Checker:
         if not result.errors:  # a failed notice keeps the list unvalidated, so it is retried next time
             rec.validators[source.url] = Validators(page.etag, page.last_modified)
 
-    def _extract(self, source: Source, page: Page) -> Extracted:
-        kind = source.kind
+    def _extract(self, source: Source, page: Page, region: str | None, kind: str | None = None) -> Extracted:
         return extract(
-            page.text, page.final_url, page.encoding, kind=kind, selectors=source.selectors, now=self.clock()
+            page.text, page.final_url, page.encoding, kind=kind or source.kind, selectors=source.selectors,
+            now=self.clock(), region=region,
+        )  # fmt: skip
+
+    def _layout_changed(
+        self, source: Source, before: str, x: Extracted, result: SourceResult, rec: CheckRecord
+    ) -> None:
+        """A health event, not alerts: the admin hears of it; entries of the new region are recorded but
+        alert nobody this time, and nothing counts as removed from the list."""
+        result.layout_changed = True
+        detail = (
+            f"layout changed: the list was read from {before}, now from {x.region} ({len(x.items)} entries); "
+            f"they are recorded without alerts. If that region is wrong, see `watcher extract {source.url} "
+            "--explain` and pin the right one with selectors.items"
         )
+        log.warning("check %s: %s", source.name, detail)
+        rec.events.append(("layout_changed", detail))
+        if self.tell_admin:
+            rec.alerts.extend(self.tell_admin(source, f"{source.name} 页面结构变化", detail))
 
     async def _list(
         self, source: Source, x: Extracted, result: SourceResult, rec: CheckRecord, first: bool
@@ -246,7 +269,7 @@ class Checker:
         out = [n for n in notices if n is not None]
         for k in current.keys() - fetched:  # entries seen again: keep them on the list
             out.append(_Notice(k, {"key": k, "source": source.name, "on_list": 1}, None, None))
-        for k in known.keys() - current.keys():
+        for k in known.keys() - current.keys() if not result.layout_changed else ():
             rec.removed.append(k)
             old = known[k]
             change = Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
@@ -389,7 +412,7 @@ class Checker:
                 result.changes.append(notice.change)
                 if notice.evidence:
                     rec.evidence.append(notice.evidence)
-                if self.plan_alerts:
+                if self.plan_alerts and not result.layout_changed:
                     rec.alerts.extend(self.plan_alerts(notice.change, notice.version))
 
 

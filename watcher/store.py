@@ -60,6 +60,10 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX alerts_due ON alerts(status, due);
     """,
+    # 3: the CSS path of the region each list source was read from, to spot a layout change
+    """
+    ALTER TABLE sources ADD COLUMN region TEXT;
+    """,
 ]
 
 
@@ -112,6 +116,7 @@ class CheckRecord:
     at: str = field(default_factory=now_iso)
     next_due: str | None = None
     item_count: int | None = None
+    region: str | None = None  # where the list was read from (kept when None)
     validators: dict[str, Validators] = field(default_factory=dict)
     items: list[dict[str, Any]] = field(default_factory=list)
     versions: list[VersionRow] = field(default_factory=list)
@@ -229,16 +234,17 @@ class Store:
         ok = rec.status in ("ok", "not_modified")
         self.conn.execute(
             """INSERT INTO sources (name, url, last_check, last_success, status, error, failures, next_due,
-                                    item_count)
+                                    item_count, region)
                VALUES (:name, :url, :at, CASE WHEN :ok THEN :at END, :status, :error, CASE WHEN :ok THEN 0 ELSE 1 END,
-                       :next_due, coalesce(:item_count, 0))
+                       :next_due, coalesce(:item_count, 0), :region)
                ON CONFLICT(name) DO UPDATE SET url=excluded.url, last_check=excluded.last_check,
                    last_success=CASE WHEN :ok THEN :at ELSE sources.last_success END,
                    status=excluded.status, error=excluded.error,
                    failures=CASE WHEN :ok THEN 0 ELSE coalesce(sources.failures, 0) + 1 END,
-                   next_due=excluded.next_due, item_count=coalesce(:item_count, sources.item_count)""",
+                   next_due=excluded.next_due, item_count=coalesce(:item_count, sources.item_count),
+                   region=coalesce(:region, sources.region)""",
             {"name": rec.source, "url": rec.url, "at": rec.at, "ok": ok, "status": rec.status, "error": rec.error,
-             "next_due": rec.next_due, "item_count": rec.item_count},
+             "next_due": rec.next_due, "item_count": rec.item_count, "region": rec.region},
         )  # fmt: skip
 
     def _upsert_item(self, item: dict[str, Any], at: str) -> None:

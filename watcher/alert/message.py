@@ -24,6 +24,7 @@ CHANGE_LABEL = {
     "reminder": "截止提醒",
     "removed": "已撤下",
     "failed": "发送失败",
+    "health": "监测异常",
 }
 WHAT_LABEL = {"title": "标题", "body": "正文", "attachments": "附件", "deadline": "截止时间"}
 

@@ -77,6 +77,11 @@ class Planner:
         """The admin channels as a subscriber: told when an alert finally fails."""
         return Subscriber("admin", self.settings.admin, everything=True) if self.settings.admin else None
 
+    def for_admin(self, data: AlertData, dedupe: str, now: dt.datetime) -> list[dict[str, Any]]:
+        """Outbox rows telling the admin channels (none when no admin is configured)."""
+        admin = self.admin
+        return Planner((admin,), self.settings).rows(data, "", dedupe, now) if admin else []
+
     def plan(self, change: Change, version: VersionRow, now: dt.datetime) -> list[dict[str, Any]]:
         if change.first_check and not self._worth_on_first_check(version, now):
             return []  # a first check records a source's back catalogue; it alerts only what is live

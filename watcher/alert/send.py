@@ -187,15 +187,13 @@ class Sender:
     def _tell_admin(
         self, sub: Subscriber, channel: Channel, count: int, error: str, now: dt.datetime
     ) -> None:
-        admin = self.planner.admin
-        if admin is None:
-            return
         data = AlertData(
             change="failed", title=f"{count} 条提醒未能送达 {sub.name}（{channel.masked}）", url="",
             source="watcher", kind="其他", diff=f"最后的错误：{error}",
         )  # fmt: skip
         dedupe = f"failed:{now_iso(now)}:{sub.name}:{channel.key}"
-        self.store.add_alerts(Planner((admin,), self.planner.settings).rows(data, "", dedupe, now))
+        if rows := self.planner.for_admin(data, dedupe, now):
+            self.store.add_alerts(rows)
 
 
 __all__ = ["Delivery", "FlushReport", "Sender"]

@@ -19,7 +19,16 @@ from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
 from ..normalize import find_dates, parse_date, year_from_url
 from . import dom, feeds, notice
-from .listing import Candidate, anchor_items, best_list, candidates, group_links, select_links, weigh
+from .listing import (
+    Candidate,
+    anchor_items,
+    best_list,
+    candidates,
+    css_path,
+    group_links,
+    select_links,
+    weigh,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,7 @@ class Request:
     now: dt.datetime | None
     force: PageKind | None = None
     explain: list[Candidate] | None = None  # filled with the list candidates when asked
+    region: str | None = None  # the list region this source was read from before, preferred if still there
 
 
 def extract(
@@ -52,9 +62,11 @@ def extract(
     selectors: Selectors | None = None,
     now: dt.datetime | None = None,
     explain: list[Candidate] | None = None,
+    region: str | None = None,
 ) -> Extracted:
     """Read one decoded page. `now` resolves relative dates (1年前) and yearless list dates; `explain`,
-    when given, receives the regions that could be the list, best first."""
+    when given, receives the regions that could be the list, best first; `region`, the CSS path of the
+    list region the source was read from before, is taken again while the page still has it."""
     if not text.strip():
         raise ExtractError("empty page")
     if kind == "auto":
@@ -66,7 +78,7 @@ def extract(
     except KeyError:
         raise ExtractError(f"unknown page kind {kind!r}; one of {', '.join(EXTRACTORS)}") from None
     force: PageKind | None = "list" if kind == "list" else "notice" if kind == "notice" else None
-    return handler(Request(text, url, encoding, selectors or Selectors(), now, force, explain))
+    return handler(Request(text, url, encoding, selectors or Selectors(), now, force, explain, region))
 
 
 def _gkmlpt(req: Request) -> Extracted:
@@ -108,7 +120,7 @@ def _html(req: Request) -> Extracted:
         items = []  # a notice by its kind or its CMS's ArticleTitle: no list to look for (a third of its time)
     else:
         groups = weigh(group_links(anchor_items(root), req.url, req.now, year_hint), marked)
-        choice = best_list(groups)
+        choice = best_list(groups, req.region)
         items, region = choice.links, choice.region
         if req.explain is not None:
             req.explain.extend(candidates(groups))
@@ -120,7 +132,10 @@ def _html(req: Request) -> Extracted:
     prose = _prose_beside(body, region)
     kind = req.force or _kind(cms_notice, cms_column, headline, items, prose, req.url)
     if kind == "list":
-        return Extracted(url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items))
+        path = css_path(region) if region is not None else None
+        return Extracted(
+            url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items), region=path
+        )
     return _notice(req, tree, metas, title, page_lines, lines, related)
 
 

@@ -171,13 +171,15 @@ class Choice:
     region: Node | None
 
 
-def best_list(groups: list[Group]) -> Choice:
+def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
     """The winning group's links, with those of its twins (same-shaped containers side by side, or each
-    in a same-shaped wrapper: a list split into several <ul>), in page order."""
+    in a same-shaped wrapper: a list split into several <ul>), in page order. A group at the `prefer`
+    path (where this source's list was found before) wins while it is there."""
     if not groups:
         return Choice([], None)
-    best = max(groups, key=lambda g: g.score)
-    if best.score < 5 and best.dated < 2:
+    remembered = [g for g in groups if g.links and css_path(g.container) == prefer] if prefer else []
+    best = max(remembered or groups, key=lambda g: g.score)
+    if not remembered and best.score < 5 and best.dated < 2:
         return Choice([], None)
     twins = [g for g in groups if g is best or (g.score > 0 and _twins(g.container, best.container))]
     order = {id(g): i for i, g in enumerate(groups)}
