@@ -185,6 +185,8 @@ def test_cli_explain_offers_selectors_when_a_notice_has_lists(server: LocalServe
     server.site.put("/n.html", page.read_bytes())
     out = explain(server.url("/n.html"))
     assert out.startswith("notice page")
+    assert 'read from:\n  title      <h1 class="u-title"> (agrees with <title>)\n' in out
+    assert "  date       <meta name=publishdate>\n" in out
     assert "  selectors:\n    items: " in out
 
 

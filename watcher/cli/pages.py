@@ -12,6 +12,7 @@ from .. import config as config_mod
 from ..classify import Classification, Classifier
 from ..errors import WatcherError
 from ..extract import extract as extract_page
+from ..extract.explain import notice_sources
 from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
@@ -59,14 +60,19 @@ def extract(target: str, base_url: str | None, kind: str, as_json: bool, explain
     else:
         click.echo(render_extracted(result))
     if regions is not None:
-        click.echo(render_explanation(result, regions))
+        click.echo(render_explanation(result, regions, text))
 
 
-def render_explanation(x: Extracted, regions: list[Candidate]) -> str:
-    """The list candidates, best first, and a ready `selectors:` snippet when the choice was close."""
+def render_explanation(x: Extracted, regions: list[Candidate], text: str) -> str:
+    """Where a notice's fields came from; the list candidates, best first; and a ready `selectors:`
+    snippet when the choice was close."""
+    lines = []
+    if x.kind == "notice":
+        lines.append("read from:")
+        lines += [f"  {field:<10} {where}" for field, where in notice_sources(text, x)]
     if not regions:
-        return "no region of repeated links: read as a notice"
-    lines = ["regions that could be the list (best first):"]
+        return "\n".join([*lines, "no region of repeated links"])
+    lines.append("regions that could be the list (best first):")
     for i, c in enumerate(regions, 1):
         lines.append(f"  {i}. score {c.score:5.1f}  {c.entries} entries, {c.dated} dated  {c.path}")
         lines.append(f"     first: {c.first}")

@@ -141,7 +141,7 @@ class Candidate:
 
 def candidates(groups: list[Group], limit: int = 4) -> list[Candidate]:
     """The best-scoring groups, best first."""
-    ranked = sorted(groups, key=lambda g: g.score, reverse=True)[:limit]
+    ranked = sorted((g for g in groups if g.score > 0), key=lambda g: g.score, reverse=True)[:limit]
     return [
         Candidate(css_path(g.container), len(g.links), g.dated, g.score, g.links[0].title) for g in ranked
     ]

@@ -104,9 +104,16 @@ def _headings(tree: LexborHTMLParser, selector: str = _HEADINGS) -> list[str]:
     texts = []
     for node in tree.css(selector):
         text = clean_space(" ".join(block_lines(node)).strip())
+        if len(bare := _BYLINE.sub("", text)) >= 6:
+            text = bare  # … 2019年06月15日08:18 来源：人民网 分享到: the byline glued on
         if 6 <= len(text) <= 200:
             texts.append(text)
     return texts
+
+
+_BYLINE = re.compile(
+    r"\s+(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}|(?:来源|來源|发布时间|發布時間|发布日期|作者|编辑|分享到)\s*[:：]).*$"
+)
 
 
 # ---------------------------------------------------------------- body
