@@ -191,7 +191,7 @@ class Classifier:
             region=region_of(publisher, title, url),
             doc_number=doc_number,
             deadline=deadline,
-            group=doc_number or (f"{ftitle}|{date}" if date else None),
+            group=repost_group(ftitle, doc_number, date),
         )
 
     def classify_extracted(self, x: Extracted) -> Classification:
@@ -302,3 +302,16 @@ def region_of(publisher: str | None, title: str, url: str = "") -> str | None:
         if host.endswith(suffix):
             return region
     return None
+
+
+def repost_group(ftitle: str, doc_number: str | None, date: str | None) -> str | None:
+    """What makes two pages one document (a repost on another site, alerted once): the same document
+    number and title, or, without a number, the same title and date. A page that only cites a number
+    (a 政策解读 of the policy) has its own title, so it is its own document."""
+    title = _NOT_WORD.sub("", ftitle)
+    if doc_number:
+        return f"{doc_number}|{title}"
+    return f"{title}|{date}" if date else None
+
+
+_NOT_WORD = re.compile(r"[^\w]+")

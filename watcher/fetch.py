@@ -385,9 +385,12 @@ def _codec(label: str | None) -> str | None:
     if not label:
         return None
     try:
-        name = codecs.lookup(label.strip().lower()).name
+        info = codecs.lookup(label.strip().lower())
     except LookupError:
         return None
+    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib: codecs, not charsets
+        return None
+    name = info.name
     return _ALIASES.get(name, _ALIASES.get(label.strip().lower(), name))
 
 

@@ -21,7 +21,7 @@ from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
 from .errors import ExtractError, FetchError
 from .extract import extract
 from .fetch import Fetcher
-from .models import BEIJING, Attachment, Extracted, Link, NotModified, Page, Validators
+from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
 from .normalize import fold
 from .store import CheckRecord, Store, VersionRow, now_iso
 
@@ -63,6 +63,7 @@ class SourceResult:
     elapsed: float = 0.0
     fetched: int = 0
     layout_changed: bool = False  # the list came from another region: recorded, no subscriber alerted
+    unexpected: int = 0  # entries that failed on an error nobody foresaw (a bug, a hostile page)
 
     def count(self, kind: str) -> int:
         return sum(1 for c in self.changes if c.kind == kind)
@@ -203,7 +204,8 @@ class Checker:
         page = await self._get(source, source.url, validators)
         result.fetched += 1
         if isinstance(page, NotModified):
-            result.status = "not_modified"
+            result.status = "not_modified"  # the list is as it was; its recent notices may not be
+            self._record(await self._recheck(source, result), result, rec)
             return
         remembered = row.get("region") if row else None
         x = self._extract(source, page, remembered)
@@ -258,17 +260,26 @@ class Checker:
             )
             return None
         rec.item_count = len(x.items)
-        current = {item_key(link.url): link for link in x.items}
+        current = self._keyed(x.items, result)
         fresh = [(k, link) for k, link in current.items() if k not in known and self.store.item(k) is None]
-        recheck = [(k, link) for k, link in current.items() if k in known and self._recent(link)]
-        if not source.follow:
-            recheck = []
-        todo = (fresh + recheck)[: source.max_follow] if source.follow else fresh
-        fetched = {k for k, _ in todo}
-        notices = await asyncio.gather(*(self._entry(source, k, link, result, first) for k, link in todo))
+        # Entries seen on an earlier check but not read yet (past max_follow then): read now, as part of
+        # the catalogue the list was first seen with, not as news.
+        unread = [(k, link) for k, link in current.items() if k in known and not known[k].get("version_id")]
+        recheck = [(k, link) for k, link in current.items() if k in known and known[k].get("version_id")]
+        recheck = [(k, link) for k, link in recheck if self._recent(link)] if source.follow else []
+        todo = (fresh + unread[::-1] + recheck)[: source.max_follow] if source.follow else fresh
+        backlog = {k for k, _ in unread}
+        notices = await asyncio.gather(
+            *(self._entry(source, k, link, result, first or k in backlog) for k, link in todo)
+        )
         out = [n for n in notices if n is not None]
-        for k in current.keys() - fetched:  # entries seen again: keep them on the list
-            out.append(_Notice(k, {"key": k, "source": source.name, "on_list": 1}, None, None))
+        if todo and result.unexpected == len(todo):  # every entry hit the same bug: the source fails
+            result.status, result.error = "error", result.errors[0]
+            return None
+        fetched = {k for k, _ in todo}
+        for k in current.keys() - fetched:  # seen, read now or later: kept on the list, unread until read
+            out.append(_Notice(k, {"key": k, "source": source.name, "on_list": 1, "url": current[k].url,
+                                   "title": current[k].title}, None, None))  # fmt: skip
         for k in known.keys() - current.keys() if not result.layout_changed else ():
             rec.removed.append(k)
             old = known[k]
@@ -279,6 +290,32 @@ class Checker:
                 if last:
                     rec.alerts.extend(self.plan_alerts(change, VersionRow(**last)))
         return out
+
+    def _keyed(self, links: tuple[Link, ...], result: SourceResult) -> dict[str, Link]:
+        """Entries by identity; one whose address has no identity (port 99999, a broken IPv6 literal) is
+        named in the source's errors and the rest go on."""
+        out: dict[str, Link] = {}
+        for link in links:
+            try:
+                out.setdefault(item_key(link.url), link)
+            except ValueError as exc:
+                result.errors.append(f"{link.url}: skipped, not a usable address ({exc})")
+        return out
+
+    async def _recheck(self, source: Source, result: SourceResult) -> list[_Notice]:
+        """Behind a 304, the list's entries not read yet are read, and its recent notices fetched again
+        (conditionally): a notice revised in place (a deadline moved, an attachment replaced) leaves its
+        list as it was."""
+        if not source.follow:
+            return []
+        known = list(self.store.items_on_list(source.name).values())
+        unread = [(r, True) for r in reversed(known) if not r.get("version_id") and r.get("url")]
+        recent = [(r, False) for r in known if r.get("version_id") and self._recent(_link_of(r))]
+        todo = (unread + recent)[: source.max_follow]
+        found = await asyncio.gather(
+            *(self._entry(source, r["key"], _link_of(r), result, backlog) for r, backlog in todo)
+        )
+        return [n for n in found if n is not None]
 
     def _recent(self, link: Link) -> bool:
         """Known notices dated within `recheck_days` are re-fetched (conditionally) to catch revisions."""
@@ -298,10 +335,16 @@ class Checker:
             if isinstance(page, NotModified):
                 return _Notice(key, {"key": key, "source": source.name, "on_list": 1}, None, None)
             x = extract(page.text, page.final_url, page.encoding, kind="notice", now=self.clock())
+            return await self._notice_from_page(
+                source, page, x, on_list=True, first=first, link=link, key=key
+            )
         except (FetchError, ExtractError) as exc:
             result.errors.append(f"{link.url}: {exc}")
-            return None
-        return await self._notice_from_page(source, page, x, on_list=True, first=first, link=link, key=key)
+        except Exception as exc:  # a page nobody foresaw fails this entry alone; the list goes on
+            log.exception("check %s: entry %s: unexpected %s", source.name, link.url, type(exc).__name__)
+            result.errors.append(f"{link.url}: unexpected {type(exc).__name__}: {exc}"[:300])
+            result.unexpected += 1
+        return None
 
     async def _notice_from_page(
         self,
@@ -352,7 +395,10 @@ class Checker:
                 if not d.what:
                     return _Notice(key, item, None, None)
                 kind, what, diff_text = "changed", d.what, d.text
-        version_id = hashlib.sha256(f"{key}\x1f{snap.fingerprint}".encode()).hexdigest()[:24]
+        # The previous version is part of the id: a revision that flips back (A → B → A) is a version of
+        # its own, alerted again, and the history stays append-only; a re-run still gives the same id.
+        previous_id = (old or {}).get("version_id") or ""
+        version_id = hashlib.sha256(f"{key}\x1f{snap.fingerprint}\x1f{previous_id}".encode()).hexdigest()[:24]
         item["version_id"] = version_id
         classification = self.classify(x, source.name) if (self.classify and x) else None
         version = VersionRow(
@@ -466,6 +512,15 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(error)
+
+
+def _link_of(row: dict[str, Any]) -> Link:
+    """A stored item as the list entry it was."""
+    try:
+        date = DateValue(dt.date.fromisoformat(row["date"])) if row.get("date") else None
+    except ValueError:
+        date = None
+    return Link(row.get("title") or "", row["url"], date)
 
 
 def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:

@@ -173,7 +173,8 @@ def block_lines(node: Node) -> list[str]:
 
 
 def absolute(base: str, href: str) -> str | None:
-    """Resolve `href` against `base`, drop the fragment; None for javascript:, mailto:, #, placeholders."""
+    """Resolve `href` against `base`, drop the fragment; None for javascript:, mailto:, #, placeholders,
+    and for anything but http and https (file: only on a page read from a file)."""
     href = (href or "").strip()
     if not href or _BAD_HREF.match(href) or _PLACEHOLDER.search(href):
         return None
@@ -181,14 +182,16 @@ def absolute(base: str, href: str) -> str | None:
         return href.partition("#")[0]
     if href.startswith("/") and not href.startswith("//") and (root := _ORIGIN.match(base)):
         return root.group(0) + href.partition("#")[0]
-    url = urljoin(base, href)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "file"):
+    try:
+        parts = urlsplit(urljoin(base, href))
+    except ValueError:  # http://[bad: not an address
+        return None
+    if parts.scheme not in ("http", "https") and not (parts.scheme == "file" and base.startswith("file:")):
         return None
     return urlunsplit(parts._replace(fragment=""))
 
 
-_PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#]+(?:[/?#][^\s]*)?$", re.I)
+_PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#\[\]]+(?:[/?#][^\s]*)?$", re.I)  # [IPv6]: the slow path
 _ORIGIN = re.compile(r"https?://[^/?#]+", re.I)
 
 

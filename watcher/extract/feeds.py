@@ -6,11 +6,11 @@ import calendar
 import datetime as dt
 import json
 from typing import Any
-from urllib.parse import urljoin
 
 from ..errors import ExtractError
 from ..models import BEIJING, DateValue, Link
 from ..normalize import clean_space, parse_date, split_tag
+from .dom import absolute
 
 _GKMLPT_DATES = (
     "first_publish_time",
@@ -52,7 +52,8 @@ def gkmlpt_links(text: str, base: str) -> list[Link]:
         if not url or not title:
             continue
         tag, title = split_tag(title)
-        links.append(Link(title=title, url=urljoin(base, str(url)), date=_gkmlpt_date(article), tag=tag))
+        if link_url := absolute(base, str(url)):  # javascript: and the like are never stored
+            links.append(Link(title=title, url=link_url, date=_gkmlpt_date(article), tag=tag))
     return links
 
 
@@ -60,8 +61,7 @@ def _gkmlpt_date(article: dict[str, Any]) -> DateValue | None:
     for key in _GKMLPT_DATES:
         value = article.get(key)
         if isinstance(value, int | float) and value > 0:
-            moment = dt.datetime.fromtimestamp(value, BEIJING)
-            return DateValue(moment.date(), moment.time())
+            return _moment(value)
         if isinstance(value, str) and (parsed := parse_date(value)):
             return parsed
     return None
@@ -79,7 +79,8 @@ def feed_links(text: str, base: str) -> tuple[str | None, list[Link]]:
         if not url or not title:
             continue
         tag, title = split_tag(title)
-        links.append(Link(title=title, url=urljoin(base, url), date=_feed_date(entry), tag=tag))
+        if link_url := absolute(base, str(url)):
+            links.append(Link(title=title, url=link_url, date=_feed_date(entry), tag=tag))
     return parsed.feed.get("title"), links
 
 
@@ -87,6 +88,14 @@ def _feed_date(entry: Any) -> DateValue | None:
     for key in ("published_parsed", "updated_parsed"):
         stamp = entry.get(key)
         if stamp:
-            moment = dt.datetime.fromtimestamp(calendar.timegm(stamp), BEIJING)
-            return DateValue(moment.date(), moment.time())
+            return _moment(calendar.timegm(stamp))
     return None
+
+
+def _moment(stamp: float) -> DateValue | None:
+    """A Unix time as a Beijing date; None for one no calendar holds (1e20, NaN)."""
+    try:
+        moment = dt.datetime.fromtimestamp(stamp, BEIJING)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return DateValue(moment.date(), moment.time())

@@ -118,7 +118,10 @@ _SECOND_LEVEL = frozenset(["gov", "com", "edu", "org", "net", "ac"])
 
 
 def site_of(url: str) -> Site:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a host that is no host (℀.example): no site
+        return Site(url, "")
     labels = (parts.hostname or "").split(".")
     keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
     return Site(f"{parts.scheme}://{parts.netloc}", ".".join(labels[-keep:]))

@@ -43,7 +43,9 @@ def read_meta(tree: LexborHTMLParser) -> dict[str, str]:
     return metas
 
 
-_MARKUP = re.compile(r"<[^>]*>")  # some CMSs put <font> markup into ArticleTitle
+# Some CMSs put formatting markup into ArticleTitle (<font color=…>[电子化]</font>…): dropped. Anything
+# else stays text, to be shown escaped.
+_MARKUP = re.compile(r"</?(?:font|b|strong|span|em|i|u|br|sup|sub)\b[^>]*>", re.I)
 _META_LABEL = re.compile(r"^(?:来源|來源|信息来源|文章来源)\s*[:：]\s*")
 
 
