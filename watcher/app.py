@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -10,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .alert import Channel, FlushReport, Message, Planner, Sender, plan_reminders
+from .alert import Channel, Delivery, FlushReport, Message, Planner, Sender, plan_reminders, render
 from .alert.message import AlertData
 from .classify import Classifier
 from .config import Config, Source
@@ -18,6 +19,8 @@ from .fetch import Fetcher
 from .models import BEIJING, Extracted
 from .pipeline import AdminNotice, AlertPlanner, Change, Checker, ClassifyHook, SourceResult
 from .store import DB_NAME, Store, VersionRow, now_iso
+
+log = logging.getLogger("watcher.app")
 
 
 @asynccontextmanager
@@ -77,6 +80,7 @@ def open_sender(
     """A sender on its own connection: the daemon runs it in a thread beside the checks."""
     store = Store(config.settings.state)
     try:
+        store.release_claims()  # left by a sender killed mid-send; callers hold the state's write lock
         yield Sender(store, planner_of(config), deliver, clock)
     finally:
         store.close()
@@ -99,6 +103,19 @@ def send_alerts(
         if reminders:
             plan_reminders(sender.store, sender.planner, sender.clock())
         return sender.flush(should_stop)
+
+
+def tell_admin_now(config: Config, title: str, detail: str) -> None:
+    """Straight to the admin channels, not through the outbox: for when the outbox itself is failing."""
+    admin = planner_of(config).admin
+    if admin is None:
+        return
+    data = AlertData(change="health", title=title, url="", source="watcher", diff=detail)
+    deliver = Delivery()
+    for channel in admin.channels:
+        message = render([data], channel.scheme, _now().astimezone(BEIJING).date())
+        if error := deliver(channel, message):
+            log.error("telling the admin via %s failed: %s", channel.masked, error)
 
 
 async def check_sources(

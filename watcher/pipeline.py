@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -152,6 +153,8 @@ class Checker:
             result.status, result.error = exc.status, exc.reason
         except ExtractError as exc:
             result.status, result.error = "error", str(exc)
+        except sqlite3.DatabaseError:
+            raise  # the store, not this source: every check would fail alike (the daemon reports it)
         except Exception as exc:  # a bug, or a page nobody foresaw: this source fails, not the whole run
             log.exception("check %s: unexpected %s", source.name, type(exc).__name__)
             result.status, result.error = "error", f"unexpected {type(exc).__name__}: {exc}"[:300]

@@ -19,15 +19,17 @@ import datetime as dt
 import logging
 import random
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import app
+from . import app, state
 from . import config as config_mod
 from .errors import ConfigError
 from .models import BEIJING
@@ -37,6 +39,7 @@ log = logging.getLogger("watcher.run")
 
 SEND_EVERY = 20.0
 REMIND_EVERY = 3600.0
+BACKUP_DELAY = 60.0  # the first backup waits for start-up's first checks
 STOP_GRACE = 6.0  # seconds for checks in flight to finish on SIGTERM; the whole exit stays under 10
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120)
 
@@ -75,6 +78,7 @@ class Daemon:
         self.running: set[asyncio.Task[Any]] = set()
         self.rng = random.Random()
         self._last_reminders = -REMIND_EVERY  # the first send also writes the reminders due
+        self.store_error: str | None = None  # the database failed: /healthz says so until a check writes
 
     # -------------------------------------------------------------- life cycle
 
@@ -88,6 +92,8 @@ class Daemon:
             self._schedule_sources(first=True)
             self.scheduler.add_job(self._send, IntervalTrigger(seconds=SEND_EVERY), id="send",
                                    next_run_time=dt.datetime.now(BEIJING), coalesce=True, max_instances=1)  # fmt: skip
+            self.scheduler.add_job(self._backup, IntervalTrigger(hours=24), id="backup", coalesce=True,
+                                   max_instances=1, next_run_time=self._first_backup())  # fmt: skip
             self.scheduler.start()
             server = asyncio.create_task(serve(self)) if serve else None
             log.info("watching %d sources; state in %s", len(self.config.sources), self.config.settings.state)
@@ -108,7 +114,7 @@ class Daemon:
             await asyncio.gather(*pending, return_exceptions=True)
 
     def healthy(self) -> bool:
-        return self.scheduler.running and not self.stopping.is_set()
+        return self.scheduler.running and not self.stopping.is_set() and self.store_error is None
 
     # -------------------------------------------------------------- configuration
 
@@ -158,13 +164,46 @@ class Daemon:
         try:
             result = await self.checker.check(source)
             self.stats.record(result)
+            self.store_error = None
             if result.changes:
                 self._send_soon()
+        except sqlite3.DatabaseError as exc:
+            self._store_failed(name, exc)
         except Exception:  # a bug in one check must not stop the daemon
             log.exception("check %s crashed", name)
             self.stats.checks["crashed"] = self.stats.checks.get("crashed", 0) + 1
         finally:
             self.running.discard(task)
+
+    def _store_failed(self, name: str, exc: sqlite3.DatabaseError) -> None:
+        """Logged at each check, shown on /healthz; the admin is told once, directly (the outbox is in the
+        failing database)."""
+        message = f"the state's database failed during the check of {name}: {exc}"
+        log.error(
+            "%s; `watcher state check` says what is wrong, `watcher state restore` puts a backup back",
+            message,
+        )
+        self.stats.checks["store_error"] = self.stats.checks.get("store_error", 0) + 1
+        if self.store_error is None:
+            app.tell_admin_now(self.config, "watcher 数据库故障", message)
+        self.store_error = message
+
+    def _first_backup(self) -> dt.datetime:
+        """Daily; at once when the newest backup is more than a day old (or there is none)."""
+        now = dt.datetime.now(BEIJING)
+        found = state.backups(Path(self.config.settings.state))
+        if not found:
+            return now + dt.timedelta(seconds=BACKUP_DELAY)
+        newest = dt.datetime.fromtimestamp(found[-1].stat().st_mtime, BEIJING)
+        return max(newest + dt.timedelta(days=1), now + dt.timedelta(seconds=BACKUP_DELAY))
+
+    async def _backup(self) -> None:
+        try:
+            target = await asyncio.to_thread(state.backup, Path(self.config.settings.state))
+        except (OSError, sqlite3.Error) as exc:
+            log.error("backup failed: %s", exc)
+            return
+        log.info("backed up the state to %s", target)
 
     def _send_soon(self) -> None:
         """Immediate alerts go out right after the check that wrote them, not at the next send tick."""

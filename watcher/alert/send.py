@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import random
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -97,6 +99,7 @@ class Sender:
         self.clock = clock or (lambda: dt.datetime.now(BEIJING))
         self.rng = rng or random.Random()
         self._lock = threading.Lock()  # one flush at a time per sender
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     def flush(self, should_stop: Callable[[], bool] = lambda: False) -> FlushReport:
         """Send what is due; `should_stop` is asked between messages, so a stopping daemon is not held up."""
@@ -144,6 +147,9 @@ class Sender:
         now: dt.datetime,
         report: FlushReport,
     ) -> None:
+        ids = self.store.claim(ids, self.owner)
+        if not ids:
+            return  # another sender took them
         if sub is None or channel is None:
             self.store.mark_failed(ids, "the subscriber or channel is no longer configured")
             report.failed += len(ids)

@@ -62,7 +62,8 @@ def alerts(obj: Context, status: str | None, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def send(obj: Context) -> None:
     """Deliver the pending alerts that are due (and the deadline reminders due today)."""
-    result = app.send_alerts(obj.config)
+    with obj.writer("send"):
+        result = app.send_alerts(obj.config)
     click.echo(str(result))
     for error in result.errors[:10]:
         click.echo(f"! {error}", err=True)

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import sqlite3
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import config as config_mod
+from .. import state as state_mod
 from ..errors import ConfigError
 from ..models import BEIJING
+from ..state import StateError
 from ..store import Store
 
 
 class Context:
-    def __init__(self, config_path: str | None, state: str | None) -> None:
-        self.config_path, self.state = config_path, state
+    def __init__(self, config_path: str | None, state: str | None, fresh: bool = False) -> None:
+        self.config_path, self.state, self.fresh = config_path, state, fresh
         self._config: config_mod.Config | None = None
 
     @property
@@ -33,17 +38,50 @@ class Context:
             except ConfigError as exc:
                 click.echo(f"error: {exc}", err=True)
                 sys.exit(2)
+            if self.fresh and (aside := state_mod.start_over(Path(self._config.settings.state))):
+                click.echo(f"starting over: the old database is kept as {aside}", err=True)
         return self._config
 
+    def writer(self, command: str) -> contextlib.AbstractContextManager[None]:
+        """The state's write lock for a command that writes (see watcher.state)."""
+        return state_mod.writer(
+            self.config.settings.state, command, waiting=lambda m: click.echo(m, err=True)
+        )
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class Commands(click.Group):
+    """Errors about the state directory (busy, lost, damaged, read-only) end a command with one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StateError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except sqlite3.DatabaseError as exc:
+            click.echo(f"error: {store_problem(exc)}", err=True)
+            ctx.exit(2)
+
+
+def store_problem(exc: sqlite3.DatabaseError) -> str:
+    """A database error as the one line a user needs."""
+    text = str(exc)
+    if "disk is full" in text or "disk I/O" in text:
+        return f"disk full or failing ({text}): nothing was written; the check will be retried"
+    if "readonly" in text:
+        return f"the state is read-only ({text}): read-only commands still work"
+    return f"the state's database cannot be used: {text}. `watcher state check` says what is wrong; `watcher state restore` puts the last backup back"
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", envvar="WATCHER_CONFIG", help="Configuration file [./sources.yaml].")
 @click.option("--state", envvar="WATCHER_STATE", help="State directory [./state/].")
+@click.option("--fresh", is_flag=True, help="Start the state over when its database was lost (kept aside).")
 @click.version_option(package_name="watcher")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, state: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, state: str | None, fresh: bool) -> None:
     """watcher: notice monitoring and change alerts for government S&T programmes."""
-    ctx.obj = Context(config_path, state)
+    ctx.obj = Context(config_path, state, fresh)
 
 
 def echo_json(value: Any) -> None:

@@ -38,7 +38,8 @@ def run(obj: Context, http: str | None, log_format: str) -> None:
         assert address is not None
         await serve(build_app(d.config, d), *address)
 
-    asyncio.run(daemon.run(serve_http if address else None))
+    with obj.writer("run"):
+        asyncio.run(daemon.run(serve_http if address else None))
 
 
 @cli.command("serve")

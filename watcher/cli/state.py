@@ -7,12 +7,14 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import click
 
 from .. import app, queries, report
 from .. import config as config_mod
+from .. import state as state_mod
 from ..alert import Channel, Delivery, Message
 from ..pipeline import SourceResult
 from .base import Context, cli, echo_json, echo_lines, fail, open_store
@@ -31,7 +33,11 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) ->
     except KeyError as exc:
         fail(f"no such source: {exc.args[0]}", 2)
     out = sys.stderr if as_json else sys.stdout  # alerts printed on the console never break the JSON
-    with app.scratch_state(config) if dry_run else contextlib.nullcontext(config) as run_config:
+    # A dry run works on a scratch copy: it writes nothing of the state, so it takes no lock.
+    with (
+        contextlib.nullcontext() if dry_run else obj.writer("check"),
+        app.scratch_state(config) if dry_run else contextlib.nullcontext(config) as run_config,
+    ):
         show = Progress(len(sources)) if sys.stderr.isatty() and not as_json else None
         results = asyncio.run(app.check_sources(run_config, sources, progress=show))
         if show:
@@ -208,3 +214,42 @@ def demo(http: str | None) -> None:
         click.echo(app.send_alerts(config))
         if http:
             serve_page(config, http)
+
+
+@cli.group("state")
+def state_group() -> None:
+    """Check, back up and restore the state's database."""
+
+
+@state_group.command("check")
+@click.pass_obj
+def state_check(obj: Context) -> None:
+    """Say whether the database is sound, and which process holds the state."""
+    folder = Path(obj.config.settings.state)
+    db = folder / state_mod.DB_NAME
+    problems = state_mod.integrity(db) if db.exists() else [f"{db} does not exist"]
+    for line in problems[:20]:
+        click.echo(f"! {line}")
+    found = state_mod.backups(folder)
+    click.echo(f"{db}: {'damaged' if problems else 'ok'}; backups: {len(found)}"
+               + (f", newest {found[-1].name}" if found else ""))  # fmt: skip
+    sys.exit(1 if problems else 0)
+
+
+@state_group.command("backup")
+@click.pass_obj
+def state_backup(obj: Context) -> None:
+    """Write an online backup of the database now (the daemon writes one daily; the last 7 are kept)."""
+    target = state_mod.backup(Path(obj.config.settings.state))
+    click.echo(f"backed up to {target}")
+
+
+@state_group.command("restore")
+@click.argument("backup", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def state_restore(obj: Context, backup: Path | None) -> None:
+    """Put a backup (the newest by default) in place of the database; the daemon must be stopped."""
+    folder = Path(obj.config.settings.state)
+    with obj.writer("state restore"):
+        chosen = state_mod.restore(folder, backup)
+    click.echo(f"restored {chosen}")

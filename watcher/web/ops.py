@@ -21,6 +21,7 @@ def healthz(daemon: Daemon) -> Response:
         "scheduler": daemon.scheduler.running,
         "sources": len(daemon.config.sources),
         "last_success": daemon.stats.last_success,
+        "store_error": daemon.store_error,
         "failing": [
             {
                 "name": r["name"],

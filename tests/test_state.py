@@ -1,0 +1,151 @@
+"""The state directory: one writer at a time, claims in the outbox, a lost or damaged database, backups.
+Real processes, a real local site, real webhook receivers, real SQLite files."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+from watcher import app, demo, state
+from watcher import config as config_mod
+from watcher.localsite import LocalServer
+from watcher.store import Store
+
+from .conftest import NOW
+from .receivers import Webhook
+
+
+def site_of_40(server: LocalServer) -> list[demo.DemoNotice]:
+    today = dt.date.today()
+    notices = [
+        demo.DemoNotice(7000 + i, f"关于第{i}批广佛科技创新合作项目申报的通知", (today - dt.timedelta(days=i % 20)).isoformat(),
+                        ["各有关单位：为推进广佛科技创新合作，现组织申报。" * 4])
+        for i in range(40)
+    ]  # fmt: skip
+    demo.publish(server, notices)
+    return notices
+
+
+def write_config(tmp_path: Path, server: LocalServer, hook: Webhook) -> Path:
+    path = tmp_path / "watcher.yaml"
+    path.write_text(
+        f"settings:\n  per_host: {{concurrency: 4, delay: 0}}\n  timeout: 5\n  retries: 0\n"
+        f"sources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n    max_follow: 50\n"
+        f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\nalerts:\n  recent_days: 60\n",
+        "utf-8",
+    )
+    return path
+
+
+def watcher(config: Path, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--state", str(state_dir), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def spawn(config: Path, state_dir: Path, *args: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--state", str(state_dir), *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_checks_at_once_send_each_alert_once(server: LocalServer, tmp_path: Path) -> None:
+    site_of_40(server)
+    with Webhook(hold=0.02) as hook:
+        config = write_config(tmp_path, server, hook)
+        runs = [spawn(config, tmp_path / "state", "check") for _ in range(2)]
+        outs = [p.communicate(timeout=120) for p in runs]
+        assert [p.returncode for p in runs] == [0, 0], outs
+        counts = Counter(m.splitlines()[0] for m in hook.messages)
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    assert any("waiting for `watcher check`" in err for _, err in outs)
+
+
+def test_a_check_beside_the_daemon_says_who_holds_the_state(tmp_path: Path) -> None:
+    config = tmp_path / "watcher.yaml"
+    config.write_text("sources:\n  - name: x\n    url: http://127.0.0.1:9/\n", "utf-8")
+    with state.writer(tmp_path / "state", "run"):
+        done = watcher(config, tmp_path / "state", "check")
+        read_only = watcher(config, tmp_path / "state", "items")
+    assert done.returncode == 2 and f"held by `watcher run` (pid {os.getpid()}" in done.stderr
+    assert read_only.returncode == 0
+
+
+def test_senders_claim_each_alert(server: LocalServer, tmp_path: Path) -> None:
+    """Two senders on one outbox (as two daemons would be), a receiver slow to answer: each alert once."""
+    site_of_40(server)
+    with Webhook(hold=0.1) as hook:
+        config = config_mod.load(str(write_config(tmp_path, server, hook)), state=str(tmp_path / "state"))
+        asyncio.run(app.check_sources(config, clock=lambda: NOW))
+        with app.open_sender(config) as one, app.open_sender(config) as two:
+            threads = [threading.Thread(target=s.flush) for s in (one, two)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        counts = Counter(m.splitlines()[0] for m in hook.messages)
+    assert len(counts) == 40 and set(counts.values()) == {1}
+    assert Store(tmp_path / "state").alert_counts() == {"sent": 40}
+
+
+def test_a_lost_or_emptied_database_is_refused_until_restored_or_fresh(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    site_of_40(server)
+    with Webhook() as hook:
+        config = write_config(tmp_path, server, hook)
+        folder = tmp_path / "state"
+        assert watcher(config, folder, "check").returncode == 0
+        assert len(hook.messages) == 40
+        assert watcher(config, folder, "state", "backup").returncode == 0
+
+        (folder / "watcher.db").write_bytes(b"")  # emptied
+        for suffix in ("-wal", "-shm"):
+            (folder / f"watcher.db{suffix}").unlink(missing_ok=True)
+        refused = watcher(config, folder, "check")
+        assert refused.returncode == 2 and "lost its database" in refused.stderr
+        assert len(hook.messages) == 40  # nothing alerted again
+
+        restored = watcher(config, folder, "state", "restore")
+        assert restored.returncode == 0, restored.stderr
+        assert watcher(config, folder, "check").returncode == 0
+        assert len(hook.messages) == 40  # the restored state knows every notice
+
+        (folder / "watcher.db").unlink()  # lost
+        assert watcher(config, folder, "items").returncode == 2
+        fresh = watcher(config, folder, "--fresh", "check")  # the user's explicit choice: all over again
+        assert fresh.returncode == 0, fresh.stderr
+        assert (folder / state.MARKER_NAME).exists() and len(hook.messages) == 80
+
+
+def test_a_damaged_database_is_named_with_the_way_back(server: LocalServer, tmp_path: Path) -> None:
+    site_of_40(server)
+    with Webhook() as hook:
+        config = write_config(tmp_path, server, hook)
+        folder = tmp_path / "state"
+        assert watcher(config, folder, "check").returncode == 0
+        assert watcher(config, folder, "state", "check").returncode == 0
+        db = folder / "watcher.db"
+        with db.open("r+b") as f:  # one page of the file overwritten: the integrity check finds it
+            f.seek(4096 * 3)
+            f.write(b"\xa5" * 4096)
+        checked = watcher(config, folder, "state", "check")
+        assert checked.returncode == 1 and "damaged" in checked.stdout
+        with db.open("r+b") as f:  # every page but the header's: no read survives
+            f.seek(4096)
+            f.write(b"\xa5" * (db.stat().st_size - 4096))
+        items = watcher(config, folder, "items")
+        assert items.returncode == 2 and "state restore" in items.stderr
+        assert "Traceback" not in items.stderr
+
+
+def test_backups_keep_the_last_seven(tmp_path: Path) -> None:
+    Store(tmp_path).close()
+    for _ in range(9):
+        state.backup(tmp_path)
+    kept = state.backups(tmp_path)
+    assert len(kept) == 7 and all(state.integrity(p) == [] for p in kept)
