@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 from watcher import config as config_mod
@@ -203,3 +204,25 @@ def test_a_revision_that_flips_back_is_alerted_each_time(server: LocalServer, tm
     history = store.versions_of(row["key"])
     assert [v["change"] for v in history] == ["new", "changed", "changed", "changed"]
     assert len([m for m in hook.messages if title in m]) == 4
+
+
+def test_a_slow_server_holds_its_source_for_twice_the_timeout_at_most(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """Retries included: 1 s timeout, 2 retries, a server that answers after 4 s. Each attempt used to get
+    the whole budget (three times 2 s, plus the waits between them)."""
+    server.site.put("/slow.html", "<html><body>late</body></html>", delay=4.0)
+    text = f"""settings:
+  per_host: {{concurrency: 4, delay: 0}}
+  timeout: 1
+  retries: 2
+sources:
+  - name: slow
+    url: {server.url("/slow.html")}
+"""
+    config = config_mod.load("test.yaml", state=str(tmp_path), text=text)
+    started = time.monotonic()
+    (result,) = asyncio.run(check_sources(config, clock=lambda: NOW))
+    elapsed = time.monotonic() - started
+    assert result.status == "error" and "retries included" in (result.error or "")
+    assert elapsed < 2.0 + 1.0  # timeout × 2, and a second for a loaded machine

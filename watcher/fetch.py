@@ -130,19 +130,29 @@ class Fetcher:
         encoding: str | None = None,
         robots: bool | None = None,
     ) -> Page | NotModified:
-        """GET with retries on connection errors, 5xx and 429; raise a FetchError subclass on failure."""
+        """GET with retries on connection errors, 5xx and 429; raise a FetchError subclass on failure.
+
+        The attempts and the waits between them share one budget, `total_timeout`: a server that trickles
+        a byte a second holds its source that long, not that long for each retry. Time spent queueing
+        for the host's politeness slot is not counted."""
         if robots if robots is not None else self.settings.robots:
             await self._check_robots(url, verify)
-        attempt = 0
+        attempt, left = 0, self.settings.total_timeout
         while True:
             try:
                 async with self._polite(url):
-                    return await self._get_once(url, validators, headers, verify, encoding)
+                    started = time.monotonic()
+                    try:
+                        return await self._get_once(url, validators, headers, verify, encoding, left)
+                    finally:
+                        left -= time.monotonic() - started
             except FetchError as exc:
-                if attempt >= self.settings.retries or not exc.retryable:
+                wait = self._backoff(attempt + 1, exc.retry_after)
+                if attempt >= self.settings.retries or not exc.retryable or wait >= left:
                     raise
                 attempt += 1
-                await asyncio.sleep(self._backoff(attempt, exc.retry_after))
+                left -= wait
+                await asyncio.sleep(wait)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -157,17 +167,21 @@ class Fetcher:
         headers: Mapping[str, str] | None,
         verify: bool,
         encoding: str | None,
+        budget: float | None = None,
     ) -> Page | NotModified:
         request_headers = dict(headers or {})
         if validators and validators.etag:
             request_headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             request_headers["If-Modified-Since"] = validators.last_modified
+        budget = self.settings.total_timeout if budget is None else max(budget, 0.001)
         try:
-            async with asyncio.timeout(self.settings.total_timeout):
+            async with asyncio.timeout(budget):
                 return await self._stream(url, request_headers, verify, encoding)
         except TimeoutError as exc:
-            raise Timeout(url, f"no complete answer within {self.settings.total_timeout:g} s") from exc
+            raise Timeout(
+                url, f"no complete answer within {self.settings.total_timeout:g} s, retries included"
+            ) from exc
         except (httpx.TransportError, OSError) as exc:
             raise _transport_error(url, exc) from exc
 
