@@ -180,7 +180,8 @@ class Fetcher:
                 return await self._stream(url, request_headers, verify, encoding)
         except TimeoutError as exc:
             raise Timeout(
-                url, f"no complete answer within {self.settings.total_timeout:g} s, retries included"
+                url,
+                f"timed out: no complete answer within {self.settings.total_timeout:g} s, retries included",
             ) from exc
         except (httpx.TransportError, OSError) as exc:
             raise _transport_error(url, exc) from exc
