@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser demo test lint bench clean realpages
+.PHONY: install browser demo test lint bench clean realpages chaos
 
 $(BIN)/watcher: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -42,3 +42,7 @@ clean:
 # Extraction scored on the real-page corpus (tests/realpages), a line per page and the totals.
 realpages: install
 	$(BIN)/python benchmarks/realpages.py
+
+# kill -9 at random moments of checks, sends and the daemon (loopback only, about 10 minutes).
+chaos: install
+	$(BIN)/python benchmarks/chaos.py --kills 200

@@ -81,7 +81,9 @@ def grow(text: str, size: int) -> str:
 
 
 async def online(paths: list[str], port: int) -> None:
-    settings = FetchSettings(per_host_concurrency=16, per_host_delay=0, robots=False)
+    settings = FetchSettings(
+        per_host_concurrency=16, per_host_delay=0, robots=False, allow_private=("127.0.0.1",)
+    )
     gate = asyncio.Semaphore(16)
     async with Fetcher(settings) as fetcher:
 

@@ -144,7 +144,7 @@ def test_an_unforeseen_error_fails_its_source_alone(server: LocalServer, tmp_pat
 
     async def run_both() -> dict[str, SourceResult]:
         store = Store(config.settings.state)
-        async with Fetcher(config.settings.fetch_settings()) as fetcher:
+        async with Fetcher(config.fetch_settings()) as fetcher:
             checker = Checker(config, store, fetcher, classify=classify, clock=lambda: NOW)
             return {r.name: r for r in await checker.check_all()}
 

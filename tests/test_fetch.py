@@ -13,7 +13,7 @@ from watcher.fetch import Fetcher, FetchSettings
 from watcher.localsite import LocalServer
 from watcher.models import Page
 
-SETTINGS = FetchSettings(robots=False, retries=0, per_host_delay=0)
+SETTINGS = FetchSettings(robots=False, retries=0, per_host_delay=0, allow_private=("127.0.0.1",))
 
 
 def get(url: str, **kw: object) -> Page:
@@ -70,7 +70,9 @@ def test_an_untrusted_certificate_is_not_retried() -> None:
         https.site.put("/", "<html><body>通知公告</body></html>")
 
         async def run() -> None:
-            async with Fetcher(FetchSettings(robots=False, retries=2, backoff=0.01)) as fetcher:
+            async with Fetcher(
+                FetchSettings(robots=False, retries=2, backoff=0.01, allow_private=("127.0.0.1",))
+            ) as fetcher:
                 with pytest.raises(CertificateError, match="verify_tls: false"):
                     await fetcher.get(https.url("/"))
                 assert isinstance(await fetcher.get(https.url("/"), verify=False), Page)

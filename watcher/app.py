@@ -29,7 +29,7 @@ async def open_checker(
     clock: Callable[[], dt.datetime] | None = None,
 ) -> AsyncIterator[Checker]:
     store = Store(config.settings.state)
-    settings = config.settings.fetch_settings()
+    settings = config.fetch_settings()
     fetcher = Fetcher(settings)
     classify, plan = _hooks(config, clock or _now)
     tell_admin = _admin_hook(config, clock or _now)

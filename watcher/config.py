@@ -56,9 +56,12 @@ class Settings:
     retries: int = 2
     recheck_days: int = 30
     state: str = DEFAULT_STATE
+    allow_private: tuple[str, ...] = ()
 
-    def fetch_settings(self) -> FetchSettings:
+    def fetch_settings(self, own_hosts: tuple[str, ...] = ()) -> FetchSettings:
+        """`own_hosts`: the configured sources' hosts, which may be internal (see gate.py)."""
         return FetchSettings(
+            allow_private=(*self.allow_private, *own_hosts),
             user_agent=self.user_agent,
             read_timeout=self.timeout,
             total_timeout=self.timeout * 2,
@@ -82,6 +85,11 @@ class Config:
     def tracked_programmes(self) -> tuple[Programme, ...]:
         """The programmes in the file, else the bundled ones."""
         return self.programmes or load_programmes()
+
+    def fetch_settings(self) -> FetchSettings:
+        """The settings' fetch settings; each source's own host may be internal (an intranet bureau)."""
+        hosts = tuple(dict.fromkeys((urlsplit(s.url).hostname or "").lower() for s in self.sources))
+        return self.settings.fetch_settings(hosts)
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -110,6 +118,7 @@ _SETTINGS = {
     "retries": y.Field(int, 2),
     "recheck_days": y.Field(int, 30),
     "state": y.Field(str, None),
+    "allow_private": y.Field((list, str), None),
 }
 _PER_HOST = {
     "concurrency": y.Field(int, 1, _positive),
@@ -202,6 +211,8 @@ def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
     raw = y.record(doc, ("settings",), value, _SETTINGS, "settings")
     host = y.record(doc, ("settings", "per_host"), raw.pop("per_host"), _PER_HOST, "per_host")
     from_file = raw.pop("state")
+    allowed = raw.pop("allow_private")
+    raw["allow_private"] = y.str_list(doc, ("settings", "allow_private"), allowed) if allowed else ()
     state_dir = state or os.environ.get("WATCHER_STATE")
     if not state_dir:  # a path in the file is relative to the file
         state_dir = str(Path(doc.path).resolve().parent / (from_file or DEFAULT_STATE))

@@ -42,6 +42,7 @@ from .errors import (  # noqa: E402
     Timeout,
     TooLarge,
 )
+from .gate import Gate  # noqa: E402
 from .models import BEIJING, NotModified, Page, Validators  # noqa: E402
 
 DEFAULT_UA = "watcher/0.1 (+notice monitor; polite: 1 request/s per host)"
@@ -61,6 +62,7 @@ class FetchSettings:
     per_host_concurrency: int = 1
     per_host_delay: float = 1.0
     robots: bool = True
+    allow_private: tuple[str, ...] = ()  # hosts, addresses, networks that may be internal (see gate.py)
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Fetcher:
         self._timeout = {"connect": s.connect_timeout, "read": s.read_timeout, "pool": s.read_timeout}
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, Protego | None] = {}
+        self.gate = Gate(s.allow_private)
         self.requests = 0  # answered requests, for logs and benchmarks
 
     def _transport(self, url: str, verify: bool) -> AiohttpTransport:
@@ -96,7 +99,7 @@ class Fetcher:
         if key not in self._transports:
             proxy = httpx.Proxy(key[1]) if key[1] else None
             self._transports[key] = AiohttpTransport(
-                verify=False, proxy=proxy, client=lambda: _session(verify)
+                verify=False, proxy=proxy, client=lambda: _session(verify, self.gate)
             )
         return self._transports[key]
 
@@ -113,6 +116,7 @@ class Fetcher:
         for transport in self._transports.values():
             await transport.aclose()
         self._transports.clear()
+        await self.gate.close()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -221,6 +225,7 @@ class Fetcher:
         """GET, following up to `max_redirects` redirects; credentials never follow to another origin."""
         start = url
         for _ in range(self.settings.max_redirects + 1):
+            await self.gate.admit(url, resolve=self._proxy(url) is None)  # every hop, see gate.py
             transport = self._transport(url, verify)
             request = httpx.Request(
                 "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
@@ -277,7 +282,7 @@ class Fetcher:
         return Protego.parse(page.text)
 
 
-def _session(verify: bool) -> aiohttp.ClientSession:
+def _session(verify: bool, resolver: Gate) -> aiohttp.ClientSession:
     """The aiohttp session under a transport; it keeps the cookies a site sets, across redirects too.
 
     `ssl=True` is aiohttp's verified context, loaded once when aiohttp is imported (the system's trust
@@ -286,7 +291,7 @@ def _session(verify: bool) -> aiohttp.ClientSession:
     which loads no certificates and is never used).
     """
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=256, ssl=verify),
+        connector=aiohttp.TCPConnector(limit=256, ssl=verify, resolver=resolver),
         cookie_jar=aiohttp.CookieJar(unsafe=True),  # "unsafe": hosts given by IP address keep cookies too
     )
 

@@ -105,10 +105,10 @@ class Handler(BaseHTTPRequestHandler):
 class LocalServer:
     """`tls`: serve HTTPS with this server-side context (tests give it a certificate nobody trusts)."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
         self.site = Site()
         handler = type("BoundHandler", (Handler,), {"site": self.site})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = ThreadingHTTPServer((host, 0), handler)
         self.httpd.daemon_threads = True
         self.scheme = "https" if tls else "http"
         if tls:
@@ -125,8 +125,8 @@ class LocalServer:
 
     @property
     def base(self) -> str:
-        port = self.httpd.server_address[1]
-        return f"{self.scheme}://127.0.0.1:{port}"
+        host, port = self.httpd.server_address[:2]
+        return f"{self.scheme}://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -34,7 +35,10 @@ def read_target(target: str, base_url: str | None) -> tuple[str, str, str]:
 
 
 async def _fetch_one(url: str) -> tuple[str, str]:
-    async with Fetcher(FetchSettings(per_host_delay=0, robots=False, retries=0)) as fetcher:
+    own = (urlsplit(url).hostname or "",)  # the page asked for may be internal; what it links to may not
+    async with Fetcher(
+        FetchSettings(per_host_delay=0, robots=False, retries=0, allow_private=own)
+    ) as fetcher:
         page = await fetcher.get(url)
     assert not isinstance(page, NotModified)
     return page.text, page.encoding

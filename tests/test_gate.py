@@ -1,0 +1,111 @@
+"""No request to internal addresses: every kind of request watcher makes goes through one gate. The
+"internal" host here is a second loopback address, 127.0.0.2, with its own server counting every hit;
+the source lives on 127.0.0.1, its own host, which is allowed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from watcher import config as config_mod
+from watcher.app import check_sources
+from watcher.localsite import LocalServer
+from watcher.pipeline import SourceResult
+
+from .conftest import NOW
+
+BODY = "<p>" + "各有关单位：现将有关事项通知如下。" * 8 + "</p>"
+
+
+def notice(title: str) -> str:
+    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{BODY}</body></html>"
+
+
+@pytest.fixture
+def internal() -> Iterator[LocalServer]:
+    with LocalServer(host="127.0.0.2") as server:
+        server.site.put("/secret.html", notice("内网里的一条通知公告不应被抓取"))
+        server.site.put("/robots.txt", "User-agent: *\nAllow: /\n", content_type="text/plain")
+        yield server
+
+
+def run(
+    server: LocalServer, state: Path, list_path: str, extra: str = "", robots: bool = False
+) -> SourceResult:
+    text = f"""settings:
+  per_host: {{concurrency: 4, delay: 0}}
+  timeout: 2
+  retries: 0{extra}
+sources:
+  - name: kjj
+    url: {server.url(list_path)}
+    robots: {str(robots).lower()}
+"""
+    (result,) = asyncio.run(
+        check_sources(config_mod.load("t.yaml", state=str(state), text=text), clock=lambda: NOW)
+    )
+    return result
+
+
+def listing(server: LocalServer, hrefs: list[str]) -> None:
+    rows = "".join(
+        f'<li><a href="{h}">第{i}条科技计划项目申报通知</a><span>2026-11-2{i}</span></li>'
+        for i, h in enumerate(hrefs)
+    )
+    server.site.put("/list.html", f"<html><body><ul>{rows}</ul></body></html>")
+    server.site.put("/ok.html", notice("第0条科技计划项目申报通知"))
+
+
+@pytest.mark.parametrize("robots", [False, True])
+def test_list_entries_to_internal_addresses_are_refused(
+    server: LocalServer, internal: LocalServer, tmp_path: Path, robots: bool
+) -> None:
+    port = internal.httpd.server_address[1]
+    listing(server, ["/ok.html", internal.url("/secret.html"), f"http://2130706434:{port}/secret.html",
+                     f"http://[::ffff:127.0.0.2]:{port}/secret.html"])  # fmt: skip
+    result = run(server, tmp_path, "/list.html", robots=robots)
+    assert result.status == "ok" and [c.title for c in result.changes] == ["第0条科技计划项目申报通知"]
+    refused = [e for e in result.errors if "refused" in e and "internal address" in e]
+    assert len(refused) == 3, result.errors
+    assert internal.site.hits == {} and internal.site.connections == 0  # not one request, robots.txt included
+
+
+def test_a_redirect_hop_to_an_internal_address_is_refused(
+    server: LocalServer, internal: LocalServer, tmp_path: Path
+) -> None:
+    listing(server, ["/ok.html", "/moved.html"])
+    server.site.put("/moved.html", b"", status=302, headers={"Location": internal.url("/secret.html")})
+    result = run(server, tmp_path, "/list.html")
+    assert any("moved.html" in e and "refused: 127.0.0.2 is an internal address" in e for e in result.errors)
+    assert internal.site.connections == 0
+
+
+def test_gkmlpt_entries_go_through_the_gate(
+    server: LocalServer, internal: LocalServer, tmp_path: Path
+) -> None:
+    articles = [
+        {
+            "title": "关于内网地址的一条通知公告",
+            "url": internal.url("/secret.html"),
+            "first_publish_time": 1764000000,
+        }
+    ]
+    server.site.put("/gkmlpt/api/all/0", json.dumps({"articles": articles}), content_type="application/json")
+    result = run(server, tmp_path, "/gkmlpt/api/all/0")
+    assert result.changes == [] and any("internal address" in e for e in result.errors)
+    assert internal.site.connections == 0
+
+
+def test_allow_private_lets_an_intranet_host_in(
+    server: LocalServer, internal: LocalServer, tmp_path: Path
+) -> None:
+    listing(server, ["/ok.html", internal.url("/secret.html")])
+    result = run(server, tmp_path, "/list.html", extra="\n  allow_private: [127.0.0.2]")
+    assert sorted(c.title for c in result.changes) == sorted(
+        ["第0条科技计划项目申报通知", "内网里的一条通知公告不应被抓取"]
+    )
+    assert internal.site.hits["/secret.html"] == 1
