@@ -166,6 +166,9 @@ def main() -> None:
     print(f"alerts expected {sum(expected.values())} ({sum(n for (_, kind), n in expected.items() if kind == 'new')} new, "
           f"{sum(n for (_, kind), n in expected.items() if kind == 'changed')} changed)")  # fmt: skip
     print(f"lost {lost}, delivered more than once {twice}, integrity failures {bad}")
+    for key, n in sorted(expected.items()):
+        if got[key] != n:
+            print(f"  {key[1]:<8} {key[0]}: expected {n}, received {got[key]}")
 
 
 if __name__ == "__main__":

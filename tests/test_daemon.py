@@ -169,3 +169,38 @@ def test_kill_9_and_restart_loses_nothing_and_sends_nothing_twice(
     firsts = [m.splitlines()[0] for m in hook.messages]
     assert len(firsts) == len(set(firsts)) == 6
     assert os.path.exists(daemon.state / "watcher.db")
+
+
+def heavy_list(entries: int) -> str:
+    rows = "".join(
+        f'<li><a href="/h/{i}.html">第{i}条科技计划项目申报通知公告</a><span>2026-11-01</span></li>'
+        for i in range(entries)
+    )
+    return f"<html><body><ul>{rows}</ul></body></html>"
+
+
+def test_healthz_answers_while_a_heavy_page_is_read(server: LocalServer, tmp_path: Path) -> None:
+    """A list big enough to take the reader seconds of CPU: the daemon answers /healthz meanwhile, and
+    the page ends as 'too complex' (its CPU budget) or read, never holding the event loop."""
+    server.site.put("/heavy.html", heavy_list(120_000))
+    with Webhook() as hook:
+        config = tmp_path / "watcher.yaml"
+        config.write_text(
+            f"settings:\n  per_host: {{concurrency: 2, delay: 0}}\n  timeout: 30\n  retries: 0\n  max_bytes: 50000000\n"
+            f"sources:\n  - name: heavy\n    url: {server.url('/heavy.html')}\n    interval: 3s\n    follow: false\n"
+            f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\n",
+            "utf-8",
+        )
+        daemon = Daemon(config, tmp_path / "state").start()
+        try:
+            wait_for(lambda: server.site.hits["/heavy.html"] >= 1, what="the heavy page fetched")
+            slowest = 0.0
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline and not checks_of(daemon, "heavy"):
+                started = time.monotonic()
+                assert get(daemon.url("/healthz"))[0] == 200
+                slowest = max(slowest, time.monotonic() - started)
+                time.sleep(0.05)
+            assert slowest < 1.0, slowest
+        finally:
+            daemon.stop()

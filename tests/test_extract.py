@@ -193,3 +193,43 @@ def test_cli_explain_offers_selectors_when_a_notice_has_lists(server: LocalServe
 def explain(url: str) -> str:
     argv = [sys.executable, "-m", "watcher", "extract", url, "--explain"]
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def test_cli_file_over_the_cap_is_refused(tmp_path: Path) -> None:
+    """`watcher extract FILE` reads under the same size cap as a fetch (a 1M-link file once took 2 GB)."""
+    page = tmp_path / "big.html"
+    page.write_bytes(b"<html><body>" + b'<a href="/x">x</a>' * 700_000 + b"</body></html>")
+    proc = subprocess.run(
+        [sys.executable, "-m", "watcher", "extract", str(page)], capture_output=True, text=True
+    )
+    assert proc.returncode != 0 and "byte cap" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_pages_built_to_be_slow_are_too_complex_alone() -> None:
+    """Nesting that the parser would take the square of (100,000 <div>s: 23 s), and a list past the CPU
+    budget: each a clear error, quickly; lists nested two deep stay linear."""
+    import time
+
+    from watcher.errors import ExtractError
+
+    deep = "<html><body>" + "<div>" * 100_000 + '<a href="/x">关于申报科技项目的通知</a>' + "</div>" * 100_000
+    started = time.process_time()
+    with pytest.raises(ExtractError, match="too complex: elements nested 100000 deep"):
+        extract(deep, "http://a.gov.cn/", "utf-8")
+    assert time.process_time() - started < 1.0
+    rows = "".join(
+        f'<li><a href="/h/{i}.html">第{i}条科技计划项目申报通知</a><span>2026-11-01</span></li>'
+        for i in range(40_000)
+    )
+    with pytest.raises(ExtractError, match=r"too complex: more than 0\.2 s"):
+        extract(f"<html><body><ul>{rows}</ul></body></html>", "http://a.gov.cn/", "utf-8", cpu_seconds=0.2)
+    groups = "".join(
+        "<li>分组<ul>" + "".join(f'<li><a href="/a/{g}_{i}.html">第{g}组第{i}条科技项目通知</a><span>2026-11-01</span></li>' for i in range(2000)) + "</ul></li>"
+        for g in range(10)
+    )  # fmt: skip
+    started = time.process_time()
+    assert (
+        len(extract(f"<html><body><ul>{groups}</ul></body></html>", "http://a.gov.cn/", "utf-8").items)
+        == 20_000
+    )
+    assert time.process_time() - started < 2.0

@@ -211,9 +211,9 @@ class Checker:
             self._record(await self._recheck(source, result), result, rec)
             return
         remembered = row.get("region") if row else None
-        x = self._extract(source, page, remembered)
+        x = await self._extract(source, page, remembered)
         if x.kind == "notice" and source.kind == "auto" and row and row.get("item_count"):
-            x = self._extract(source, page, remembered, "list")  # a list once is never one giant notice
+            x = await self._extract(source, page, remembered, "list")  # a list once is never one giant notice
         first = row is None or row.get("last_success") is None
         notices: list[_Notice] | None
         if x.kind == "notice":
@@ -230,10 +230,14 @@ class Checker:
         if not result.errors:  # a failed notice keeps the list unvalidated, so it is retried next time
             rec.validators[source.url] = Validators(page.etag, page.last_modified)
 
-    def _extract(self, source: Source, page: Page, region: str | None, kind: str | None = None) -> Extracted:
-        return extract(
-            page.text, page.final_url, page.encoding, kind=kind or source.kind, selectors=source.selectors,
-            now=self.clock(), region=region,
+    async def _extract(
+        self, source: Source, page: Page, region: str | None, kind: str | None = None
+    ) -> Extracted:
+        # In a worker thread: a heavy page (up to its CPU budget) never holds the event loop, so the
+        # daemon's other checks and /healthz go on meanwhile.
+        return await asyncio.to_thread(
+            extract, page.text, page.final_url, page.encoding, kind=kind or source.kind,
+            selectors=source.selectors, now=self.clock(), region=region,
         )  # fmt: skip
 
     def _layout_changed(
@@ -337,7 +341,9 @@ class Checker:
             result.fetched += 1
             if isinstance(page, NotModified):
                 return _Notice(key, {"key": key, "source": source.name, "on_list": 1}, None, None)
-            x = extract(page.text, page.final_url, page.encoding, kind="notice", now=self.clock())
+            x = await asyncio.to_thread(
+                extract, page.text, page.final_url, page.encoding, kind="notice", now=self.clock()
+            )
             return await self._notice_from_page(
                 source, page, x, on_list=True, first=first, link=link, key=key
             )

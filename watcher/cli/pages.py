@@ -26,10 +26,14 @@ def read_target(target: str, base_url: str | None) -> tuple[str, str, str]:
     if target.startswith(("http://", "https://")):
         return (*asyncio.run(_fetch_one(target)), base_url or target)
     path = Path(target)
+    cap = FetchSettings().max_bytes  # a file is read under the cap a fetched page has
     try:
-        body = path.read_bytes()
+        with path.open("rb") as f:
+            body = f.read(cap + 1)
     except OSError as exc:
         raise WatcherError(exc.strerror or "unreadable file") from exc
+    if len(body) > cap:
+        raise WatcherError(f"over the {cap:,} byte cap a fetched page has")
     text, encoding = decode(body)
     return text, encoding, base_url or path.resolve().as_uri()
 

@@ -19,6 +19,7 @@ from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
 from ..normalize import find_dates, parse_date, year_from_url
 from . import dom, feeds, notice
+from .budget import DEFAULT_SECONDS, budget
 from .listing import (
     Candidate,
     anchor_items,
@@ -63,10 +64,12 @@ def extract(
     now: dt.datetime | None = None,
     explain: list[Candidate] | None = None,
     region: str | None = None,
+    cpu_seconds: float | None = DEFAULT_SECONDS,
 ) -> Extracted:
     """Read one decoded page. `now` resolves relative dates (1年前) and yearless list dates; `explain`,
     when given, receives the regions that could be the list, best first; `region`, the CSS path of the
-    list region the source was read from before, is taken again while the page still has it."""
+    list region the source was read from before, is taken again while the page still has it. Past
+    `cpu_seconds` of CPU (2 s), the page is "too complex" (ExtractError), alone."""
     if not text.strip():
         raise ExtractError("empty page")
     if kind == "auto":
@@ -78,7 +81,8 @@ def extract(
     except KeyError:
         raise ExtractError(f"unknown page kind {kind!r}; one of {', '.join(EXTRACTORS)}") from None
     force: PageKind | None = "list" if kind == "list" else "notice" if kind == "notice" else None
-    return handler(Request(text, url, encoding, selectors or Selectors(), now, force, explain, region))
+    with budget(cpu_seconds):
+        return handler(Request(text, url, encoding, selectors or Selectors(), now, force, explain, region))
 
 
 def _gkmlpt(req: Request) -> Extracted:

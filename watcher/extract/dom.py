@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from ..errors import ExtractError
 from ..models import BEIJING, DateValue, Link
 from ..normalize import clean_space, is_truncated, parse_date, split_tag, strip_ellipsis, year_from_url
 
@@ -92,7 +93,33 @@ NAV_WORDS = frozenset(
 
 
 def parse(text: str) -> LexborHTMLParser:
+    """Parse a page; one whose block elements nest deeper than any real page's is refused first: the
+    parser's time grows with the square of that depth (100,000 nested <div>s took 23 s), in C, where no
+    budget can stop it."""
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise ExtractError(f"page too complex: elements nested {depth} deep (at most {MAX_NESTING} are read)")
     return LexborHTMLParser(text)
+
+
+MAX_NESTING = 512
+_NESTING_TAGS = ("div", "ul", "ol", "dl", "table", "section", "article", "aside", "nav", "header", "footer",
+                 "main", "blockquote", "form", "fieldset", "center", "details", "figure", "dir", "menu")  # fmt: skip
+_NESTING = re.compile(r"<(/?)(?:" + "|".join(_NESTING_TAGS) + r")[\s>/]", re.I)
+
+
+def _nesting(text: str) -> int:
+    """The deepest the block containers nest, read off the tags; cheap for pages too small to nest deep."""
+    opening = sum(
+        text.count(tag) for tag in ("<div", "<ul", "<ol", "<table", "<section", "<D", "<U", "<O", "<T")
+    )
+    if opening <= MAX_NESTING:  # the common case: too few containers to nest that deep, no scan
+        return 0
+    depth = deepest = 0
+    for m in _NESTING.finditer(text):
+        depth = max(0, depth - 1) if m.group(1) else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def remove(tree: LexborHTMLParser | Node, selector: str) -> None:
@@ -228,7 +255,7 @@ def make_link(
     if short and (not _SHORT_TITLE.match(title) or title in NAV_WORDS):
         return None
     tag, title = split_tag(title)
-    rest = node_text(item).replace(text, " ", 1) if item is not anchor else sibling_text(anchor)
+    rest = node_text(item).replace(text, " ", 1)[:_NEAR] if item is not anchor else sibling_text(anchor)
     date = entry_date(rest, url, now, year_hint)
     if short and (date is None or item is anchor):  # 公 示: a short title counts only in a dated entry
         return None
@@ -260,16 +287,20 @@ _HAS_YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def sibling_text(anchor: Node, limit: int = 3) -> str:
-    """Text right after a bare anchor, up to the next anchor: where its date stands."""
+    """Text right after a bare anchor, up to the next anchor or block: where its date stands. A nested
+    list after it (<li><a/><span/><ul>…) is other entries, never read here."""
     parts = []
     node = anchor.next
     while node is not None and limit > 0:
-        if node.tag == "a":
+        if node.tag == "a" or node.tag in BLOCK_TAGS:
             break
         parts.append(node.text(deep=True) if node.tag != "-text" else (node.text_content or ""))
         node = node.next
         limit -= 1
-    return " ".join(parts)
+    return " ".join(parts)[:_NEAR]
+
+
+_NEAR = 2000  # characters of an entry read for its date (a summary may come first)
 
 
 def year_of_page(dates: Iterable[DateValue]) -> int | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ..models import Link
+from .budget import tick
 from .dom import Node, absolute, anchor_title, inside, is_entry_title, make_link
 
 
@@ -70,10 +71,13 @@ def anchor_items(root: Node, exclude: set[int] | None = None) -> list[tuple[Node
     for anchor, counted in zip(anchors, titled, strict=True):
         href = anchor.attributes.get("href") or ""
         node = anchor.parent
-        while counted and node is not None and href not in hrefs[node.mem_id]:
+        # Only "none, one, or more" matters: a node holding two is saturated, and so is every ancestor,
+        # so the climb stops there (nested lists made this quadratic in their depth).
+        while counted and node is not None and counts[node.mem_id] < 2 and href not in hrefs[node.mem_id]:
             hrefs[node.mem_id].add(href)
             counts[node.mem_id] += 1
             node = node.parent
+        tick()
     out = []
     for anchor, counted in zip(anchors, titled, strict=True):
         limit = 1 if counted else 0
@@ -98,6 +102,7 @@ def group_links(
     for group in groups.values():
         seen: set[str] = set()
         for item, anchor in group.entries:
+            tick()
             link = make_link(item, anchor, base, now, year_hint)
             if link and link.url not in seen:
                 seen.add(link.url)

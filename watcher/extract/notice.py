@@ -22,6 +22,7 @@ from ..normalize import (
     split_tag,
     strip_noise,
 )
+from .budget import tick
 from .dom import Node, absolute, block_lines, inside, make_link, node_text
 from .listing import anchor_items, group_links
 
@@ -140,6 +141,7 @@ def find_body(root: Node, furniture: set[int] | None = None) -> Node | None:
     scores: dict[int, float] = defaultdict(float)
     nodes: dict[int, Node] = {}
     for node in root.css("p, div, td, span, font, li, section, article, pre"):
+        tick()
         own = len(_NOT_PROSE.sub("", node.text(deep=False) or ""))
         if own < 8:
             continue
