@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser demo test lint bench clean realpages chaos
+.PHONY: install browser demo test lint bench clean realpages chaos fuzz
 
 $(BIN)/watcher: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,3 +46,7 @@ realpages: install
 # kill -9 at random moments of checks, sends and the daemon (loopback only, about 10 minutes).
 chaos: install
 	$(BIN)/python benchmarks/chaos.py --kills 200
+
+# 100,000 random mutations of real pages through decoding and extraction (a few minutes).
+fuzz: install
+	$(BIN)/python benchmarks/fuzz.py --n 100000

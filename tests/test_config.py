@@ -82,3 +82,61 @@ def test_cli_exits_2_and_names_the_place(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(path), "--state", str(tmp_path / "s"), "check"])
     assert result.exit_code == 2
     assert f"{path}:7: sources[0].interval: must be more than zero" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "message"),
+    [
+        (GOOD.replace("interval: 30m", "interval: .inf"), 7, "sources[0].interval", "1 second to a year"),
+        (GOOD.replace("interval: 30m", "interval: 0.000001"), 7, "sources[0].interval", "1 second to a year"),
+        (
+            GOOD.replace("  concurrency: 4", "  concurrency: 4\n  retries: 1000000"),
+            3,
+            "settings.retries",
+            "0 to 10",
+        ),
+        (GOOD.replace("follow: no", "max_follow: 10000000"), 8, "sources[0].max_follow", "1 to 10000"),
+        (GOOD.replace("  concurrency: 4", "  timeout: .nan"), 2, "settings.timeout", "a number"),
+        (
+            GOOD.replace("{Referer: https://kjj.gz.gov.cn/}", '{X-A: "a\\r\\nHost: evil"}'),
+            9,
+            "sources[0].headers",
+            "line break",
+        ),
+        (
+            GOOD + "subscribers:\n  - {name: a, urls: ['json://x'], reminders: [100000000]}\n",
+            15,
+            "subscribers[0].reminders",
+            "1 to 365",
+        ),
+        (GOOD + "alerts:\n  recent_days: 99999999\n", 15, "alerts.recent_days", "0 to 3650"),
+        (GOOD + "subscribers: []\nsubscribers: []\n", 15, "(syntax)", "duplicate key 'subscribers'"),
+    ],
+)
+def test_values_are_bounded_where_they_are_validated(text: str, line: int, field: str, message: str) -> None:
+    """What passes `sources --validate` never crashes at run time: numbers within bounds, no line breaks in
+    headers, no second section silently replacing the first."""
+    with pytest.raises(ConfigError) as info:
+        config_mod.load("w.yaml", text=text)
+    assert (info.value.line, info.value.field) == (line, field), info.value
+    assert message in info.value.message
+
+
+def test_a_billion_laughs_fails_fast_with_its_line() -> None:
+    import time
+
+    lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(10))}]" for i in range(1, 10)]
+    for place in ("sources: [*a9]", "? *a9\n: x"):
+        started = time.process_time()
+        with pytest.raises(ConfigError, match=r"w.yaml:\d+: \(syntax\): the document expands"):
+            config_mod.load("w.yaml", text="\n".join([*lines, place]) + "\n")
+        assert time.process_time() - started < 1.0
+
+
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_bytes(GOOD.encode() + "  - name: 佛山\n".encode("gbk"))
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(str(path))
+    assert info.value.line == 14 and "not UTF-8" in info.value.message

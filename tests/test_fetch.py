@@ -112,3 +112,37 @@ def test_a_redirect_to_nowhere_is_a_connection_error(
     server.site.put("/r", b"", status=302, headers={"Location": location})
     with pytest.raises(ConnectError, match=message):
         get(server.url("/r"))
+
+
+PAGE = (
+    "<html><head><title>关于组织申报科技项目的通知</title></head><body>"
+    + "<p>各有关单位：现将有关事项通知如下。</p>" * 40
+)
+
+
+def test_a_utf8_page_with_a_stray_byte_stays_utf8(server: LocalServer) -> None:
+    """One bad byte in a footer used to turn the whole page into GB18030 mojibake."""
+    server.site.put(
+        "/p.html", PAGE.encode() + b"<footer>\xff \xc0</footer></body></html>", content_type="text/html"
+    )
+    page = get(server.url("/p.html"))
+    assert page.encoding == "utf-8" and "关于组织申报科技项目的通知" in page.text
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read(server: LocalServer, codec: str) -> None:
+    server.site.put("/p.html", (PAGE + "</body></html>").encode(codec), content_type="text/html")
+    page = get(server.url("/p.html"))
+    assert page.encoding == codec and "各有关单位" in page.text
+
+
+def test_random_bytes_are_binary_not_a_notice(server: LocalServer) -> None:
+    import random
+
+    from watcher.errors import ExtractError
+
+    rng = random.Random(7)
+    noise = bytes(rng.randrange(1, 256) for _ in range(20_000))  # no NUL to give it away
+    server.site.put("/p.html", noise, content_type="text/html")
+    with pytest.raises(ExtractError, match="binary content"):
+        get(server.url("/p.html"))

@@ -98,8 +98,11 @@ class Config:
         raise KeyError(name)
 
 
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "must be more than zero"
+def _headers(value: Any) -> str | None:
+    for key, item in value.items():
+        if any(c in f"{key}{item}" for c in "\r\n\0"):  # a header split in two: request smuggling
+            return f"header {key!r} holds a line break"
+    return None
 
 
 def _url(value: Any) -> str | None:
@@ -111,18 +114,18 @@ def _url(value: Any) -> str | None:
 
 _SETTINGS = {
     "user_agent": y.Field(str, DEFAULT_UA),
-    "concurrency": y.Field(int, 16, _positive),
+    "concurrency": y.Field(int, 16, y.between(1, 1000)),
     "per_host": y.Field(dict, {}),
-    "timeout": y.Field((int, float), 30.0, _positive, float),
-    "max_bytes": y.Field(int, 10 * 1024 * 1024, _positive),
-    "retries": y.Field(int, 2),
-    "recheck_days": y.Field(int, 30),
+    "timeout": y.Field((int, float), 30.0, y.between(0.1, 600), float),
+    "max_bytes": y.Field(int, 10 * 1024 * 1024, y.between(1024, 1024**3)),
+    "retries": y.Field(int, 2, y.between(0, 10)),
+    "recheck_days": y.Field(int, 30, y.between(0, 3650)),
     "state": y.Field(str, None),
     "allow_private": y.Field((list, str), None),
 }
 _PER_HOST = {
-    "concurrency": y.Field(int, 1, _positive),
-    "delay": y.Field((int, float), 1.0, None, float),
+    "concurrency": y.Field(int, 1, y.between(1, 100)),
+    "delay": y.Field((int, float), 1.0, y.between(0, 3600), float),
 }
 _SOURCE = {
     "name": y.Field(str),
@@ -135,11 +138,11 @@ _SOURCE = {
     "encoding": y.Field(str, None),
     "follow": y.Field(bool, True),
     "depth": y.Field(int, 1, lambda v: None if 0 <= v <= 3 else "must be 0 to 3"),
-    "max_follow": y.Field(int, 30, _positive),
+    "max_follow": y.Field(int, 30, y.between(1, 10_000)),
     "allowed_domains": y.Field((list, str), None),
     "verify_tls": y.Field(bool, True),
     "robots": y.Field(bool, True),
-    "headers": y.Field(dict, {}),
+    "headers": y.Field(dict, {}, _headers),
     "alert_removed": y.Field(bool, False),
 }
 _SELECTORS = {name: y.Field(str, None) for name in ("items", "title", "body", "date")}

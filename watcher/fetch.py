@@ -421,6 +421,8 @@ def decode(body: bytes, header_charset: str | None = None, override: str | None 
     resort, and bad bytes are replaced, never raised.
     """
     if b"\x00" in body[:4096] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if wide := _utf16_without_bom(body):
+            return body.decode(wide, errors="replace"), wide
         raise ExtractError("binary content, not a text page")
     forced = _codec(override)
     if forced:
@@ -436,6 +438,8 @@ def decode(body: bytes, header_charset: str | None = None, override: str | None 
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(body):  # a stray byte in a footer does not make a UTF-8 page GB18030 mojibake
+        return body.decode("utf-8", errors="replace"), "utf-8"
     meta = _META_CHARSET.search(body[:4096])
     for label in (meta.group(1).decode("ascii", "ignore") if meta else None, header_charset):
         declared = _codec(label)
@@ -450,4 +454,39 @@ def decode(body: bytes, header_charset: str | None = None, override: str | None 
     detected = _codec(best.encoding) if best else None
     if detected is None or detected in ("utf-8", "ascii"):
         detected = "gb18030"  # a Chinese government page that is not UTF-8 is GBK nine times in ten
-    return body.decode(detected, errors="replace"), detected
+    text = body.decode(detected, errors="replace")
+    if _looks_binary(text):
+        raise ExtractError("binary content, not a text page")
+    return text, detected
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    """Valid UTF-8 but for a few bytes: at most 16 bad ones, and ten valid non-ASCII characters for each.
+    A GBK page decoded as UTF-8 has almost no valid non-ASCII characters at all."""
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    valid_wide = len(text) - len(text.encode("ascii", errors="ignore")) - bad
+    return bad <= 16 and bad * 10 <= valid_wide
+
+
+def _utf16_without_bom(body: bytes) -> str | None:
+    """UTF-16 text has a NUL in every other byte (ASCII markup): which half says the byte order."""
+    head = body[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2 or 1
+    if max(even, odd) < half * 0.3 or min(even, odd) > half * 0.05:
+        return None
+    name = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = body.decode(name)
+    except UnicodeDecodeError:
+        return None
+    return name if "<" in text[:1024] else None
+
+
+def _looks_binary(text: str) -> bool:
+    """Random bytes decode to something under a single-byte-tolerant codec; they are full of control
+    characters and replacements that no page has."""
+    sample = text[:8192]
+    odd = sum(1 for c in sample if (c < " " and c not in "\t\n\r\f") or c == "\ufffd")
+    return odd * 20 > len(sample)  # over 5%

@@ -63,14 +63,45 @@ def load(path: str, text: str | None = None) -> Doc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigError(path, line, "(syntax)", str(exc.problem or exc)) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, None, "(file)", "not UTF-8 text") from exc
+        raise ConfigError(path, _line_of_byte(path, exc.start), "(file)", "not UTF-8 text") from exc
     return Doc(path, value if value is not None else {}, text)
+
+
+MAX_VALUES = 200_000  # what a document may expand to, aliases counted each time they are used
+
+
+class _Size:
+    """Values read so far, each alias counted as the values it stands for: a billion-laughs document
+    fails at its first line past the cap, not after minutes and gigabytes."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.anchored: dict[str, int] = {}
+
+    def add(self, count: int, event: Any) -> None:
+        self.total += count
+        if self.total > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"the document expands to more than {MAX_VALUES:,} values (aliases?)",
+                _mark(event),
+            )
+
+
+def _line_of_byte(path: str, offset: int) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(offset).count(b"\n") + 1
+    except OSError:
+        return None
 
 
 def _read(text: str, lines: dict[Path_, int] | None) -> Any:
     """The document's value; with `lines`, also where every value stood."""
     events: Iterator[Any] = yaml.parse(text, Loader=_LOADER)
     value, documents = None, 0
+    size = _Size()
     for event in events:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
@@ -79,7 +110,7 @@ def _read(text: str, lines: dict[Path_, int] | None) -> Any:
                     "expected a single document in the stream", None, "but found another document",
                     _mark(event),
                 )  # fmt: skip
-            value = _value(events, next(events), (), lines, {})
+            value = _value(events, next(events), (), lines, {}, size)
     return value
 
 
@@ -88,7 +119,7 @@ def _mark(event: Any) -> Any:
 
 
 def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int] | None,
-           anchors: dict[str, Any]) -> Any:  # fmt: skip
+           anchors: dict[str, Any], size: _Size) -> Any:  # fmt: skip
     # Events are typed Any: PyYAML's stubs give their marks a union of the C and Python classes.
     if lines is not None:
         lines[at] = event.start_mark.line + 1
@@ -96,7 +127,10 @@ def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int]
         if event.anchor not in anchors:
             raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
                                               _mark(event))  # fmt: skip
+        size.add(size.anchored[event.anchor], event)
         return anchors[event.anchor]
+    before = size.total
+    size.add(1, event)
     if isinstance(event, yaml.ScalarEvent):
         value = _scalar(event)
     elif isinstance(event, yaml.SequenceStartEvent):
@@ -104,20 +138,30 @@ def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int]
         for i, child in enumerate(events):  # nested values read on from the same stream
             if isinstance(child, yaml.SequenceEndEvent):
                 break
-            value.append(_value(events, child, (*at, i), lines, anchors))
+            value.append(_value(events, child, (*at, i), lines, anchors, size))
     else:  # MappingStartEvent
         value = {}
         for key_event in events:
             if isinstance(key_event, yaml.MappingEndEvent):
                 break
-            key = str(key_event.value) if isinstance(key_event, yaml.ScalarEvent) else str(
-                _value(events, key_event, at, None, anchors))  # fmt: skip
-            value[key] = _value(events, next(events), (*at, key), lines, anchors)
+            key = str(key_event.value) if isinstance(key_event, yaml.ScalarEvent) else _key(
+                _value(events, key_event, at, None, anchors, size), key_event)  # fmt: skip
+            if key in value:  # a second `subscribers:` would silently replace the first
+                raise yaml.composer.ComposerError(None, None, f"duplicate key {key!r}", _mark(key_event))
+            value[key] = _value(events, next(events), (*at, key), lines, anchors, size)
             if lines is not None:  # a key's line, not its value's (which may be the next line)
                 lines[(*at, key)] = key_event.start_mark.line + 1
     if getattr(event, "anchor", None):
         anchors[event.anchor] = value
+        size.anchored[event.anchor] = size.total - before
     return value
+
+
+def _key(value: Any, event: Any) -> str:
+    """A key that is not plain text (a list, a mapping): refused, it names nothing here."""
+    if isinstance(value, list | dict):
+        raise yaml.composer.ComposerError(None, None, "a key must be plain text", _mark(event))
+    return str(value)
 
 
 def _scalar(event: Any) -> Any:
@@ -215,8 +259,29 @@ def duration(value: Any) -> float:
     return float(m[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m[2] or "s"]
 
 
+MAX_DURATION = 366 * 86400.0
+
+
 def check_duration(value: Any) -> str | None:
     try:
-        return None if duration(value) > 0 else "must be more than zero"
+        seconds = duration(value)
     except ValueError:
         return "expected a duration such as 90, 30m, 6h or 1d"
+    if seconds <= 0:
+        return "must be more than zero"
+    if not 1 <= seconds <= MAX_DURATION:  # .inf crashed the daemon; 1e-6 spun its scheduler
+        return "must be from 1 second to a year"
+    return None
+
+
+def between(low: float, high: float) -> Callable[[Any], str | None]:
+    """A check that a number lies in [low, high]: values that pass validation never crash at run time."""
+
+    def check(value: Any) -> str | None:
+        if isinstance(value, float) and value != value:  # NaN
+            return f"must be a number from {low:g} to {high:g}"
+        if value <= 0 < low:
+            return "must be more than zero"
+        return None if low <= value <= high else f"must be from {low:g} to {high:g}"
+
+    return check

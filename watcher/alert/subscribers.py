@@ -133,8 +133,8 @@ def _check_kinds(value: Any) -> str | None:
 
 
 def _check_days(value: Any) -> str | None:
-    ok = isinstance(value, list) and all(isinstance(d, int) and d > 0 for d in value)
-    return None if ok else "expected a list of whole numbers of days, such as [3, 1]"
+    ok = isinstance(value, list) and all(isinstance(d, int) and 0 < d <= 365 for d in value)
+    return None if ok else "expected a list of whole numbers of days from 1 to 365, such as [3, 1]"
 
 
 _SUBSCRIBER = {
@@ -154,7 +154,7 @@ _ALERTS = {
     "admin": y.Field((list, str), []),
     "retry_for": y.Field((int, float, str), 24 * 3600.0, y.check_duration, y.duration),
     "retry_base": y.Field((int, float, str), 60.0, y.check_duration, y.duration),
-    "recent_days": y.Field(int, 14),
+    "recent_days": y.Field(int, 14, y.between(0, 3650)),
 }
 _LISTS = ("programmes", "kinds", "regions", "sources", "keywords")
 

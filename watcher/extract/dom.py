@@ -218,7 +218,9 @@ def absolute(base: str, href: str) -> str | None:
     return urlunsplit(parts._replace(fragment=""))
 
 
-_PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#\[\]]+(?:[/?#][^\s]*)?$", re.I)  # [IPv6]: the slow path
+# A plain ASCII host takes the fast path; [IPv6] and non-ASCII hosts the slow one, which validates them,
+# so every URL absolute() returns can be split again without a ValueError.
+_PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#\[\]\x80-\U0010ffff]+(?:[/?#][^\s]*)?$", re.I)
 _ORIGIN = re.compile(r"https?://[^/?#]+", re.I)
 
 

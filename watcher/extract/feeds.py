@@ -70,7 +70,10 @@ def _gkmlpt_date(article: dict[str, Any]) -> DateValue | None:
 def feed_links(text: str, base: str) -> tuple[str | None, list[Link]]:
     import feedparser
 
-    parsed = feedparser.parse(text)
+    try:
+        parsed = feedparser.parse(text)
+    except (OverflowError, ValueError, RecursionError) as exc:  # feedparser on hostile input (&#xFFFFFFFF;)
+        raise ExtractError(f"unreadable feed: {type(exc).__name__}: {exc}") from exc
     if parsed.bozo and not parsed.entries:
         raise ExtractError(f"unreadable feed: {parsed.get('bozo_exception')}")
     links = []

@@ -266,9 +266,9 @@ def find_attachments(root: Node, base: str) -> list[Attachment]:
     for anchor in root.css("a[href]"):
         href = anchor.attributes.get("href") or ""
         text = node_text(anchor)
-        if not (_EXT.search(urlsplit(href).path + "?") or _EXT.search(text)):
+        if not (_EXT.search(href) or _EXT.search(text)):  # ….pdf, ….doc?v=2: the extension ends the path
             continue
-        url = absolute(base, href)
+        url = absolute(base, href)  # None for what is not a web address; splittable when not None
         if url and url not in out:
             name = text or anchor.attributes.get("title") or unquote(urlsplit(url).path.rsplit("/", 1)[-1])
             out[url] = Attachment(name=clean_space(name), url=url)
