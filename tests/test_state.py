@@ -12,6 +12,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from watcher import app, demo, state
 from watcher import config as config_mod
 from watcher.localsite import LocalServer
@@ -149,3 +151,32 @@ def test_backups_keep_the_last_seven(tmp_path: Path) -> None:
         state.backup(tmp_path)
     kept = state.backups(tmp_path)
     assert len(kept) == 7 and all(state.integrity(p) == [] for p in kept)
+
+
+def test_a_read_only_state_is_read_and_never_written(server: LocalServer, tmp_path: Path) -> None:
+    """The state on a read-only mount (root ignores file modes, so a real read-only bind mount)."""
+    site_of_40(server)
+    with Webhook() as hook:
+        config = write_config(tmp_path, server, hook)
+        folder, mounted = tmp_path / "state", tmp_path / "ro"
+        assert watcher(config, folder, "check").returncode == 0
+        mounted.mkdir()
+        bound = subprocess.run(["mount", "--bind", str(folder), str(mounted)], capture_output=True)
+        if bound.returncode != 0:
+            pytest.skip(f"cannot bind-mount here: {bound.stderr.decode().strip()}")
+        try:
+            remounted = subprocess.run(["mount", "-o", "remount,bind,ro", str(mounted)], capture_output=True)
+            assert remounted.returncode == 0, remounted.stderr
+            items = watcher(config, mounted, "items")
+            assert items.returncode == 0 and "第0批广佛科技创新合作项目" in items.stdout
+            assert watcher(config, mounted, "search", "广佛").returncode == 0
+            dry = watcher(config, mounted, "check", "--dry-run")
+            assert dry.returncode == 0, dry.stderr
+            refused = watcher(config, mounted, "check")
+            assert (
+                refused.returncode == 2
+                and "read-only" in refused.stderr
+                and "Traceback" not in refused.stderr
+            )
+        finally:
+            subprocess.run(["umount", str(mounted)], capture_output=True)

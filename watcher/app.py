@@ -136,7 +136,8 @@ def scratch_state(config: Config) -> Iterator[Config]:
     with tempfile.TemporaryDirectory(prefix="watcher-dry-run-") as scratch:
         real = Path(config.settings.state) / DB_NAME
         if real.exists():
-            source, target = sqlite3.connect(real), sqlite3.connect(Path(scratch) / DB_NAME)
+            source = Store(config.settings.state).conn  # read-only storage opens read-only
+            target = sqlite3.connect(Path(scratch) / DB_NAME)
             with target:
                 source.backup(target)  # a consistent copy even while the daemon writes
             source.close()

@@ -47,7 +47,8 @@ def writer(
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StateError(
-            f"the state in {path} is read-only ({exc.strerror}): nothing can be written there"
+            f"the state in {path} is read-only ({exc.strerror}): `watcher {command}` cannot write there; "
+            "read-only commands (items, alerts, sources, search, serve, check --dry-run) still work"
         ) from exc
     try:
         _acquire(fd, path, command, wait, waiting)

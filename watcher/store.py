@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -78,6 +79,26 @@ def damaged(path: Path, exc: Exception) -> str:
     )
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A state on read-only storage (a backup mounted for inspection): read as it is, without the WAL
+    files SQLite would create beside it, and without migrations; every write fails."""
+    if not path.exists():
+        raise StateError(f"the state in {path.parent} is read-only and has no database yet")
+    conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    if conn.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+        raise StateError(f"the state in {path.parent} is read-only and was written by an older watcher")
+    return conn
+
+
+def _read_only_mount(path: Path) -> bool:
+    """os.access says yes to root on a read-only mount; statvfs tells."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Autocommit mode (we BEGIN ourselves), WAL so readers never wait, rows readable by name."""
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -143,9 +164,11 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         guard(path)
         self.path = path / DB_NAME
+        self.read_only = not os.access(path, os.W_OK) or _read_only_mount(path)
         try:
-            self.conn = connect(self.path)
-            self._migrate()
+            self.conn = connect_read_only(self.path) if self.read_only else connect(self.path)
+            if not self.read_only:
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StateError(damaged(self.path, exc)) from exc
         mark(path)

@@ -116,7 +116,10 @@ def _html(req: Request) -> Extracted:
     # A CMS column page names its column and no article: a list, even when a script fills its entries.
     column = notice.first_meta(metas, notice.META_COLUMN)
     cms_column = not cms_notice and column is not None
-    headline = notice.is_headline(tree, title) and title != column
+
+    def headline() -> bool:  # asked only when the CMS's metas do not settle the kind
+        return notice.is_headline(tree, title) and title != column
+
     region = None
     if req.selectors.items:
         items = select_links(root, req.selectors.items, req.url, req.now, year_hint)
@@ -174,13 +177,13 @@ def _notice(
 
 
 def _kind(
-    cms_notice: bool, cms_column: bool, headline: bool, items: list[Link], prose: int, url: str
+    cms_notice: bool, cms_column: bool, headline: Callable[[], bool], items: list[Link], prose: int, url: str
 ) -> PageKind:
     if cms_notice:
         return "notice"
-    if cms_column and not headline:
+    if cms_column and not headline():
         return "list"
-    if headline and prose >= 100:
+    if prose >= 100 and headline():
         return "notice"  # a headline over prose; the lists beside it are related news
     return _decide(items, prose, url)
 

@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 
 from ..models import Link
 from .budget import tick
-from .dom import Node, absolute, anchor_title, inside, is_entry_title, make_link
+from .dom import Node, absolute, anchor_title, inside, is_entry_title, make_link, node_text
 
 
 @dataclass
 class Group:
     container: Node
-    entries: list[tuple[Node, Node]] = field(default_factory=list)  # (item, anchor)
+    entries: list[Entry] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     furniture: bool = False  # inside a region marked nav, side, footer…: weighed down, still a candidate
     offsite: int = 0  # entries on another site than the page's
@@ -56,54 +56,63 @@ def weigh(groups: list[Group], marked: set[int]) -> list[Group]:
     return groups
 
 
-def anchor_items(root: Node, exclude: set[int] | None = None) -> list[tuple[Node, Node]]:
-    """(item, anchor) for every usable anchor under root.
+Entry = tuple[Node, Node, str]  # (item, anchor, the anchor's text): the text is read once
+
+
+def anchor_items(root: Node, exclude: set[int] | None = None) -> list[Entry]:
+    """(item, anchor, text) for every usable anchor under root.
 
     Only anchors with a title-like text count as an item's anchor: an entry that also holds an empty
     icon link, a download button or a short category link ([社会]) is still one entry. An anchor that is
     not title-like itself climbs only through ancestors holding no other anchor.
     """
     anchors = [a for a in root.css("a[href]") if not exclude or a.mem_id not in exclude]
-    titled = [is_entry_title(anchor_title(a)) for a in anchors]
-    # Anchors to the same address count once: a title and its [查看全文] are one entry.
-    hrefs: dict[int, set[str]] = defaultdict(set)
+    texts = [node_text(a) for a in anchors]
+    titled = [is_entry_title(anchor_title(a, t)) for a, t in zip(anchors, texts, strict=True)]
+    # Anchors to the same address count once: a title and its [查看全文] are one entry. Only "none, one,
+    # or more" matters, so a node keeps the address of its first anchor; a node holding two is saturated,
+    # and so is every ancestor: the climb stops there (nested lists made it quadratic in their depth).
+    first: dict[int, str] = {}
     counts: dict[int, int] = defaultdict(int)
     for anchor, counted in zip(anchors, titled, strict=True):
         href = anchor.attributes.get("href") or ""
         node = anchor.parent
-        # Only "none, one, or more" matters: a node holding two is saturated, and so is every ancestor,
-        # so the climb stops there (nested lists made this quadratic in their depth).
-        while counted and node is not None and counts[node.mem_id] < 2 and href not in hrefs[node.mem_id]:
-            hrefs[node.mem_id].add(href)
-            counts[node.mem_id] += 1
+        while counted and node is not None:
+            key = node.mem_id
+            seen = counts[key]
+            if seen >= 2 or (seen == 1 and first[key] == href):
+                break
+            first.setdefault(key, href)
+            counts[key] = seen + 1
             node = node.parent
         tick()
     out = []
-    for anchor, counted in zip(anchors, titled, strict=True):
+    for anchor, text, counted in zip(anchors, texts, titled, strict=True):
         limit = 1 if counted else 0
         item = anchor
         while item.parent is not None and counts[item.parent.mem_id] <= limit and item.parent.tag != "body":
             item = item.parent
-        out.append((item, anchor))
+        out.append((item, anchor, text))
     return out
 
 
 def group_links(
-    entries: list[tuple[Node, Node]], base: str, now: dt.datetime | None, year_hint: int | None
+    entries: list[Entry], base: str, now: dt.datetime | None, year_hint: int | None
 ) -> list[Group]:
     groups: dict[tuple[int, str], Group] = {}
-    for item, anchor in entries:
+    for entry in entries:
+        item = entry[0]
         if item.parent is None:
             continue
         key = (item.parent.mem_id, item.tag or "")
         group = groups.setdefault(key, Group(item.parent))
-        group.entries.append((item, anchor))
+        group.entries.append(entry)
     own = site_of(base)
     for group in groups.values():
         seen: set[str] = set()
-        for item, anchor in group.entries:
+        for item, anchor, text in group.entries:
             tick()
-            link = make_link(item, anchor, base, now, year_hint)
+            link = make_link(item, anchor, base, now, year_hint, text)
             if link and link.url not in seen:
                 seen.add(link.url)
                 group.links.append(link)

@@ -394,13 +394,13 @@ def find_related(
             continue
         order = {node.mem_id: i for i, node in enumerate(block.traverse())}
         after = order.get(label.mem_id, -1)
-        entries = [(i, a) for i, a in anchor_items(block) if order.get(a.mem_id, -1) > after]
+        entries = [e for e in anchor_items(block) if order.get(e[1].mem_id, -1) > after]
         links = [link for group in group_links(entries, base, now, year_hint) for link in group.links]
         if not links:
-            links = [x for i, a in entries if (x := make_link(i, a, base, now, year_hint))]
+            links = [x for i, a, t in entries if (x := make_link(i, a, base, now, year_hint, t))]
         if not links:
             continue
-        prose = len(node_text(block)) - sum(len(node_text(a)) for _, a in entries)
-        drop = [block] if prose < 200 else [label, *(item for item, _ in entries)]
+        prose = len(node_text(block)) - sum(len(t) for _, _, t in entries)
+        drop = [block] if prose < 200 else [label, *(item for item, _, _ in entries)]
         return links, drop
     return [], []
