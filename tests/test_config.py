@@ -140,3 +140,11 @@ def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         config_mod.load(str(path))
     assert info.value.line == 14 and "not UTF-8" in info.value.message
+
+
+def test_a_file_with_a_nul_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD.replace("  - name: fs", "  - name: f\x00s"), "utf-8")
+    with pytest.raises(ConfigError) as info:
+        config_mod.load(str(path))
+    assert info.value.line == 10 and "#x0000" in info.value.message

@@ -34,7 +34,7 @@ def internal() -> Iterator[LocalServer]:
 
 
 def run(
-    server: LocalServer, state: Path, list_path: str, extra: str = "", robots: bool = False
+    server: LocalServer, state: Path, list_path: str, extra: str = "", robots: bool = False, source: str = ""
 ) -> SourceResult:
     text = f"""settings:
   per_host: {{concurrency: 4, delay: 0}}
@@ -43,7 +43,7 @@ def run(
 sources:
   - name: kjj
     url: {server.url(list_path)}
-    robots: {str(robots).lower()}
+    robots: {str(robots).lower()}{source}
 """
     (result,) = asyncio.run(
         check_sources(config_mod.load("t.yaml", state=str(state), text=text), clock=lambda: NOW)
@@ -109,3 +109,35 @@ def test_allow_private_lets_an_intranet_host_in(
         ["第0条科技计划项目申报通知", "内网里的一条通知公告不应被抓取"]
     )
     assert internal.site.hits["/secret.html"] == 1
+
+
+def test_related_notices_and_feed_entries_go_through_the_gate(
+    server: LocalServer, internal: LocalServer, tmp_path: Path
+) -> None:
+    """A notice's 相关通知 pointing inside, and an RSS item pointing inside: refused, never requested."""
+    related = (
+        '<div class="xgwj"><div class="hd">相关通知</div><ul>'
+        f'<li><a href="{internal.url("/secret.html")}">关于内网里另一条科技通知公告的通知</a><span>2026-11-02</span></li>'
+        '<li><a href="/ok.html">关于外网上另一条科技通知公告的通知</a><span>2026-11-03</span></li></ul></div>'
+    )
+    page = notice("关于组织申报科技计划项目的通知").replace("</body>", related + "</body>")
+    server.site.put("/kjj/tzgg/202611/t20261120_1.html", page)
+    server.site.put("/ok.html", notice("关于外网上另一条科技通知公告的通知"))
+    server.site.put(
+        "/list.html",
+        '<html><body><ul><li><a href="/kjj/tzgg/202611/t20261120_1.html">关于组织申报科技计划项目的通知</a>'
+        '<span>2026-11-20</span></li><li><a href="/ok.html">关于外网上另一条科技通知公告的通知</a>'
+        "<span>2026-11-03</span></li></ul></body></html>",
+    )
+    # allowed_domains lets the related link through its own check: the gate still stops it.
+    result = run(server, tmp_path / "a", "/list.html", source="\n    allowed_domains: [127.0.0.1, 127.0.0.2]")
+    assert result.status == "ok" and any("internal address" in e for e in result.errors), result.errors
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>通知</title><item><title>内网条目</title>'
+        f"<link>{internal.url('/secret.html')}</link></item><item><title>脚本条目</title>"
+        "<link>javascript:alert(1)</link></item></channel></rss>"
+    )
+    server.site.put("/feed.xml", rss, content_type="application/rss+xml")
+    feed = run(server, tmp_path / "b", "/feed.xml")
+    assert feed.changes == [] and any("internal address" in e for e in feed.errors), feed.errors
+    assert internal.site.connections == 0

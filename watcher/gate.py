@@ -52,6 +52,7 @@ class Gate(AbstractResolver):
             self.allow(entry)
         self._pins: dict[tuple[str, int], tuple[float, list[ResolveResult]]] = {}
         self._inner: AbstractResolver | None = None
+        self._literals: set[str] = set()  # scheme://host:port already admitted as an allowed address
 
     def allow(self, entry: str) -> None:
         """A host name, an address or a network that may be internal."""
@@ -85,8 +86,14 @@ class Gate(AbstractResolver):
         """Check a URL and its host's addresses before any connection; pins what was checked. Through a
         proxy (`resolve` false) the proxy resolves the name: only the scheme and literal addresses are
         checked here."""
+        origin = url.split("/", 3)[:3]
+        key = "/".join(origin)
+        if key in self._literals:  # the common case in a check: the source's own address, again
+            return
         host, port = self.check_url(url)
-        if resolve and _literal(host) is None:
+        if _literal(host) is not None:
+            self._literals.add(key)
+        elif resolve:
             await self._resolve_checked(host, port, url)
 
     # aiohttp's resolver interface: the connector asks here, and gets the pinned, checked addresses.

@@ -8,7 +8,9 @@ evidence, validators, health and pending alerts.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
+import functools
 import hashlib
 import logging
 import sqlite3
@@ -233,12 +235,9 @@ class Checker:
     async def _extract(
         self, source: Source, page: Page, region: str | None, kind: str | None = None
     ) -> Extracted:
-        # In a worker thread: a heavy page (up to its CPU budget) never holds the event loop, so the
-        # daemon's other checks and /healthz go on meanwhile.
-        return await asyncio.to_thread(
-            extract, page.text, page.final_url, page.encoding, kind=kind or source.kind,
-            selectors=source.selectors, now=self.clock(), region=region,
-        )  # fmt: skip
+        return await read_page(
+            page, kind=kind or source.kind, selectors=source.selectors, now=self.clock(), region=region
+        )
 
     def _layout_changed(
         self, source: Source, before: str, x: Extracted, result: SourceResult, rec: CheckRecord
@@ -341,9 +340,7 @@ class Checker:
             result.fetched += 1
             if isinstance(page, NotModified):
                 return _Notice(key, {"key": key, "source": source.name, "on_list": 1}, None, None)
-            x = await asyncio.to_thread(
-                extract, page.text, page.final_url, page.encoding, kind="notice", now=self.clock()
-            )
+            x = await read_page(page, kind="notice", now=self.clock())
             return await self._notice_from_page(
                 source, page, x, on_list=True, first=first, link=link, key=key
             )
@@ -521,6 +518,22 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
         done.set_result(None)
     else:
         done.set_exception(error)
+
+
+INLINE_CHARS = 256 * 1024  # pages read on the event loop: linear extraction keeps them to milliseconds
+_reader = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="watcher-read")
+
+
+async def read_page(page: Page, **options: Any) -> Extracted:
+    """Extract a fetched page. A big one is read in the one reader thread (one, not a pool: each thread
+    would grow its own malloc arena, and the work holds the GIL anyway), so a heavy page never holds the
+    event loop: the daemon's other checks and /healthz go on meanwhile."""
+    if len(page.text) <= INLINE_CHARS:
+        return extract(page.text, page.final_url, page.encoding, **options)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _reader, functools.partial(extract, page.text, page.final_url, page.encoding, **options)
+    )
 
 
 def _link_of(row: dict[str, Any]) -> Link:

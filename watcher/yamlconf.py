@@ -64,6 +64,11 @@ def load(path: str, text: str | None = None) -> Doc:
         raise ConfigError(path, line, "(syntax)", str(exc.problem or exc)) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(path, _line_of_byte(path, exc.start), "(file)", "not UTF-8 text") from exc
+    except yaml.reader.ReaderError as exc:  # a NUL or another control character: no mark, a position
+        line = (text or "")[: exc.position].count("\n") + 1
+        raise ConfigError(
+            path, line, "(file)", f"control character #x{exc.character:04x} is not allowed"
+        ) from exc
     return Doc(path, value if value is not None else {}, text)
 
 
