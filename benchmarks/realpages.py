@@ -99,7 +99,8 @@ def _score_notice(score: Score, got: Extracted, label: dict[str, Any]) -> None:
     if "publisher" in label:
         score.check("publisher", fold(got.publisher or ""), fold(label["publisher"]))
     score.check("attachments", len(got.attachments), label["attachments"])
-    score.check("deadline", got.deadline.iso if got.deadline else None, label["deadline"])
+    if "deadline" in label:  # left out where the page's own deadline is ambiguous (the YAML says why)
+        score.check("deadline", got.deadline.iso if got.deadline else None, label["deadline"])
 
 
 def score_all(prefixes: list[str] | None = None) -> list[Score]:

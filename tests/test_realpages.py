@@ -22,7 +22,7 @@ _spec.loader.exec_module(realpages)
 def test_corpus_has_the_promised_shape() -> None:
     cases = realpages.cases()
     lists = [c for c in cases if c.stem.startswith("list_")]
-    assert len(cases) >= 46 and len(lists) >= 23
+    assert len(cases) >= 50 and len(lists) >= 26
     for case in cases:
         assert case.with_suffix(".html").exists(), case
 
