@@ -226,3 +226,15 @@ sources:
     elapsed = time.monotonic() - started
     assert result.status == "error" and "timed out" in (result.error or "")
     assert elapsed < 2.0 + 1.0  # timeout × 2, and a second for a loaded machine
+
+
+def test_a_body_shorter_than_its_content_length_fails_that_entry_alone(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    route = server.site.routes[notices[1].path]
+    server.site.put(notices[1].path, route.body, declared=len(route.body) + 4000)  # the server stops short
+    result = run(load(server, tmp_path, server.url(demo.LIST_PATH)))
+    assert result.status == "ok" and result.count("new") == 3
+    assert any(notices[1].path in e and "payload is not completed" in e for e in result.errors), result.errors

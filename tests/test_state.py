@@ -4,12 +4,15 @@ Real processes, a real local site, real webhook receivers, real SQLite files."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ from watcher.localsite import LocalServer
 from watcher.store import Store
 
 from .conftest import NOW
-from .receivers import Webhook
+from .receivers import Webhook, wait_for
 
 
 def site_of_40(server: LocalServer) -> list[demo.DemoNotice]:
@@ -180,3 +183,80 @@ def test_a_read_only_state_is_read_and_never_written(server: LocalServer, tmp_pa
             )
         finally:
             subprocess.run(["umount", str(mounted)], capture_output=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A state directory on an 8 MB tmpfs, to fill (skipped where mount is not permitted)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def fill(folder: Path) -> None:
+    with (folder / "filler").open("wb", buffering=0) as f, contextlib.suppress(OSError):
+        while True:
+            f.write(b"\0" * 4096)
+
+
+def test_a_full_disk_is_one_line_and_loses_nothing(
+    server: LocalServer, small_disk: Path, tmp_path: Path
+) -> None:
+    notices = site_of_40(server)
+    with Webhook() as hook:
+        config = write_config(tmp_path, server, hook)
+        assert watcher(config, small_disk, "check").returncode == 0
+        sent = len(hook.messages)
+        fill(small_disk)
+        notices.insert(0, demo.DemoNotice(7999, "关于新一批广佛科技创新合作项目申报的通知", dt.date.today().isoformat(),
+                                          ["各有关单位：现组织申报。" * 200]))  # fmt: skip
+        demo.publish(server, notices)
+        full = watcher(config, small_disk, "check")
+        assert full.returncode == 2 and "disk full" in full.stderr and "Traceback" not in full.stderr
+        assert len(hook.messages) == sent
+        (small_disk / "filler").unlink()  # room again: the check that failed is made good
+        assert watcher(config, small_disk, "check").returncode == 0
+        assert any("新一批广佛科技创新合作" in m for m in hook.messages[sent:])
+
+
+def test_the_daemon_reports_a_failing_store_on_healthz(
+    server: LocalServer, small_disk: Path, tmp_path: Path
+) -> None:
+    """The store fails under the running daemon (its disk fills): /healthz says 503 with the reason, and the
+    admin channel is told once, directly; with room again, checks write and /healthz is 200."""
+    notices = site_of_40(server)
+    with Webhook() as hook, Webhook() as admin:
+        config = tmp_path / "watcher.yaml"
+        config.write_text(
+            f"settings:\n  per_host: {{concurrency: 4, delay: 0}}\n  timeout: 5\n  retries: 0\n"
+            f"sources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n    interval: 1s\n    max_follow: 50\n"
+            f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\nalerts:\n  recent_days: 60\n  admin: ['{admin.url}']\n",
+            "utf-8",
+        )
+        from .test_daemon import Daemon, get
+
+        daemon = Daemon(config, small_disk).start()
+        try:
+            wait_for(lambda: len(hook.messages) >= 40, what="the first alerts")
+            fill(small_disk)
+            notices.insert(0, demo.DemoNotice(7998, "关于又一批广佛科技创新合作项目申报的通知", dt.date.today().isoformat(),
+                                              ["各有关单位：现组织申报。" * 200]))  # fmt: skip
+            demo.publish(server, notices)
+            wait_for(lambda: get(daemon.url("/healthz"))[0] == 503, what="/healthz 503")
+            _, body = get(daemon.url("/healthz"))
+            assert "full" in json.loads(body)["store_error"]
+            wait_for(lambda: len(admin.messages) == 1, what="the admin told")
+            (small_disk / "filler").unlink()
+            wait_for(lambda: get(daemon.url("/healthz"))[0] == 200, what="/healthz 200 again")
+            wait_for(lambda: any("又一批" in m for m in hook.messages), what="the held-back alert")
+            assert len(admin.messages) == 1
+        finally:
+            daemon.stop()

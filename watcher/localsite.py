@@ -27,6 +27,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (a host that hangs)
     conditional: bool = True  # answer If-None-Match / If-Modified-Since with 304
+    declared: int | None = None  # a Content-Length other than the body's (a server that stops short)
     modified: float = 1_700_000_000.0
 
     @property
@@ -95,7 +96,8 @@ class Handler(BaseHTTPRequestHandler):
             for key, value in route.headers.items():
                 self.send_header(key, value)
         if status != 304:
-            self.send_header("Content-Length", str(len(body)))
+            declared = route.declared if route is not None and route.declared is not None else len(body)
+            self.send_header("Content-Length", str(declared))
         self.end_headers()
         if status != 304:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -72,11 +72,27 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def damaged(path: Path, exc: Exception) -> str:
+def damaged(path: Path | None, exc: Exception) -> str:
+    """A database error as the one line a user needs: a full disk, a read-only state, or damage."""
+    text = str(exc)
+    folder = path.parent if path else None
+    if "disk is full" in text or (folder is not None and _no_room(folder)):
+        return f"disk full ({text}): nothing was written; the check will be retried once there is room"
+    if "readonly" in text:
+        return f"the state is read-only ({text}): read-only commands still work"
+    where = f"the database {path}" if path else "the state's database"
     return (
-        f"the database {path} cannot be used: {exc}. `watcher state check` says what is wrong; "
+        f"{where} cannot be used: {text}. `watcher state check` says what is wrong; "
         "`watcher state restore` puts the last backup back"
     )
+
+
+def _no_room(folder: Path) -> bool:
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 64 * 1024
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:

@@ -18,7 +18,7 @@ from .. import state as state_mod
 from ..errors import ConfigError
 from ..models import BEIJING
 from ..state import StateError
-from ..store import Store
+from ..store import DB_NAME, Store, damaged
 
 
 class Context:
@@ -59,18 +59,10 @@ class Commands(click.Group):
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except sqlite3.DatabaseError as exc:
-            click.echo(f"error: {store_problem(exc)}", err=True)
+            obj = ctx.obj if isinstance(ctx.obj, Context) else None
+            path = Path(obj.config.settings.state) / DB_NAME if obj else None
+            click.echo(f"error: {damaged(path, exc)}", err=True)
             ctx.exit(2)
-
-
-def store_problem(exc: sqlite3.DatabaseError) -> str:
-    """A database error as the one line a user needs."""
-    text = str(exc)
-    if "disk is full" in text or "disk I/O" in text:
-        return f"disk full or failing ({text}): nothing was written; the check will be retried"
-    if "readonly" in text:
-        return f"the state is read-only ({text}): read-only commands still work"
-    return f"the state's database cannot be used: {text}. `watcher state check` says what is wrong; `watcher state restore` puts the last backup back"
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
