@@ -233,3 +233,34 @@ def test_pages_built_to_be_slow_are_too_complex_alone() -> None:
         == 20_000
     )
     assert time.process_time() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '<div class="date"><span>{d:02d}</span><span>2020-11</span></div>{a}',
+        '{a}<div class="date"><p>2020.11</p><p>{d:02d}</p></div>',
+    ],
+)
+def test_a_date_printed_in_pieces_is_read(cell: str) -> None:
+    """A list that prints the day in one element and the year and month in another."""
+    rows = "".join(
+        "<li>" + cell.format(d=d, a=f'<a href="/t/{d}.html">关于第{d}批科技计划项目申报的通知</a>') + "</li>"
+        for d in (7, 5, 3)
+    )
+    x = extract(f"<html><body><ul>{rows}</ul></body></html>", "http://a.gov.cn/tzgg/", "utf-8", now=NOW)
+    assert x.kind == "list" and [link.date.iso for link in x.items if link.date] == [
+        "2020-11-07",
+        "2020-11-05",
+        "2020-11-03",
+    ]
+
+
+def test_a_feed_is_known_after_a_comment_or_stylesheet() -> None:
+    rss = (
+        '<!-- generated --><?xml-stylesheet type="text/xsl" href="/rss.xsl"?>\n<rss version="2.0"><channel>'
+        "<title>通知公告</title><item><title>关于组织申报科技计划项目的通知</title><link>http://a.gov.cn/t/1.html</link>"
+        "</item></channel></rss>"
+    )
+    x = extract(rss, "http://a.gov.cn/rss.xml", "utf-8")
+    assert x.kind == "list" and [link.title for link in x.items] == ["关于组织申报科技计划项目的通知"]

@@ -258,6 +258,8 @@ def make_link(
     tag, title = split_tag(title)
     rest = node_text(item).replace(text, " ", 1)[:_NEAR] if item is not anchor else sibling_text(anchor)
     date = entry_date(rest, url, now, year_hint)
+    if date is None and item is not anchor:  # the day in one element, the month in another
+        date = split_date(item.text(deep=True, separator=" ", strip=True)[:_NEAR])
     if short and (date is None or item is anchor):  # 公 示: a short title counts only in a dated entry
         return None
     return Link(title=title, url=url, date=date, tag=tag)
@@ -283,6 +285,25 @@ def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | No
     return value
 
 
+def split_date(text: str) -> DateValue | None:
+    """A date a list prints in pieces, each in its own element: 07 | 2020-11, or 2020.11 | 07."""
+    for pattern, order in _SPLIT_DATES:
+        if m := pattern.search(text):
+            parts = dict(zip(order, (int(g) for g in m.groups()), strict=True))
+            try:
+                return DateValue(dt.date(parts["y"], parts["m"], parts["d"]))
+            except ValueError:
+                continue
+    return None
+
+
+_SPLIT_DATES = (
+    (re.compile(r"(?<!\d)([0-3]?\d)\s+((?:19|20)\d{2})\s*[-./年]\s*([01]?\d)(?!\d)"), ("d", "y", "m")),
+    (
+        re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-./年]\s*([01]?\d)月?\s+([0-3]?\d)(?![\d./-])"),
+        ("y", "m", "d"),
+    ),
+)
 _ENTRY_DATE_LABEL = re.compile(r"(?:发布|發布|更新|发稿|發稿)(?:时间|時間|日期)\s*[:：]")
 _HAS_YEAR = re.compile(r"(?:19|20)\d{2}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from ..errors import ExtractError
@@ -28,10 +29,11 @@ def looks_like_gkmlpt(text: str) -> bool:
 
 
 def looks_like_feed(text: str) -> bool:
-    head = text.lstrip()[:1024].lower()
-    return (head.startswith("<?xml") and ("<rss" in head or "<feed" in head or "<rdf" in head)) or (
-        head.startswith(("<rss", "<feed"))
-    )
+    """An RSS, Atom or RDF document: its root element, after any XML declaration, stylesheet or comment."""
+    return _FEED_ROOT.match(text[:4096]) is not None
+
+
+_FEED_ROOT = re.compile(r"(?:\s|\ufeff|<\?[^>]*\?>|<!--.*?-->)*<(?:rss|feed|rdf:rdf)\b", re.S | re.I)
 
 
 def gkmlpt_links(text: str, base: str) -> list[Link]:
