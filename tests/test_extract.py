@@ -264,3 +264,26 @@ def test_a_feed_is_known_after_a_comment_or_stylesheet() -> None:
     )
     x = extract(rss, "http://a.gov.cn/rss.xml", "utf-8")
     assert x.kind == "list" and [link.title for link in x.items] == ["关于组织申报科技计划项目的通知"]
+
+
+@pytest.mark.parametrize(
+    ("page_title", "heading"),
+    [
+        ("新闻动态--中国地理学会官网", "中国地理学会2019年学术年会在京召开"),
+        ("习近平主持召开座谈会-中国科普网", None),
+    ],
+)
+def test_a_title_with_the_site_or_column_attached(page_title: str, heading: str | None) -> None:
+    """<title> as 'column--site' gives way to the headline; 'headline-site' loses the site's name."""
+    head = f'<div class="article-title">{heading}</div>' if heading else ""
+    page = (
+        f"<html><head><title>{page_title}</title></head><body>{head}<div class='info'>发布时间：2019-05-18</div>"
+        f"<div id='zoom'><p>{'会议内容。' * 60}</p></div></body></html>"
+    )
+    x = extract(page, "http://www.example.org.cn/news/1.html", "utf-8")
+    assert (
+        x.kind == "notice"
+        and x.title == (heading or "习近平主持召开座谈会")
+        and x.date
+        and x.date.iso == "2019-05-18"
+    )

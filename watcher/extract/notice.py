@@ -56,14 +56,19 @@ def first_meta(metas: dict[str, str], names: tuple[str, ...]) -> str | None:
 
 # ---------------------------------------------------------------- title
 
-_SITE_SUFFIX = re.compile(r"(?:\s*[_|｜]+\s*|\s+[-–—]+\s+|\s*--+\s*)[^_|｜]{2,30}$")
+_SITE_SUFFIX = re.compile(
+    r"(?:\s*[_|｜]+\s*|\s+[-–—]+\s+|\s*--+\s*)[^_|｜]{2,30}$"
+    # 标题-中国科普网: a bare hyphen only before a name that is a site's or an office's
+    r"|-[^-_|｜\s]{2,20}(?:网|网站|官网|门户|政府|局|委员会|委|厅|办公室|中心|协会|学会)$"
+)
 
 
 def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     """ArticleTitle, else the heading that best agrees with <title>, else <title> less the site name.
 
     Of the headings that agree, the shortest: a title block often holds the info line too. When none
-    agrees (a <title> that is only the site's name), the page's one h1.
+    agrees (a <title> that is only the site's or the column's name), the page's one h1, else its longest
+    heading when <title> less the site is no longer than a column's name.
     """
     meta = first_meta(metas, META_TITLE[:1])
     if meta:
@@ -79,6 +84,10 @@ def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
         return h1s[0]
     if headings and (not stem or len(stem) < 6):
         return headings[0]
+    column = _SITE_SUFFIX.sub("", stem)  # 新闻动态--中国地理学会官网: a column and a site, no headline
+    long_headings = [t for t in headings if len(t) >= 8]
+    if len(column) <= 6 and long_headings:
+        return max(long_headings, key=len)
     return stem or (headings[0] if headings else None) or first_meta(metas, META_TITLE[1:])
 
 
