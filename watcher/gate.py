@@ -93,17 +93,19 @@ class Gate(AbstractResolver):
         host, port = self.check_url(url)
         if _literal(host) is not None:
             self._literals.add(key)
-        elif resolve:
+        elif resolve and self._pinned(host, port) is None:
             await self._resolve_checked(host, port, url)
 
     # aiohttp's resolver interface: the connector asks here, and gets the pinned, checked addresses.
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        return self._pinned(host, port) or await self._resolve_checked(host, port, f"{host}:{port}", family)
+
+    def _pinned(self, host: str, port: int) -> list[ResolveResult] | None:
+        """The addresses checked for this host within PIN_SECONDS: no second lookup in that time."""
         pinned = self._pins.get((host, port))
-        if pinned and pinned[0] > time.monotonic():
-            return pinned[1]
-        return await self._resolve_checked(host, port, f"{host}:{port}", family)
+        return pinned[1] if pinned and pinned[0] > time.monotonic() else None
 
     async def close(self) -> None:
         if self._inner is not None:

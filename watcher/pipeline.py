@@ -24,8 +24,8 @@ from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
 from .errors import ExtractError, FetchError
 from .extract import extract
 from .fetch import Fetcher
-from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
-from .normalize import fold
+from .models import BEIJING, Attachment, Extracted, Link, NotModified, Page, Validators
+from .normalize import fold, parse_date
 from .store import CheckRecord, Store, VersionRow, now_iso
 
 log = logging.getLogger("watcher.check")
@@ -538,11 +538,7 @@ async def read_page(page: Page, **options: Any) -> Extracted:
 
 def _link_of(row: dict[str, Any]) -> Link:
     """A stored item as the list entry it was."""
-    try:
-        date = DateValue(dt.date.fromisoformat(row["date"])) if row.get("date") else None
-    except ValueError:
-        date = None
-    return Link(row.get("title") or "", row["url"], date)
+    return Link(row.get("title") or "", row["url"], parse_date(row["date"]) if row.get("date") else None)
 
 
 def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:

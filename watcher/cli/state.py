@@ -224,7 +224,7 @@ def state_group() -> None:
 @state_group.command("check")
 @click.pass_obj
 def state_check(obj: Context) -> None:
-    """Say whether the database is sound, and which process holds the state."""
+    """Say whether the database is sound (SQLite's integrity check), and which backups there are."""
     folder = Path(obj.config.settings.state)
     db = folder / state_mod.DB_NAME
     problems = state_mod.integrity(db) if db.exists() else [f"{db} does not exist"]

@@ -163,14 +163,11 @@ def strip_furniture(marked: list[Node], keep: Node | None) -> None:
 
 def contains(outer: Node, node: Node | None) -> bool:
     """Is `node` outer itself or below it?"""
-    while node is not None:
-        if node.mem_id == outer.mem_id:
-            return True
-        node = node.parent
-    return False
+    return inside(node, {outer.mem_id})
 
 
 def inside(node: Node | None, marked: set[int]) -> bool:
+    """Is `node`, or one of its ancestors, among the `marked` nodes?"""
     while node is not None:
         if node.mem_id in marked:
             return True

@@ -28,7 +28,7 @@ def _title_source(tree: dom.LexborHTMLParser, metas: dict[str, str], x: Extracte
     for name, value in metas.items():
         if fold(value).endswith(want):
             return f"<meta name={name}>"
-    for node in tree.css("h1, h2, h3, .title, .tit, [class*=title], [id*=title]"):
+    for node in tree.css(notice.HEADINGS):
         if fold(dom.node_text(node)).endswith(want):
             return f"<{node.tag}{_selector(node)}> (agrees with <title>)"
     return "<title>, less the site's name"

@@ -109,10 +109,10 @@ def _title_stem(tree: LexborHTMLParser) -> str:
     return stem
 
 
-_HEADINGS = "h1, h2, h3, .title, .tit, [class*=title], [id*=title]"
+HEADINGS = "h1, h2, h3, .title, .tit, [class*=title], [id*=title]"
 
 
-def _headings(tree: LexborHTMLParser, selector: str = _HEADINGS) -> list[str]:
+def _headings(tree: LexborHTMLParser, selector: str = HEADINGS) -> list[str]:
     texts = []
     for node in tree.css(selector):
         text = clean_space(" ".join(block_lines(node)).strip())
