@@ -60,9 +60,13 @@ def spawn(config: Path, state_dir: Path, *args: str) -> subprocess.Popen[str]:
 
 def test_two_checks_at_once_send_each_alert_once(server: LocalServer, tmp_path: Path) -> None:
     site_of_40(server)
-    with Webhook(hold=0.02) as hook:
+    # The second check starts once the first is sending (40 alerts held 0.1 s each), so the two overlap
+    # however slow the machine is to start a process.
+    with Webhook(hold=0.1) as hook:
         config = write_config(tmp_path, server, hook)
-        runs = [spawn(config, tmp_path / "state", "check") for _ in range(2)]
+        runs = [spawn(config, tmp_path / "state", "check")]
+        wait_for(lambda: hook.messages, timeout=60, what="the first check to send")
+        runs.append(spawn(config, tmp_path / "state", "check"))
         outs = [p.communicate(timeout=120) for p in runs]
         assert [p.returncode for p in runs] == [0, 0], outs
         counts = Counter(m.splitlines()[0] for m in hook.messages)
