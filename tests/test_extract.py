@@ -106,7 +106,7 @@ def test_cli_json_shape(server: LocalServer) -> None:
     )
     data = json.loads(proc.stdout)
     assert list(data) == [
-        "url", "kind", "encoding", "title", "date", "publisher", "tag", "deadline",
+        "url", "kind", "encoding", "title", "date", "publisher", "tag", "deadline", "deadline_from",
         "attachments", "items", "related", "text",
     ]  # fmt: skip
     assert data["kind"] == "notice" and data["deadline"] == "2025-04-18"

@@ -7,6 +7,7 @@ folded title and body: overlapping terms are all found, which one big regex alte
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +29,7 @@ def term_key(term: str) -> str:
 
 
 BODY_CAP = 3  # a term repeated ten times in the body is not ten times the evidence
+ATTACHMENT_WEIGHT = 0.5  # an attachment's text counts half the body's, and only for terms the page lacks
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Programme:
 @dataclass(frozen=True)
 class Reason:
     term: str
-    field: str  # title | body
+    field: str  # title | body | 附件1 申报指南.pdf
     count: int
 
 
@@ -180,10 +182,15 @@ class Classifier:
         doc_number: str | None = None,
         deadline: str | None = None,
         date: str | None = None,
+        attachments: Sequence[tuple[str, str]] = (),
     ) -> Classification:
+        """`attachments`: (label, text) of each attachment read, weighed below the title and body."""
         ftitle, fbody = fold(title), fold(body)
-        in_title, in_body = self._counts(ftitle), self._counts(fbody)
-        matches = [m for p in self.programmes if (m := self._match(p, in_title, in_body))]
+        seen = Seen(self._counts(ftitle), self._counts(fbody))
+        for label, text in attachments:
+            if counts := self._counts(fold(text)):
+                seen.attachments.append((label, counts))
+        matches = [m for p in self.programmes if (m := self._match(p, seen))]
         matches.sort(key=lambda m: -m.score)
         return Classification(
             matches=tuple(matches),
@@ -195,22 +202,28 @@ class Classifier:
         )
 
     def classify_extracted(self, x: Extracted) -> Classification:
+        texts = [
+            (f"{label} {a.name}", text)
+            for label, a, text in zip(x.attachment_labels(), x.attachments, x.attachment_texts, strict=False)
+            if text
+        ]
         return self.classify(
             x.title or "", x.text, tag=x.tag, publisher=x.publisher, url=x.url, doc_number=x.doc_number,
             deadline=x.deadline.iso if x.deadline else None, date=x.date.iso if x.date else None,
+            attachments=texts,
         )  # fmt: skip
 
-    def _match(self, p: Programme, in_title: dict[str, int], in_body: dict[str, int]) -> Match | None:
-        if any(term_key(t) in in_title for t in p.excluded):
+    def _match(self, p: Programme, seen: Seen) -> Match | None:
+        if any(term_key(t) in seen.title for t in p.excluded):
             return None
-        if p.required and not any(term_key(t) in in_title or term_key(t) in in_body for t in p.required):
+        if p.required and not any(seen.anywhere(term_key(t)) for t in p.required):
             return None
-        score, reasons = _score(p.terms, in_title, in_body)
+        score, reasons = _score(p.terms, seen)
         if score < p.threshold:
             return None
         best: tuple[float, Task, list[Reason]] | None = None
         for task in p.tasks:
-            t_score, t_reasons = _score(task.terms, in_title, in_body)
+            t_score, t_reasons = _score(task.terms, seen)
             if t_score >= task.threshold and (best is None or t_score > best[0]):
                 best = (t_score, task, t_reasons)
         if best:
@@ -220,18 +233,34 @@ class Classifier:
         )
 
 
-def _score(
-    terms: dict[str, float], in_title: dict[str, int], in_body: dict[str, int]
-) -> tuple[float, list[Reason]]:
+@dataclass
+class Seen:
+    """How often each term occurs in the title, the body and each attachment read."""
+
+    title: dict[str, int]
+    body: dict[str, int]
+    attachments: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+
+    def anywhere(self, key: str) -> bool:
+        return key in self.title or key in self.body or any(key in counts for _, counts in self.attachments)
+
+
+def _score(terms: dict[str, float], seen: Seen) -> tuple[float, list[Reason]]:
     score, reasons = 0.0, []
     for term, weight in terms.items():
         key = term_key(term)
-        if in_title.get(key):
+        if seen.title.get(key):
             score += weight * TITLE_WEIGHT
-            reasons.append(Reason(term, "title", in_title[key]))
-        if in_body.get(key):
-            score += weight * min(in_body[key], BODY_CAP)
-            reasons.append(Reason(term, "body", in_body[key]))
+            reasons.append(Reason(term, "title", seen.title[key]))
+        if seen.body.get(key):
+            score += weight * min(seen.body[key], BODY_CAP)
+            reasons.append(Reason(term, "body", seen.body[key]))
+        elif key not in seen.title:  # only what the page itself does not say is taken from an attachment
+            for label, counts in seen.attachments:
+                if counts.get(key):
+                    score += weight * ATTACHMENT_WEIGHT * min(counts[key], BODY_CAP)
+                    reasons.append(Reason(term, label, counts[key]))
+                    break
     return score, reasons
 
 

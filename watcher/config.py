@@ -13,6 +13,7 @@ from publicsuffixlist import PublicSuffixList
 
 from . import yamlconf as y
 from .alert.subscribers import AlertSettings, Subscriber, parse_alert_settings, parse_subscribers
+from .attachments import AttachmentSettings
 from .classify import Programme, load_programmes, parse_programmes
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
@@ -38,6 +39,7 @@ class Source:
     robots: bool = True
     headers: tuple[tuple[str, str], ...] = ()
     alert_removed: bool = False
+    attachments: bool = True  # read the attachments of its new and changed notices
 
     def allows(self, url: str) -> bool:
         """May a followed link be fetched? Its host must sit under one of the allowed domains."""
@@ -57,6 +59,7 @@ class Settings:
     recheck_days: int = 30
     state: str = DEFAULT_STATE
     allow_private: tuple[str, ...] = ()
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
 
     def fetch_settings(self, own_hosts: tuple[str, ...] = ()) -> FetchSettings:
         """`own_hosts`: the configured sources' hosts, which may be internal (see gate.py)."""
@@ -122,6 +125,11 @@ _SETTINGS = {
     "recheck_days": y.Field(int, 30, y.between(0, 3650)),
     "state": y.Field(str, None),
     "allow_private": y.Field((list, str), None),
+    "read_attachments": y.Field(bool, True),
+    "max_attachment_bytes": y.Field(int, 20 * 1024 * 1024, y.between(1024, 1024**3)),
+    "max_attachments": y.Field(int, 10, y.between(0, 100)),
+    "attachment_seconds": y.Field((int, float), 30.0, y.between(1, 3600), float),
+    "attachment_memory_mb": y.Field(int, 1024, y.between(128, 65536)),
 }
 _PER_HOST = {
     "concurrency": y.Field(int, 1, y.between(1, 100)),
@@ -144,6 +152,7 @@ _SOURCE = {
     "robots": y.Field(bool, True),
     "headers": y.Field(dict, {}, _headers),
     "alert_removed": y.Field(bool, False),
+    "attachments": y.Field(bool, True),
 }
 _SELECTORS = {name: y.Field(str, None) for name in ("items", "title", "body", "date")}
 TOP_LEVEL = ("settings", "sources", "programmes", "subscribers", "alerts")
@@ -216,6 +225,11 @@ def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
     from_file = raw.pop("state")
     allowed = raw.pop("allow_private")
     raw["allow_private"] = y.str_list(doc, ("settings", "allow_private"), allowed) if allowed else ()
+    raw["attachments"] = AttachmentSettings(
+        read=raw.pop("read_attachments"), max_bytes=raw.pop("max_attachment_bytes"),
+        max_count=raw.pop("max_attachments"), seconds=raw.pop("attachment_seconds"),
+        memory_mb=raw.pop("attachment_memory_mb"),
+    )  # fmt: skip
     state_dir = state or os.environ.get("WATCHER_STATE")
     if not state_dir:  # a path in the file is relative to the file
         state_dir = str(Path(doc.path).resolve().parent / (from_file or DEFAULT_STATE))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -94,7 +95,10 @@ def _body_key(text: str) -> str:
 
 
 def _attachments_key(attachments: tuple[Attachment, ...]) -> str:
-    return "\n".join(sorted(fold(a.name) + " " + urlsplit(a.url).path for a in attachments))
+    """Names, addresses and, once read, contents: a guide replaced at the same address is a change."""
+    return "\n".join(
+        sorted(f"{fold(a.name)} {urlsplit(a.url).path}" + (f" {a.sha}" if a.sha else "") for a in attachments)
+    )
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,11 @@ class Diff:
     details: dict[str, str] = field(default_factory=dict)
 
 
-def compare(old: Snapshot, new: Snapshot, max_lines: int = 12) -> Diff:
-    """Which of title / body / attachments / deadline changed, with a short unified diff of the body."""
+def compare(
+    old: Snapshot, new: Snapshot, max_lines: int = 12, texts: Mapping[str, str] | None = None
+) -> Diff:
+    """Which of title / body / attachments / deadline changed, with a short unified diff of the body and
+    of each replaced attachment's text (`texts`: attachment text by content id)."""
     what = []
     details: dict[str, str] = {}
     if fold(old.title) != fold(new.title):
@@ -113,15 +120,42 @@ def compare(old: Snapshot, new: Snapshot, max_lines: int = 12) -> Diff:
         details["title"] = f"{old.title} → {new.title}"
     if _body_key(old.text) != _body_key(new.text):
         what.append("body")
-    if _attachments_key(old.attachments) != _attachments_key(new.attachments):
+    lines = attachment_changes(old.attachments, new.attachments, texts or {}, max_lines)
+    if lines:
         what.append("attachments")
-        added = [a.name for a in new.attachments if a.name not in {b.name for b in old.attachments}]
-        removed = [a.name for a in old.attachments if a.name not in {b.name for b in new.attachments}]
-        details["attachments"] = "; ".join([*(f"+ {n}" for n in added), *(f"- {n}" for n in removed)])
+        details["attachments"] = "; ".join(line for line in lines if not line.startswith(("+", "-", "…")))
     if old.deadline != new.deadline:
         what.append("deadline")
         details["deadline"] = f"{old.deadline or '—'} → {new.deadline or '—'}"
-    return Diff(tuple(what), text_diff(old.text, new.text, max_lines) if "body" in what else "", details)
+    body = text_diff(old.text, new.text, max_lines) if "body" in what else ""
+    return Diff(tuple(what), "\n".join(filter(None, [body, *lines])), details)
+
+
+def attachment_changes(
+    old: tuple[Attachment, ...], new: tuple[Attachment, ...], texts: Mapping[str, str], max_lines: int = 12
+) -> list[str]:
+    """附件 added and removed, and the changed lines of each attachment replaced at its address.
+
+    An attachment read now that could not be read before (the first check after an upgrade, a host that
+    was down) is not a change: its content is new to watcher, not to the page."""
+    before = {_attachment_id(a): a for a in old}
+    lines: list[str] = []
+    for i, a in enumerate(new, 1):
+        was = before.pop(_attachment_id(a), None)
+        if was is None:
+            lines.append(f"+ 附件{i} {a.name}")
+        elif was.sha and a.sha and was.sha != a.sha:
+            lines.append(f"附件{i} {a.name} 变化：")
+            changed = text_diff(texts.get(was.sha, ""), texts.get(a.sha, ""), max_lines)
+            lines += changed.splitlines() if changed else ["（文字未变或无法读取，文件已更换）"]
+        elif was.sha and not a.sha and a.error:
+            lines.append(f"附件{i} {a.name} 无法获取：{a.error}")
+    lines += [f"- {a.name}" for a in before.values()]
+    return lines
+
+
+def _attachment_id(a: Attachment) -> str:
+    return urlsplit(a.url).path or fold(a.name)
 
 
 def text_diff(old: str, new: str, max_lines: int = 12) -> str:

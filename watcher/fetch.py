@@ -65,6 +65,14 @@ class FetchSettings:
     allow_private: tuple[str, ...] = ()  # hosts, addresses, networks that may be internal (see gate.py)
 
 
+@dataclass(frozen=True)
+class _Body:
+    """What a response body is: a page to decode under the page cap, or a file's bytes under its own."""
+
+    binary: bool = False
+    max_bytes: int | None = None
+
+
 @dataclass
 class _Host:
     gate: asyncio.Semaphore
@@ -133,8 +141,13 @@ class Fetcher:
         verify: bool = True,
         encoding: str | None = None,
         robots: bool | None = None,
+        binary: bool = False,
+        max_bytes: int | None = None,
     ) -> Page | NotModified:
         """GET with retries on connection errors, 5xx and 429; raise a FetchError subclass on failure.
+
+        `binary`: a file, not a page (an attachment): its bytes are not decoded, and `max_bytes` caps it
+        instead of the page cap.
 
         The attempts and the waits between them share one budget, `total_timeout`: a server that trickles
         a byte a second holds its source that long, not that long for each retry. Time spent queueing
@@ -147,7 +160,9 @@ class Fetcher:
                 async with self._polite(url):
                     started = time.monotonic()
                     try:
-                        return await self._get_once(url, validators, headers, verify, encoding, left)
+                        return await self._get_once(
+                            url, validators, headers, verify, encoding, left, _Body(binary, max_bytes)
+                        )
                     finally:
                         left -= time.monotonic() - started
             except FetchError as exc:
@@ -172,6 +187,7 @@ class Fetcher:
         verify: bool,
         encoding: str | None,
         budget: float | None = None,
+        body: _Body | None = None,
     ) -> Page | NotModified:
         request_headers = dict(headers or {})
         if validators and validators.etag:
@@ -181,7 +197,7 @@ class Fetcher:
         budget = self.settings.total_timeout if budget is None else max(budget, 0.001)
         try:
             async with asyncio.timeout(budget):
-                return await self._stream(url, request_headers, verify, encoding)
+                return await self._stream(url, request_headers, verify, encoding, body or _Body())
         except TimeoutError as exc:
             raise Timeout(
                 url,
@@ -191,7 +207,7 @@ class Fetcher:
             raise _transport_error(url, exc) from exc
 
     async def _stream(
-        self, url: str, headers: dict[str, str], verify: bool, encoding: str | None
+        self, url: str, headers: dict[str, str], verify: bool, encoding: str | None, kind: _Body
     ) -> Page | NotModified:
         resp = await self._send(url, headers, verify)
         async with contextlib.aclosing(resp):
@@ -200,14 +216,17 @@ class Fetcher:
                 return NotModified(url)
             # One pass over the headers: each httpx Headers.get() scans them all (a tenth of a fetch's CPU).
             headers = {k.lower(): v for k, v in resp.headers.items()}
-            body = await self._read_capped(url, resp, headers.get("content-length", ""))
+            cap = kind.max_bytes or self.settings.max_bytes
+            body = await self._read_capped(url, resp, headers.get("content-length", ""), cap)
             retry_after = _retry_after(headers.get("retry-after"))
-            if _is_challenge(resp.status_code, body):
+            if not kind.binary and _is_challenge(resp.status_code, body):
                 raise Blocked(url, f"anti-bot challenge (HTTP {resp.status_code})")
             if resp.status_code >= 400:
                 raise HTTPStatusError(url, resp.status_code, retry_after)
             content_type = headers.get("content-type", "")
-            text, used = decode(body, _header_charset(content_type), override=encoding)
+            text, used = (
+                ("", "binary") if kind.binary else decode(body, _header_charset(content_type), encoding)
+            )
             return Page(
                 url=url,
                 final_url=str(resp.url),
@@ -241,8 +260,7 @@ class Fetcher:
             url = target
         raise ConnectError(start, f"too many redirects (a redirect loop? the last one went to {url})")
 
-    async def _read_capped(self, url: str, resp: httpx.Response, declared: str) -> bytes:
-        cap = self.settings.max_bytes
+    async def _read_capped(self, url: str, resp: httpx.Response, declared: str, cap: int) -> bytes:
         if declared.isdigit() and int(declared) > cap:
             raise TooLarge(url, f"declared {int(declared):,} bytes, over the {cap:,} byte cap")
         chunks, size = [], 0

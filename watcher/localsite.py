@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 
 @dataclass
@@ -69,10 +69,10 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         site = self.site
         with site.lock:
-            site.hits[path] += 1
+            site.hits[unquote(path)] += 1
             site.log.append((time.monotonic(), path))
             site.request_headers[path] = {k.lower(): v for k, v in self.headers.items()}
-        route = site.routes.get(self.path) or site.routes.get(path)
+        route = site.routes.get(self.path) or site.routes.get(path) or site.routes.get(unquote(path))
         if route is None:
             return self._send(404, b"not found", "text/plain")
         if route.delay:

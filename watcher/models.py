@@ -69,11 +69,29 @@ class Link:
 
 @dataclass(frozen=True)
 class Attachment:
+    """An attachment a notice links to; once read, what its bytes were (by SHA-256) and held."""
+
     name: str
     url: str
+    sha: str | None = None
+    kind: str | None = None  # pdf | docx | xlsx | xls | doc, as sniffed from the bytes
+    size: int | None = None
+    pages: int | None = None
+    error: str | None = None  # why it could not be fetched or read
 
-    def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "url": self.url}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "url": self.url}
+        for key in ("sha", "kind", "size", "pages", "error"):
+            if (value := getattr(self, key)) is not None:
+                out[key] = value
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Attachment:
+        return cls(
+            raw.get("name") or "", raw.get("url") or "", raw.get("sha"), raw.get("kind"), raw.get("size"),
+            raw.get("pages"), raw.get("error"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -95,6 +113,12 @@ class Extracted:
     doc_number: str | None = None
     blocked: bool = False
     region: str | None = None  # the CSS path of the list's region, remembered to spot a layout change
+    attachment_texts: tuple[str, ...] = ()  # the text of each attachment read, in `attachments` order
+    deadline_from: str | None = None  # 附件1 when the deadline is not in the body but in an attachment
+
+    def attachment_labels(self) -> tuple[str, ...]:
+        """附件1, 附件2…: how alerts and reasons name the attachments."""
+        return tuple(f"附件{i}" for i in range(1, len(self.attachments) + 1))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +130,7 @@ class Extracted:
             "publisher": self.publisher,
             "tag": self.tag,
             "deadline": _iso(self.deadline),
+            "deadline_from": self.deadline_from,
             "attachments": [a.to_json() for a in self.attachments],
             "items": [i.to_json() for i in self.items],
             "related": [r.to_json() for r in self.related],

@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .attachments import AttachmentReader, Read
 from .config import Config, Source
 from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
 from .errors import ExtractError, FetchError
 from .extract import extract
+from .extract.notice import find_deadline
 from .fetch import Fetcher
-from .models import BEIJING, Attachment, Extracted, Link, NotModified, Page, Validators
+from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
 from .normalize import fold, parse_date
 from .store import CheckRecord, Store, VersionRow, now_iso
 
@@ -98,6 +100,7 @@ class _Notice:
     related: tuple[Link, ...] = ()
     evidence: tuple[str, str, str, bytes] | None = None
     validators: tuple[str, Validators] | None = None
+    attachments: Read | None = None  # what reading its attachments fetched, parsed and has to write
 
 
 class Checker:
@@ -118,6 +121,7 @@ class Checker:
         self.clock = clock or (lambda: dt.datetime.now(BEIJING))
         self._gate = asyncio.Semaphore(config.settings.concurrency)
         self._writes = GroupCommit(store)
+        self.attachments = AttachmentReader(store, config.settings.attachments, self.clock)
 
     async def check_all(
         self,
@@ -188,7 +192,10 @@ class Checker:
         delay = min(source.interval * (2**failures), max(MAX_BACKOFF, source.interval))
         return now_iso(self.clock() + dt.timedelta(seconds=delay))
 
-    async def _get(self, source: Source, url: str, validators: Validators | None) -> Page | NotModified:
+    async def _get(
+        self, source: Source, url: str, validators: Validators | None, binary: bool = False
+    ) -> Page | NotModified:
+        """A page of the source, or (`binary`) one of its attachments under the attachment cap."""
         async with self._gate:
             return await self.fetcher.get(
                 url,
@@ -197,6 +204,8 @@ class Checker:
                 verify=source.verify_tls,
                 encoding=source.encoding,
                 robots=source.robots,
+                binary=binary,
+                max_bytes=self.config.settings.attachments.max_bytes if binary else None,
             )
 
     # -------------------------------------------------------------- the flow
@@ -272,7 +281,7 @@ class Checker:
         # the catalogue the list was first seen with, not as news.
         unread = [(k, link) for k, link in current.items() if k in known and not known[k].get("version_id")]
         recheck = [(k, link) for k, link in current.items() if k in known and known[k].get("version_id")]
-        recheck = [(k, link) for k, link in recheck if self._recent(link)] if source.follow else []
+        recheck = [(k, link) for k, link in recheck if self._recent(link.date)] if source.follow else []
         todo = (fresh + unread[::-1] + recheck)[: source.max_follow] if source.follow else fresh
         backlog = {k for k, _ in unread}
         notices = await asyncio.gather(
@@ -316,18 +325,19 @@ class Checker:
             return []
         known = list(self.store.items_on_list(source.name).values())
         unread = [(r, True) for r in reversed(known) if not r.get("version_id") and r.get("url")]
-        recent = [(r, False) for r in known if r.get("version_id") and self._recent(_link_of(r))]
+        recent = [(r, False) for r in known if r.get("version_id") and self._recent(_link_of(r).date)]
         todo = (unread + recent)[: source.max_follow]
         found = await asyncio.gather(
             *(self._entry(source, r["key"], _link_of(r), result, backlog) for r, backlog in todo)
         )
         return [n for n in found if n is not None]
 
-    def _recent(self, link: Link) -> bool:
-        """Known notices dated within `recheck_days` are re-fetched (conditionally) to catch revisions."""
-        if link.date is None:
+    def _recent(self, date: DateValue | None) -> bool:
+        """Known notices dated within `recheck_days` are re-fetched (conditionally) to catch revisions, and
+        their attachments read; an undated one counts as recent."""
+        if date is None:
             return True
-        age = self.clock().astimezone(BEIJING).date() - link.date.day
+        age = self.clock().astimezone(BEIJING).date() - date.day
         return age.days <= self.config.settings.recheck_days
 
     async def _entry(
@@ -336,7 +346,7 @@ class Checker:
         if not source.follow:
             return self._version(source, key, link.url, snapshot_of_entry(link), link, None, True, first)
         try:
-            page = await self._get(source, link.url, self.store.validators(link.url))
+            page = await self._get(source, link.url, self._validators(source, key, link.url))
             result.fetched += 1
             if isinstance(page, NotModified):
                 return _Notice(key, {"key": key, "source": source.name, "on_list": 1}, None, None)
@@ -352,6 +362,17 @@ class Checker:
             result.unexpected += 1
         return None
 
+    def _validators(self, source: Source, key: str, url: str) -> Validators | None:
+        """A notice's validators, unless its attachments are due to be read again: a guide replaced at the
+        same address leaves the notice page as it was (and answering 304)."""
+        validators = self.store.validators(url)
+        if validators is None or not (self.config.settings.attachments.read and source.attachments):
+            return validators
+        item = self.store.item(key)
+        version = self.store.version(item["version_id"]) if item and item.get("version_id") else None
+        urls = [a["url"] for a in (version or {}).get("attachments") or []]
+        return None if urls and self.attachments.due(urls) else validators
+
     async def _notice_from_page(
         self,
         source: Source,
@@ -365,12 +386,35 @@ class Checker:
         key = key or item_key(page.url)
         if link and not x.title:
             x = replace(x, title=link.title)
+        read = None
+        if x.attachments and self._reads_attachments(source, x):
+            x, read = await self._read_attachments(source, key, x)
         notice = self._version(source, key, page.url, snapshot_of(x), link, x, on_list, first)
         notice.related = x.related
-        notice.validators = (page.url, Validators(page.etag, page.last_modified))
+        notice.attachments = read
+        if not (read and read.errors):  # an attachment that could not be had: the notice is read again
+            notice.validators = (page.url, Validators(page.etag, page.last_modified))
         if notice.version is not None:
             notice.evidence = (notice.version.id, page.url, page.encoding, page.body)
         return notice
+
+    def _reads_attachments(self, source: Source, x: Extracted) -> bool:
+        return self.config.settings.attachments.read and source.attachments and self._recent(x.date)
+
+    async def _read_attachments(
+        self, source: Source, key: str, x: Extracted
+    ) -> tuple[Extracted, Read | None]:
+        """The notice with its attachments read. Nothing is fetched when the page is as it was and every
+        attachment was read lately: what they held then stands."""
+        remembered, fresh = self.attachments.remembered(x.attachments)
+        candidate = with_attachments(x, remembered)
+        old = self.store.item(key)
+        if fresh and old is not None and old["fingerprint"] == snapshot_of(candidate).fingerprint:
+            return candidate, None
+        read = await self.attachments.read(
+            x.attachments, lambda url, v: self._get(source, url, v, binary=True), source.allows
+        )
+        return with_attachments(x, read), read
 
     def _version(
         self,
@@ -394,12 +438,17 @@ class Checker:
             return _Notice(key, item, None, None)
         kind, diff_text = "new", ""
         what: tuple[str, ...] = ()
+        quiet = False
         if old is not None and old.get("version_id"):
             previous = self.store.version(old["version_id"])
             if previous:
-                d = compare(_snapshot_from_row(previous), snap)
-                if not d.what:
+                before = _snapshot_from_row(previous)
+                d = compare(before, snap, texts=self._attachment_texts(before, x))
+                if not d.what and not _newly_read(before, snap):
                     return _Notice(key, item, None, None)
+                # Attachments read for the first time change nothing on the page: kept as a version of
+                # their own, so the next replacement is compared with what they held, and alerted to nobody.
+                quiet = not d.what
                 kind, what, diff_text = "changed", d.what, d.text
         # The previous version is part of the id: a revision that flips back (A → B → A) is a version of
         # its own, alerted again, and the history stays append-only; a re-run still gives the same id.
@@ -414,12 +463,22 @@ class Checker:
             doc_number=x.doc_number if x else None,
             attachments=[a.to_json() for a in snap.attachments],
             related=[r.to_json() for r in (x.related if x else ())],
-            text=snap.text, search=f"{fold(item['title'])}\n{fold(snap.text)}", classification=classification,
+            text=snap.text, search=_search_text(item["title"], snap.text, x), classification=classification,
+            deadline_from=x.deadline_from if x else None,
         )  # fmt: skip
+        if quiet:
+            return _Notice(key, item, version, None)
         change = Change(
             kind, key, url, item["title"], source.name, item["date"], what, diff_text, first_check=first,
         )  # fmt: skip
         return _Notice(key, item, version, change)
+
+    def _attachment_texts(self, before: Snapshot, x: Extracted | None) -> dict[str, str]:
+        """Texts of the previous version's attachments (from the store) and of this one's (just read)."""
+        texts = self.store.attachment_texts([a.sha for a in before.attachments if a.sha])
+        if x:
+            texts.update((a.sha, t) for a, t in zip(x.attachments, x.attachment_texts, strict=False) if a.sha)
+        return texts
 
     async def _follow_related(
         self, source: Source, notices: list[_Notice], result: SourceResult, first: bool
@@ -459,11 +518,17 @@ class Checker:
             rec.items.append(notice.item)
             if notice.validators and notice.validators[1] != Validators():
                 rec.validators[notice.validators[0]] = notice.validators[1]
-            if notice.version is not None and notice.change is not None:
+            if read := notice.attachments:
+                rec.files += read.files
+                rec.sightings += read.sightings
+                rec.validators.update((u, v) for u, v in read.validators.items() if v != Validators())
+                result.errors += read.errors
+            if notice.version is not None:
                 rec.versions.append(notice.version)
-                result.changes.append(notice.change)
                 if notice.evidence:
                     rec.evidence.append(notice.evidence)
+            if notice.version is not None and notice.change is not None:
+                result.changes.append(notice.change)
                 if self.plan_alerts and not result.layout_changed:
                     rec.alerts.extend(self.plan_alerts(notice.change, notice.version))
 
@@ -545,6 +610,34 @@ def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:
     return Snapshot(
         title=row["title"] or "",
         text=row["text"] or "",
-        attachments=tuple(Attachment(a["name"], a["url"]) for a in row.get("attachments") or []),
+        attachments=tuple(Attachment.from_json(a) for a in row.get("attachments") or []),
         deadline=row.get("deadline"),
     )
+
+
+def _newly_read(before: Snapshot, now: Snapshot) -> bool:
+    """Does this version hold an attachment's content the previous one did not have?"""
+    known = {a.url: a.sha for a in before.attachments}
+    return any(a.sha and not known.get(a.url) for a in now.attachments)
+
+
+def with_attachments(x: Extracted, read: Read) -> Extracted:
+    """The notice with its attachments as read; a deadline the body does not state is looked for in them,
+    in order, and remembered with the attachment it came from."""
+    rest = x.attachments[len(read.attachments) :]  # past `max_attachments`: listed, not read
+    deadline, found_in = x.deadline, None
+    if deadline is None:
+        for label, text in read.labelled_texts:
+            if found := find_deadline(text, x.date):
+                deadline, found_in = found, label
+                break
+    return replace(
+        x, attachments=read.attachments + rest, attachment_texts=read.texts + ("",) * len(rest),
+        deadline=deadline, deadline_from=found_in,
+    )  # fmt: skip
+
+
+def _search_text(title: str, text: str, x: Extracted | None) -> str:
+    """What `watcher search` looks in: the title, the body and the attachments' text, folded."""
+    parts = [fold(title), fold(text), *(fold(t) for t in (x.attachment_texts if x else ()) if t)]
+    return "\n".join(parts)

@@ -69,6 +69,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE alerts ADD COLUMN claimed_by TEXT;
     """,
+    # 5: attachments read: each file once by its SHA-256 (bytes compressed, text), the last read of each
+    # address, and where a version's deadline was found
+    """
+    CREATE TABLE attachment_files (
+        sha TEXT PRIMARY KEY, kind TEXT, size INTEGER, pages INTEGER, text TEXT, error TEXT, data BLOB
+    );
+    CREATE TABLE attachment_urls (url TEXT PRIMARY KEY, sha TEXT, error TEXT, checked_at TEXT);
+    ALTER TABLE versions ADD COLUMN deadline_from TEXT;
+    """,
 ]
 
 
@@ -151,6 +160,30 @@ class VersionRow:
     text: str
     search: str
     classification: dict[str, Any] | None = None
+    deadline_from: str | None = None  # 附件1 when the deadline was read in an attachment
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """One attachment's bytes and what was read from them; stored once per content."""
+
+    sha: str
+    kind: str | None
+    size: int
+    pages: int | None
+    text: str
+    error: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class AttachmentSighting:
+    """The last read of one attachment address: its content then, or why it could not be had."""
+
+    url: str
+    sha: str | None
+    error: str | None
+    checked_at: str
 
 
 @dataclass
@@ -172,6 +205,8 @@ class CheckRecord:
     removed: list[str] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # kind, message
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    files: list[AttachmentFile] = field(default_factory=list)
+    sightings: list[AttachmentSighting] = field(default_factory=list)
 
 
 class Store:
@@ -247,6 +282,34 @@ class Store:
         row = self.conn.execute("SELECT html FROM evidence WHERE version_id=?", [version_id]).fetchone()
         return zlib.decompress(row[0]) if row else None
 
+    def sightings(self, urls: list[str]) -> dict[str, dict[str, Any]]:
+        """The last read of each of these attachment addresses, with what was read then (not the bytes)."""
+        if not urls:
+            return {}
+        marks = ",".join("?" * len(urls))
+        q = f"""SELECT u.url, u.sha, u.checked_at, coalesce(u.error, f.error) AS error, f.kind, f.size,
+                       f.pages, f.text
+                FROM attachment_urls u LEFT JOIN attachment_files f ON f.sha = u.sha WHERE u.url IN ({marks})"""
+        return {row["url"]: row for row in self._rows(q, urls)}
+
+    def attachment_file(self, sha: str, with_data: bool = True) -> dict[str, Any] | None:
+        """One stored attachment: what was read from it and (`with_data`) its bytes."""
+        columns = "*" if with_data else "sha, kind, size, pages, text, error"
+        rows = list(self._rows(f"SELECT {columns} FROM attachment_files WHERE sha=?", [sha]))
+        if not rows:
+            return None
+        row = rows[0]
+        if with_data:
+            row["data"] = zlib.decompress(row["data"]) if row["data"] is not None else None
+        return row
+
+    def attachment_texts(self, shas: list[str]) -> dict[str, str]:
+        if not shas:
+            return {}
+        marks = ",".join("?" * len(shas))
+        q = f"SELECT sha, text FROM attachment_files WHERE sha IN ({marks})"
+        return {row[0]: row[1] or "" for row in self.conn.execute(q, shas)}
+
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         return list(self._rows(sql, params))
 
@@ -276,6 +339,14 @@ class Store:
         executemany(  # level 1: evidence is written for every version and read rarely
             "INSERT OR REPLACE INTO evidence (version_id, url, encoding, html) VALUES (?, ?, ?, ?)",
             [(vid, url, enc, compress(body, 1)) for vid, url, enc, body in rec.evidence],
+        )
+        executemany(  # content-addressed: a file two notices share, or a version reverted to, is kept once
+            "INSERT OR IGNORE INTO attachment_files (sha, kind, size, pages, text, error, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(f.sha, f.kind, f.size, f.pages, f.text, f.error, compress(f.data, 1)) for f in rec.files],
+        )
+        executemany(
+            "INSERT OR REPLACE INTO attachment_urls (url, sha, error, checked_at) VALUES (?, ?, ?, ?)",
+            [(s.url, s.sha, s.error, s.checked_at) for s in rec.sightings],
         )
         for key in rec.removed:
             execute("UPDATE items SET removed_at=?, on_list=0 WHERE key=?", [rec.at, key])

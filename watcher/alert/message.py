@@ -65,6 +65,7 @@ class AlertData:
     region: str | None = None
     deadline: str | None = None
     programmes: tuple[ProgrammeMatch, ...] = ()
+    deadline_from: str | None = None  # 附件1: the deadline is in that attachment, not the page
     attachments: tuple[tuple[str, str], ...] = ()
     what: tuple[str, ...] = ()
     diff: str = ""
@@ -108,6 +109,7 @@ def alert_data(change: str, version: dict[str, Any], source: str) -> AlertData:
         kind=c.get("kind") or "其他", region=c.get("region"), deadline=version.get("deadline"),
         programmes=programmes, attachments=tuple((a["name"], a["url"]) for a in version.get("attachments") or ()),
         what=tuple(version.get("what") or ()), diff=version.get("diff") or "", group=c.get("group"),
+        deadline_from=version.get("deadline_from"),
     )  # fmt: skip
 
 
@@ -179,9 +181,9 @@ def notice_blocks(a: AlertData, today: dt.date) -> list[Block]:
     blocks.append((7, "field", "类别", " · ".join(filter(None, [a.kind, a.region]))))
     if a.deadline:
         days = a.days_left(today)
-        blocks.append(
-            (9, "field", "截止", f"{a.deadline}（{_days_phrase(days)}）" if days is not None else a.deadline)
-        )
+        where = f"（见{a.deadline_from}）" if a.deadline_from else ""
+        when = f"{a.deadline}（{_days_phrase(days)}）" if days is not None else a.deadline
+        blocks.append((9, "field", "截止", when + where))
     origin = " · ".join(filter(None, [a.publisher, a.source]))
     blocks.append((6, "field", "来源", f"{origin}" + (f" · {a.date}" if a.date else "")))
     if a.what:

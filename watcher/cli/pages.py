@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 import click
 
 from .. import config as config_mod
+from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
 from ..errors import WatcherError
 from ..extract import extract as extract_page
@@ -17,7 +19,8 @@ from ..extract.explain import notice_sources
 from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
-from ..models import Extracted, NotModified
+from ..models import Attachment, Extracted, NotModified
+from ..pipeline import with_attachments
 from .base import Context, cli, echo_json, fail, now
 
 
@@ -38,14 +41,35 @@ def read_target(target: str, base_url: str | None) -> tuple[str, str, str]:
     return text, encoding, base_url or path.resolve().as_uri()
 
 
-async def _fetch_one(url: str) -> tuple[str, str]:
+def _one_off_fetcher(url: str) -> Fetcher:
     own = (urlsplit(url).hostname or "",)  # the page asked for may be internal; what it links to may not
-    async with Fetcher(
-        FetchSettings(per_host_delay=0, robots=False, retries=0, allow_private=own)
-    ) as fetcher:
+    return Fetcher(FetchSettings(per_host_delay=0, robots=False, retries=0, allow_private=own))
+
+
+async def _fetch_one(url: str) -> tuple[str, str]:
+    async with _one_off_fetcher(url) as fetcher:
         page = await fetcher.get(url)
     assert not isinstance(page, NotModified)
     return page.text, page.encoding
+
+
+def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -> Extracted:
+    """The notice with its attachments fetched and read now (nothing is remembered)."""
+    settings = settings or AttachmentSettings()
+    web = [a for a in x.attachments if a.url.startswith(("http://", "https://"))]
+    if not web:
+        return x
+
+    async def run() -> Read:
+        async with _one_off_fetcher(x.url) as fetcher:
+            reader = AttachmentReader(None, settings, now)
+            return await reader.read(
+                web,
+                lambda url, v: fetcher.get(url, v, binary=True, max_bytes=settings.max_bytes),
+                lambda _: True,
+            )
+
+    return with_attachments(replace(x, attachments=tuple(web)), asyncio.run(run()))
 
 
 @cli.command()
@@ -54,19 +78,26 @@ async def _fetch_one(url: str) -> tuple[str, str]:
 @click.option("--kind", type=click.Choice(config_mod.SOURCE_KINDS), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the fields as one JSON object.")
 @click.option("--explain", is_flag=True, help="Also show which regions could be the list, and why.")
-def extract(target: str, base_url: str | None, kind: str, as_json: bool, explain: bool) -> None:
+@click.option(
+    "--attachments", "attachments", is_flag=True, help="Also fetch and read a notice's attachments."
+)
+def extract(
+    target: str, base_url: str | None, kind: str, as_json: bool, explain: bool, attachments: bool
+) -> None:
     """Show what watcher reads on a page (URL or FILE)."""
     regions: list[Candidate] | None = [] if explain else None
     try:
         text, encoding, base = read_target(target, base_url)
         result = extract_page(text, base, encoding, kind=kind, now=now(), explain=regions)
+        if attachments and result.kind == "notice":
+            result = read_attachments(result)
     except WatcherError as exc:
         fail(f"cannot read {target}: {exc}")
         return
     if as_json:
         echo_json(result.to_json())
     else:
-        click.echo(render_extracted(result))
+        click.echo(render_extracted(result, attachments))
     if regions is not None:
         click.echo(render_explanation(result, regions, text))
 
@@ -91,20 +122,26 @@ def render_explanation(x: Extracted, regions: list[Candidate], text: str) -> str
     return "\n".join(lines)
 
 
-def render_extracted(x: Extracted) -> str:
+def render_extracted(x: Extracted, read: bool = False) -> str:
     lines = [f"{x.kind} page · {x.encoding} · {x.url}"]
+    deadline = (
+        (x.deadline.iso + (f" (in {x.deadline_from})" if x.deadline_from else "")) if x.deadline else None
+    )
     for label, value in (
         ("title", x.title),
         ("date", x.date.iso if x.date else None),
         ("publisher", x.publisher),
         ("tag", x.tag),
-        ("deadline", x.deadline.iso if x.deadline else None),
+        ("deadline", deadline),
         ("doc number", x.doc_number),
     ):
         if value:
             lines.append(f"  {label:<10} {value}")
-    for a in x.attachments:
-        lines.append(f"  attachment {a.name} <{a.url}>")
+    texts = x.attachment_texts or ("",) * len(x.attachments)
+    for label, a, text in zip(x.attachment_labels(), x.attachments, texts, strict=False):
+        lines.append(f"  {label}  {a.name} <{a.url}>")
+        if read:
+            lines += _attachment_lines(a, text)
     for heading, links in (("items", x.items), ("related", x.related)):
         if links:
             lines.append(f"{heading} ({len(links)}):")
@@ -116,6 +153,19 @@ def render_extracted(x: Extracted) -> str:
         lines.append("text:")
         lines.extend("  " + line for line in x.text.splitlines())
     return "\n".join(lines)
+
+
+def _attachment_lines(a: Attachment, text: str, first: int = 5) -> list[str]:
+    """Type, size, pages and the first lines of an attachment read, or why it could not be read."""
+    facts = [a.kind or "?", f"{a.size:,} bytes" if a.size is not None else None]
+    if a.pages is not None:
+        facts.append(f"{a.pages} {'sheets' if a.kind in ('xlsx', 'xls') else 'pages'}")
+    out = [f"        {' · '.join(filter(None, facts))}" + (f" · {a.error}" if a.error else "")]
+    shown = [line for line in text.splitlines() if line.strip()]
+    out += [f"        | {line[:100]}" for line in shown[:first]]
+    if len(shown) > first:
+        out.append(f"        | … {len(shown) - first} more lines")
+    return out
 
 
 @cli.command()
@@ -155,7 +205,8 @@ def classify_target(classifier: Classifier, target: str | None, text: str | None
         title, _, body = raw.partition("\n")
         return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
     page_text, encoding, base = read_target(target, None)
-    return classifier.classify_extracted(extract_page(page_text, base, encoding, kind="notice", now=now()))
+    x = extract_page(page_text, base, encoding, kind="notice", now=now())
+    return classifier.classify_extracted(read_attachments(x))  # a programme may be named only in the guide
 
 
 def _facts(title: str, body: str) -> dict[str, Any]:
