@@ -1,76 +1,16 @@
-"""Attachments made for the tests: DOCX and XLSX with Chinese text, PDFs with a CJK font, a scan with no
-text layer, an encrypted PDF and a zip bomb. Real files live in tests/attachments (SOURCES.yaml)."""
+"""Attachments made for the tests: DOCX and XLSX with Chinese text (the demo's own builders), PDFs with a
+CJK font, a scan with no text layer, an encrypted PDF and a zip bomb. Real files live in tests/attachments
+(SOURCES.yaml)."""
 
 from __future__ import annotations
 
 import io
-import zipfile
 import zlib
 from functools import cache
-from xml.sax.saxutils import escape
 
-_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
-_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_S = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+from watcher.demo import docx, xlsx
 
-
-def docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
-    body = "".join(f"<w:p><w:r><w:t>{escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
-    if table:
-        rows = "".join(
-            "<w:tr>"
-            + "".join(f"<w:tc><w:p><w:r><w:t>{escape(c)}</w:t></w:r></w:p></w:tc>" for c in row)
-            + "</w:tr>"
-            for row in table
-        )
-        body += f"<w:tbl>{rows}</w:tbl>"
-    document = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{_W}"><w:body>{body}</w:body></w:document>'
-    main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
-    return _package({"word/document.xml": document}, {"/word/document.xml": main}, "word/document.xml")
-
-
-def xlsx(rows: list[list[str]], sheet: str = "推荐汇总表") -> bytes:
-    cells = "".join(
-        f'<row r="{r}">'
-        + "".join(
-            f'<c r="{chr(65 + c)}{r}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
-            for c, v in enumerate(row)
-        )
-        + "</row>"
-        for r, row in enumerate(rows, 1)
-    )
-    parts = {
-        "xl/workbook.xml": f'<workbook xmlns="{_S}" xmlns:r="{_DOC}"><sheets>'
-        f'<sheet name="{escape(sheet)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_REL}"><Relationship Id="rId1" '
-        f'Type="{_DOC}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{_S}"><sheetData>{cells}</sheetData></worksheet>',
-    }
-    types = {
-        "/xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-        "/xl/worksheets/sheet1.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml",
-    }
-    return _package(parts, types, "xl/workbook.xml")
-
-
-def _package(parts: dict[str, str], types: dict[str, str], main: str) -> bytes:
-    overrides = "".join(f'<Override PartName="{n}" ContentType="{t}"/>' for n, t in types.items())
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(
-            "[Content_Types].xml",
-            f'<Types xmlns="{_CT}"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            f'<Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>',
-        )
-        z.writestr(
-            "_rels/.rels",
-            f'<Relationships xmlns="{_REL}"><Relationship Id="rId1" Type="{_DOC}/officeDocument" Target="{main}"/></Relationships>',
-        )
-        for name, text in parts.items():
-            z.writestr(name, text)
-    return buf.getvalue()
+__all__ = ["docx", "pdf", "scanned_pdf", "xlsx", "zip_bomb_docx"]
 
 
 def pdf(lines: list[str], password: str | None = None) -> bytes:

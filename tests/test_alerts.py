@@ -85,7 +85,7 @@ def test_email_arrives_with_chinese_subject_and_both_parts(
     assert [p.get_content_type() for p in mail.walk()] == ["multipart/alternative", "text/plain", "text/html"]
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "截止" in text and "还有 12 天" in text and "申报指南.pdf" in text
+    assert "截止" in text and "还有 12 天" in text and "申报指南.docx" in text
     assert site[0].title in html and f'href="{server.url(site[0].path)}"' in html
 
 
@@ -137,7 +137,10 @@ def test_changed_notice_says_what_changed(
     changed = [m for m in all_hook.messages if m.startswith("【通知更新】")]
     assert len(changed) == 2
     deadline_change = next(m for m in changed if site[0].title in m)
-    assert "变化：正文、截止时间" in deadline_change and "截止：2026-12-12（还有 19 天）" in deadline_change
+    assert (
+        "变化：正文、附件、截止时间" in deadline_change
+        and "截止：2026-12-12（还有 19 天）" in deadline_change
+    )
     assert "+申报时间" in deadline_change
     assert not any(m.startswith("【通知更新】") for m in new_only.messages)
     assert len(new_only.messages) == 4  # three first-round notices and the new one

@@ -17,7 +17,7 @@ import yaml
 
 from watcher import app, queries
 from watcher import config as config_mod
-from watcher.attachments.worker import Limits, Parsed, parse
+from watcher.attachments.worker import Limits, Parsed, Workers, parse
 from watcher.localsite import LocalServer
 from watcher.pipeline import SourceResult
 from watcher.store import Store
@@ -93,6 +93,24 @@ def test_the_memory_limit_ends_the_worker_not_the_caller() -> None:
     assert (got.text, got.error) == ("", "needs more than 120 MB of memory to read")
     assert time.monotonic() - started < 10
     assert read(documents.xlsx(rows[:10])).error is None  # and the next one is read
+
+
+def test_workers_are_kept_between_files_and_replaced_after_a_failure() -> None:
+    small = [documents.docx([f"第{i}号文件"]) for i in range(3)]
+    big = documents.xlsx([[f"第{i}行", "佛山市科学技术局推荐的项目名称" * 4] for i in range(200_000)])
+
+    async def run() -> None:
+        workers = Workers(Limits(seconds=20, memory_mb=120), size=1)
+        try:
+            assert "第0号文件" in (await workers.parse(small[0])).text
+            (first,) = workers.kept
+            assert "第1号文件" in (await workers.parse(small[1])).text and workers.kept == [first]
+            assert "memory" in str((await workers.parse(big)).error) and workers.kept == []
+            assert "第2号文件" in (await workers.parse(small[2])).text and workers.kept != [first]
+        finally:
+            await workers.aclose()
+
+    asyncio.run(run())
 
 
 # ---------------------------------------------------------------- in a check

@@ -64,13 +64,13 @@ def test_three_rounds_and_a_restart(server: LocalServer, tmp_path: Path) -> None
     got = {(c.kind, c.title): c.what for c in third.changes}
     assert got == {
         ("new", fresh[0].title): (),
-        ("changed", notices[0].title): ("body", "deadline"),
+        ("changed", notices[0].title): ("body", "attachments", "deadline"),
         ("changed", notices[1].title): ("attachments",),
     }
     fourth = run(config)["kjj"]  # the counter keeps ticking on the server side: still nothing
     assert fourth.changes == []
 
-    revised = next(c for c in third.changes if c.what == ("body", "deadline"))
+    revised = next(c for c in third.changes if c.what == ("body", "attachments", "deadline"))
     store = Store(tmp_path)
     history = store.versions_of(revised.key)
     assert [v["change"] for v in history] == ["new", "changed"]

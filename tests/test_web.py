@@ -152,9 +152,9 @@ def test_a_notice_shows_its_diff_and_why_it_matched(served: Served, browser: obj
     assert colours == ["rgb(179, 38, 30)", "rgb(27, 110, 42)"]  # red out, green in
     body = browser.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
     assert (
-        "更新：正文、截止时间" in body
+        "更新：正文、附件、截止时间" in body
         and "广佛科技创新合作 · 科技成果转化" in body
-        and "申报指南.pdf" in body
+        and "申报指南.docx" in body
     )
 
 

@@ -33,11 +33,13 @@ async def open_checker(
     fetcher = Fetcher(settings)
     classify, plan = _hooks(config, clock or _now)
     tell_admin = _admin_hook(config, clock or _now)
+    checker = Checker(
+        config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock, tell_admin=tell_admin
+    )
     try:
-        yield Checker(
-            config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock, tell_admin=tell_admin
-        )
+        yield checker
     finally:
+        await checker.attachments.aclose()
         await fetcher.aclose()
         store.close()
 

@@ -16,7 +16,7 @@ from typing import Any
 import ahocorasick
 
 from . import yamlconf as y
-from .models import Extracted
+from .models import Extracted, attachment_label
 from .normalize import fold
 
 TITLE_WEIGHT = 3.0
@@ -203,8 +203,8 @@ class Classifier:
 
     def classify_extracted(self, x: Extracted) -> Classification:
         texts = [
-            (f"{label} {a.name}", text)
-            for label, a, text in zip(x.attachment_labels(), x.attachments, x.attachment_texts, strict=False)
+            (attachment_label(i, a.name), text)
+            for i, (a, text) in enumerate(zip(x.attachments, x.attachment_texts, strict=False), 1)
             if text
         ]
         return self.classify(

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape as xml_escape
 
 from .localsite import LocalServer
 from .models import BEIJING
@@ -57,7 +60,7 @@ def sample_notices(today: dt.date | None = None) -> list[DemoNotice]:
                 f"申报时间：{ahead(-5)}至{ahead(12)}17:00，逾期不予受理。",
                 "联系人：陈女士，电话：0757-83380000。",
             ],
-            [f"{y}年度广佛科技创新合作专项申报指南.pdf"],
+            [f"{y}年度广佛科技创新合作专项申报指南.docx"],
             1885,
         ),
         DemoNotice(
@@ -97,7 +100,7 @@ def sample_notices(today: dt.date | None = None) -> list[DemoNotice]:
 def render_notice(n: DemoNotice) -> str:
     body = "".join(f"<p>{html.escape(p)}</p>" for p in n.paragraphs)
     files = "".join(
-        f'<li><a href="/kjj/files/{n.pid}_{i}.{name.rsplit(".", 1)[1]}">附件{i + 1}：{html.escape(name)}</a></li>'
+        f'<li><a href="{attachment_path(n, i, name)}">附件{i + 1}：{html.escape(name)}</a></li>'
         for i, name in enumerate(n.attachments)
     )
     return (
@@ -127,6 +130,30 @@ def publish(server: LocalServer, notices: list[DemoNotice]) -> None:
     server.site.put(LIST_PATH, render_list(notices), content_type="text/html; charset=utf-8")
     for n in notices:
         server.site.put(n.path, render_notice(n), content_type="text/html; charset=utf-8")
+        for i, name in enumerate(n.attachments):
+            server.site.put(attachment_path(n, i, name), attachment_file(n, name), content_type=_OOXML)
+
+
+_OOXML = "application/octet-stream"
+
+
+def attachment_path(n: DemoNotice, i: int, name: str) -> str:
+    return f"/kjj/files/{n.pid}_{i}.{name.rsplit('.', 1)[1]}"
+
+
+def attachment_file(n: DemoNotice, name: str) -> bytes:
+    """A guide restates the notice's dates (so a moved deadline changes it too); a table lists units."""
+    if name.endswith(".xlsx"):
+        rows = [["序号", "单位名称", "项目名称", "金额（万元）"]]
+        rows += [[str(i), unit, f"{unit}联合攻关项目", str(50 * i)] for i, unit in enumerate(_UNITS, 1)]
+        return xlsx(rows, sheet=name.rsplit(".", 1)[0])
+    dated = [p for p in n.paragraphs if "时间" in p or "前" in p]
+    return docx(
+        [name.rsplit(".", 1)[0], "一、支持方向", "支持广佛两地企事业单位联合开展核心技术攻关。", *dated]
+    )
+
+
+_UNITS = ("广州市黄埔区科技局", "佛山市南海区科技局", "佛山市顺德区科技局")
 
 
 def next_round(notices: list[DemoNotice]) -> list[DemoNotice]:
@@ -160,3 +187,76 @@ sources:
   - name: gz-kjj-tzgg
     url: {base}{LIST_PATH}
 """
+
+
+# ---------------------------------------------------------------- sample attachments (OOXML, no library)
+
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_S = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
+    """A minimal Word document: paragraphs, then a table."""
+    body = "".join(f"<w:p><w:r><w:t>{xml_escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
+    if table:
+        cell = "<w:tc><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:tc>"
+        rows = "".join(
+            "<w:tr>" + "".join(cell.format(xml_escape(c)) for c in row) + "</w:tr>" for row in table
+        )
+        body += f"<w:tbl>{rows}</w:tbl>"
+    document = f'<w:document xmlns:w="{_W}"><w:body>{body}</w:body></w:document>'
+    main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    return _package({"word/document.xml": document}, {"/word/document.xml": main}, "word/document.xml")
+
+
+def xlsx(rows: list[list[str]], sheet: str = "Sheet1") -> bytes:
+    """A minimal workbook of one sheet of text cells."""
+    cell = '<c r="{}" t="inlineStr"><is><t>{}</t></is></c>'
+    cells = "".join(
+        f'<row r="{r}">'
+        + "".join(cell.format(f"{chr(65 + c)}{r}", xml_escape(v)) for c, v in enumerate(row))
+        + "</row>"
+        for r, row in enumerate(rows, 1)
+    )
+    parts = {
+        "xl/workbook.xml": f'<workbook xmlns="{_S}" xmlns:r="{_DOC}"><sheets>'
+        f'<sheet name="{xml_escape(sheet)}" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_REL}"><Relationship Id="rId1" '
+        f'Type="{_DOC}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{_S}"><sheetData>{cells}</sheetData></worksheet>',
+    }
+    types = {
+        "/xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+        "/xl/worksheets/sheet1.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml",
+    }
+    return _package(parts, types, "xl/workbook.xml")
+
+
+def _package(parts: dict[str, str], types: dict[str, str], main: str) -> bytes:
+    overrides = "".join(f'<Override PartName="{n}" ContentType="{t}"/>' for n, t in types.items())
+    rels = "application/vnd.openxmlformats-package.relationships+xml"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(
+            _entry("[Content_Types].xml"),
+            f'<Types xmlns="{_CT}"><Default Extension="rels" ContentType="{rels}"/>'
+            f'<Default Extension="xml" ContentType="application/xml"/>{overrides}</Types>',
+        )
+        z.writestr(
+            _entry("_rels/.rels"),
+            f'<Relationships xmlns="{_REL}"><Relationship Id="rId1" Type="{_DOC}/officeDocument" Target="{main}"/>'
+            "</Relationships>",
+        )
+        for name, text in parts.items():
+            z.writestr(_entry(name), '<?xml version="1.0" encoding="UTF-8"?>' + text)
+    return buf.getvalue()
+
+
+def _entry(name: str) -> zipfile.ZipInfo:
+    """A fixed timestamp: the same document makes the same bytes, as a file server serves them."""
+    info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info

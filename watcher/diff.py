@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .models import Attachment, Extracted, Link
+from .models import Attachment, Extracted, Link, attachment_label
 from .normalize import fold, strip_noise
 
 _TRACKING = re.compile(r"^(utm_.*|spm|from|share.*|isappinstalled|timestamp|_t|t|rnd|random|v)$", re.I)
@@ -142,14 +142,17 @@ def attachment_changes(
     lines: list[str] = []
     for i, a in enumerate(new, 1):
         was = before.pop(_attachment_id(a), None)
+        label = attachment_label(i, a.name)
         if was is None:
-            lines.append(f"+ 附件{i} {a.name}")
+            lines.append(f"+ {label}")
         elif was.sha and a.sha and was.sha != a.sha:
-            lines.append(f"附件{i} {a.name} 变化：")
-            changed = text_diff(texts.get(was.sha, ""), texts.get(a.sha, ""), max_lines)
-            lines += changed.splitlines() if changed else ["（文字未变或无法读取，文件已更换）"]
+            old_text, new_text = texts.get(was.sha, ""), texts.get(a.sha, "")
+            if old_text and _body_key(old_text) == _body_key(new_text):
+                continue  # saved again with the same text: not news
+            changed = text_diff(old_text, new_text, max_lines)
+            lines += [f"{label} 变化：", *(changed.splitlines() or ["（无法读取文字，文件已更换）"])]
         elif was.sha and not a.sha and a.error:
-            lines.append(f"附件{i} {a.name} 无法获取：{a.error}")
+            lines.append(f"{label} 无法获取：{a.error}")
     lines += [f"- {a.name}" for a in before.values()]
     return lines
 

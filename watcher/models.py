@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -116,10 +117,6 @@ class Extracted:
     attachment_texts: tuple[str, ...] = ()  # the text of each attachment read, in `attachments` order
     deadline_from: str | None = None  # 附件1 when the deadline is not in the body but in an attachment
 
-    def attachment_labels(self) -> tuple[str, ...]:
-        """附件1, 附件2…: how alerts and reasons name the attachments."""
-        return tuple(f"附件{i}" for i in range(1, len(self.attachments) + 1))
-
     def to_json(self) -> dict[str, Any]:
         return {
             "url": self.url,
@@ -136,6 +133,14 @@ class Extracted:
             "related": [r.to_json() for r in self.related],
             "text": self.text,
         }
+
+
+_NUMBERED = re.compile(r"^附件\s*\d")
+
+
+def attachment_label(number: int, name: str) -> str:
+    """附件2 推荐汇总表.xlsx; a name that already says 附件2：… stands alone."""
+    return name if _NUMBERED.match(name) else f"附件{number} {name}"
 
 
 def _iso(value: DateValue | None) -> str | None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import FetchError
 from ..models import Attachment, NotModified, Page, Validators
-from .worker import Limits, parse
+from .worker import Limits, Workers
 
 if TYPE_CHECKING:
     from ..store import AttachmentFile, AttachmentSighting, Store
@@ -66,8 +66,11 @@ class AttachmentReader:
         self, store: Store | None, settings: AttachmentSettings, clock: Callable[[], dt.datetime]
     ) -> None:
         self.store, self.settings, self.clock = store, settings, clock
-        self._workers = asyncio.Semaphore(settings.workers)
+        self._workers = Workers(settings.limits, settings.workers)
         self.parsed = 0  # files read by a worker, for logs and benchmarks
+
+    async def aclose(self) -> None:
+        await self._workers.aclose()
 
     def remembered(self, attachments: Iterable[Attachment]) -> tuple[Read, bool]:
         """What each address held at its last read, from the store alone, and whether every one of them
@@ -144,8 +147,7 @@ class AttachmentReader:
     async def _parse(self, a: Attachment, sha: str, body: bytes, read: Read) -> tuple[Attachment, str]:
         from ..store import AttachmentFile
 
-        async with self._workers:
-            parsed = await parse(body, self.settings.limits)
+        parsed = await self._workers.parse(body)
         self.parsed += 1
         read.files.append(
             AttachmentFile(sha, parsed.kind, len(body), parsed.pages, parsed.text, parsed.error, body)

@@ -1,10 +1,11 @@
-"""The worker process: `python -m watcher.attachments.child SECONDS MEGABYTES`, one attachment's bytes on
-stdin, {"kind", "text", "pages"} or {"error"} as JSON on stdout.
+"""The worker process: `python -m watcher.attachments.child SECONDS MEGABYTES`.
 
-Limits are set before any parser is imported: CPU seconds (RLIMIT_CPU), and an address-space ceiling
-(RLIMIT_AS) at twice the memory limit as a backstop; the parent watches the resident size against the limit
-itself (see worker.py), since an allocation refused deep inside a parser can leave the process hung rather
-than failed.
+It reads attachments one after another from stdin, each as an 8-byte length and the bytes, and answers
+each with an 8-byte length and {"kind", "text", "pages"} or {"error"} as JSON; it ends at end of input.
+Limits are set before any parser is imported: before each file, CPU time (RLIMIT_CPU, moved on by
+SECONDS from what the process has used so far); for the whole process, an address-space ceiling at twice
+the memory limit as a backstop. The parent watches the resident size against the limit itself (worker.py),
+since an allocation refused deep inside a parser can leave the process hung rather than failed.
 """
 
 from __future__ import annotations
@@ -16,24 +17,29 @@ import sys
 
 def main(argv: list[str]) -> int:
     seconds, megabytes = float(argv[1]), int(argv[2])
-    cpu = max(1, int(seconds + 0.999))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     ceiling = 2 * megabytes * 1024 * 1024 + 256 * 1024 * 1024  # the interpreter's own mappings on top
     resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
-    data = sys.stdin.buffer.read()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
 
-    from .formats import Unreadable, read  # the parsers load here, under the limits
+    from .formats import Unreadable, read  # the parsers load here, under the ceiling
 
-    try:
-        reading = read(data)
-        result = {"kind": reading.kind, "text": reading.text, "pages": reading.pages}
-    except Unreadable as exc:
-        result = {"error": str(exc)}
-    except MemoryError:
-        result = {"error": f"needs more than {megabytes} MB of memory to read"}
-    except RecursionError:
-        result = {"error": "nested too deeply to read"}
-    sys.stdout.write(json.dumps(result, ensure_ascii=False))
+    while len(header := stdin.read(8)) == 8:
+        data = stdin.read(int.from_bytes(header, "big"))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        allowed = int(usage.ru_utime + usage.ru_stime + seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (allowed, resource.RLIM_INFINITY))
+        try:
+            reading = read(data)
+            result = {"kind": reading.kind, "text": reading.text, "pages": reading.pages}
+        except Unreadable as exc:
+            result = {"error": str(exc)}
+        except MemoryError:
+            result = {"error": f"needs more than {megabytes} MB of memory to read"}
+        except RecursionError:
+            result = {"error": "nested too deeply to read"}
+        answer = json.dumps(result, ensure_ascii=False).encode("utf-8")
+        stdout.write(len(answer).to_bytes(8, "big") + answer)
+        stdout.flush()
     return 0
 
 

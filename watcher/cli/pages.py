@@ -19,7 +19,7 @@ from ..extract.explain import notice_sources
 from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
-from ..models import Attachment, Extracted, NotModified
+from ..models import Attachment, Extracted, NotModified, attachment_label
 from ..pipeline import with_attachments
 from .base import Context, cli, echo_json, fail, now
 
@@ -61,13 +61,16 @@ def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -
         return x
 
     async def run() -> Read:
+        reader = AttachmentReader(None, settings, now)
         async with _one_off_fetcher(x.url) as fetcher:
-            reader = AttachmentReader(None, settings, now)
-            return await reader.read(
-                web,
-                lambda url, v: fetcher.get(url, v, binary=True, max_bytes=settings.max_bytes),
-                lambda _: True,
-            )
+            try:
+                return await reader.read(
+                    web,
+                    lambda url, v: fetcher.get(url, v, binary=True, max_bytes=settings.max_bytes),
+                    lambda _: True,
+                )
+            finally:
+                await reader.aclose()
 
     return with_attachments(replace(x, attachments=tuple(web)), asyncio.run(run()))
 
@@ -138,8 +141,8 @@ def render_extracted(x: Extracted, read: bool = False) -> str:
         if value:
             lines.append(f"  {label:<10} {value}")
     texts = x.attachment_texts or ("",) * len(x.attachments)
-    for label, a, text in zip(x.attachment_labels(), x.attachments, texts, strict=False):
-        lines.append(f"  {label}  {a.name} <{a.url}>")
+    for i, (a, text) in enumerate(zip(x.attachments, texts, strict=False), 1):
+        lines.append(f"  {attachment_label(i, a.name)} <{a.url}>")
         if read:
             lines += _attachment_lines(a, text)
     for heading, links in (("items", x.items), ("related", x.related)):
