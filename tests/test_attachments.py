@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import yaml
 
 from watcher import app, queries
 from watcher import config as config_mod
+from watcher.attachments.formats import Unreadable
+from watcher.attachments.formats import read as read_bytes
 from watcher.attachments.worker import Limits, Parsed, Workers, parse
 from watcher.localsite import LocalServer
 from watcher.pipeline import SourceResult
@@ -82,6 +86,30 @@ def test_made_documents_with_chinese_text() -> None:
 def test_a_hostile_or_broken_file_gives_a_reason(make: Any, reason: str) -> None:
     got = read(make())
     assert got.text == "" and got.error is not None and reason in got.error
+
+
+def test_mutated_files_give_text_or_a_reason_never_an_exception() -> None:
+    """600 random mutations of the real files (bytes flipped, cut, inserted): each reads, or is Unreadable.
+    Before the catch-all, 3,200 mutants gave 376 other exceptions (zipfile, zlib, PDFium, calamine panics)."""
+    rng = random.Random(7)
+    originals = [p.read_bytes() for p in sorted(REAL.iterdir()) if p.suffix != ".yaml"]
+    outcomes: Counter[str] = Counter()
+    for i in range(600):
+        data = bytearray(originals[i % len(originals)])
+        for _ in range(rng.randint(1, 20)):
+            at = rng.randrange(len(data))
+            if rng.random() < 0.6:
+                data[at] = rng.randrange(256)
+            elif rng.random() < 0.5:
+                del data[at : at + rng.randint(1, 200)]
+            else:
+                data[at:at] = rng.randbytes(rng.randint(1, 50))
+        try:
+            read_bytes(bytes(data))
+            outcomes["read"] += 1
+        except Unreadable:
+            outcomes["unreadable"] += 1
+    assert outcomes["read"] + outcomes["unreadable"] == 600 and outcomes["unreadable"] > 0
 
 
 def test_the_memory_limit_ends_the_worker_not_the_caller() -> None:
@@ -228,6 +256,10 @@ def test_a_replaced_guide_shows_its_changed_lines(server: LocalServer, tmp_path:
     assert "-申报截止时间：2026年12月5日" in changed and "+申报截止时间：2026年12月12日" in changed
     history = Store(config.settings.state).versions_of(current(config)["item_key"])
     assert [v["deadline"] for v in history] == ["2026-12-05", "2026-12-12"]
+    assert (
+        "附件1 申报指南.docx 变化：\n-申报截止时间：2026年12月5日\n+申报截止时间：2026年12月12日"
+        in history[1]["diff"]
+    )
 
 
 def test_an_unchanged_attachment_is_not_fetched_or_parsed_again(server: LocalServer, tmp_path: Path) -> None:

@@ -40,13 +40,19 @@ class Reading:
 
 
 def read(data: bytes) -> Reading:
-    kind = sniff(data)
-    reader = _READERS.get(kind or "")
-    if reader is None:
-        raise Unreadable(
-            _UNREAD.get(kind or "", f"{kind} file: watcher reads PDF, DOC, DOCX, WPS, XLS and XLSX")
-        )
-    return reader(data)
+    """The text of one attachment, or Unreadable with the reason in a few words."""
+    try:
+        kind = sniff(data)
+        reader = _READERS.get(kind or "")
+        if reader is None:
+            raise Unreadable(
+                _UNREAD.get(kind or "", f"{kind} file: watcher reads PDF, DOC, DOCX, WPS, XLS and XLSX")
+            )
+        return reader(data)
+    except (Unreadable, MemoryError, RecursionError, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a parser failing on broken bytes; calamine's panics are BaseExceptions
+        raise Unreadable(f"damaged file ({type(exc).__name__}: {exc})"[:200]) from None
 
 
 _UNREAD = {
