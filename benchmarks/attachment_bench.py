@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import statistics
 import subprocess
 import sys
@@ -109,58 +110,63 @@ def rss_after(code: str) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
-def check_with_attachments(notices: int, read_them: bool) -> tuple[float, float, int]:
-    """A cold check of one list of `notices` recent notices, each with a guide (DOCX) and a table (XLSX)
-    of its own: wall seconds, CPU seconds of this process and its workers, attachments parsed."""
+def check_with_attachments(notices: int, read_them: bool) -> tuple[float, float, int, float, float]:
+    """A cold check of one list of `notices` recent notices, each with two of the real attachments (PDF,
+    DOC, WPS, DOCX, XLSX, XLS in turn), made distinct by a trailing comment so that each is read: wall
+    seconds, CPU seconds of the checking process and its workers, attachments parsed, peak RSS MB of the
+    checking process and of the largest worker."""
     import datetime as dt
-    import resource
     import tempfile
 
-    from watcher import app
-    from watcher import config as config_mod
-    from watcher.demo import docx, xlsx
     from watcher.localsite import LocalServer
 
+    real = [p for p in sorted((ROOT / "tests" / "attachments").iterdir()) if p.suffix != ".yaml"]
     today = dt.date.today().isoformat()
+    body = "各有关单位：现将有关事项通知如下。" * 5
     with LocalServer() as server, tempfile.TemporaryDirectory() as state:
         rows = []
         for i in range(notices):
             path, title = f"/n/{i}.html", f"关于组织申报第{i}批科技计划项目的通知"
             rows.append(f'<li><a href="{path}">{title}</a><span>{today}</span></li>')
-            guide = docx(
-                [f"第{i}批申报指南", f"申报截止时间：2026年12月{1 + i % 28}日"]
-                + [f"第{k}条 要求{i}" for k in range(60)]
-            )
-            table = xlsx(
-                [["序号", "单位", "项目"]] + [[str(k), f"单位{i}-{k}", "联合攻关"] for k in range(40)]
-            )
-            links = f'<a href="/f/{i}.docx">申报指南.docx</a><a href="/f/{i}.xlsx">汇总表.xlsx</a>'
-            server.site.put(
-                path,
-                f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
-                f"<p>发布日期：{today}</p><div><p>{'各有关单位：现将有关事项通知如下。' * 5}</p>{links}</div></body></html>",
-            )
-            server.site.put(f"/f/{i}.docx", guide, content_type="application/octet-stream")
-            server.site.put(f"/f/{i}.xlsx", table, content_type="application/octet-stream")
+            links = []
+            for k in range(2):
+                file = real[(2 * i + k) % len(real)]
+                data = file.read_bytes() + f"\n%{i}-{k}\n".encode()
+                server.site.put(f"/f/{i}-{k}{file.suffix}", data, content_type="application/octet-stream")
+                links.append(f'<a href="/f/{i}-{k}{file.suffix}">附件{k + 1}{file.suffix}</a>')
+            page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1><p>发布日期：{today}</p>"
+            server.site.put(path, page + f"<div><p>{body}</p>{''.join(links)}</div></body></html>")
         server.site.put("/list.html", f"<html><body><ul>{''.join(rows)}</ul></body></html>")
         text = (
             f"settings:\n  per_host: {{concurrency: 8, delay: 0}}\n  read_attachments: {str(read_them).lower()}\n"
             f"sources:\n  - name: s\n    url: {server.url('/list.html')}\n    max_follow: {notices}\n    robots: false\n"
         )
-        config = config_mod.load("bench.yaml", state=state, text=text)
+        (Path(state) / "bench.yaml").write_text(text, "utf-8")
+        return _check_in_child(Path(state) / "bench.yaml", Path(state) / "state")
 
-        def cpu() -> float:
-            own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
-        async def run() -> int:
-            async with app.open_checker(config) as checker:
-                await checker.check_all()
-                return checker.attachments.parsed
+_CHILD = """
+import asyncio, json, resource, sys, time
+from watcher import app, config
+cfg = config.load(sys.argv[1], state=sys.argv[2])
+async def run():
+    async with app.open_checker(cfg) as checker:
+        await checker.check_all()
+        return checker.attachments.parsed
+t = time.perf_counter()
+parsed = asyncio.run(run())
+own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps([time.perf_counter() - t, own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+                  parsed, own.ru_maxrss / 1024, kids.ru_maxrss / 1024]))
+"""
 
-        started, cpu_before = time.perf_counter(), cpu()
-        parsed = asyncio.run(run())
-        return time.perf_counter() - started, cpu() - cpu_before, parsed
+
+def _check_in_child(config: Path, state: Path) -> tuple[float, float, int, float, float]:
+    """The check in a process of its own, so that its peak RSS is the checker's alone."""
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(config), str(state)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)  # fmt: skip
+    wall, cpu, parsed, own, worker = json.loads(out.stdout.strip().splitlines()[-1])
+    return wall, cpu, int(parsed), own, worker
 
 
 def main() -> None:
@@ -169,10 +175,12 @@ def main() -> None:
     parser.add_argument("--notices", type=int, default=100)
     args = parser.parse_args()
     for read_them in (False, True):
-        wall, cpu, parsed = check_with_attachments(args.notices, read_them)
+        wall, cpu, parsed, own, worker = check_with_attachments(args.notices, read_them)
+        rate = f", {parsed / wall:.0f} attachments/s" if parsed else ""
         print(
-            f"cold check, {args.notices} new notices with 2 attachments each, attachments "
-            f"{'read' if read_them else 'not read'}: {wall:.1f} s wall, {cpu:.1f} s CPU, {parsed} parsed"
+            f"cold check, {args.notices} new notices with 2 real attachments each, attachments "
+            f"{'read' if read_them else 'not read'}: {wall:.1f} s wall, {cpu:.1f} s CPU, {parsed} parsed{rate}; "
+            f"peak RSS {own:.1f} MB checking, {worker:.1f} MB in the largest worker"
         )
     others = alternatives()
     print(
