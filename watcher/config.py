@@ -40,6 +40,9 @@ class Source:
     headers: tuple[tuple[str, str], ...] = ()
     alert_removed: bool = False
     attachments: bool = True  # read the attachments of its new and changed notices
+    adaptive: bool = False  # `interval: auto`: from how often it publishes, within min/max_interval
+    min_interval: float = 900.0
+    max_interval: float = 86400.0
 
     def allows(self, url: str) -> bool:
         """May a followed link be fetched? Its host must sit under one of the allowed domains."""
@@ -108,6 +111,17 @@ def _headers(value: Any) -> str | None:
     return None
 
 
+def _check_interval(value: Any) -> str | None:
+    if value == "auto":
+        return None
+    problem = y.check_duration(value)
+    return f"{problem}, or auto" if problem else None
+
+
+def _interval(value: Any) -> float:
+    return -1.0 if value == "auto" else y.duration(value)  # -1: adaptive, settled in _sources
+
+
 def _url(value: Any) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -141,7 +155,9 @@ _SOURCE = {
     "kind": y.Field(
         str, "auto", lambda v: None if v in SOURCE_KINDS else f"one of {', '.join(SOURCE_KINDS)}"
     ),
-    "interval": y.Field((int, float, str), 3600.0, y.check_duration, y.duration),
+    "interval": y.Field((int, float, str), 3600.0, _check_interval, _interval),
+    "min_interval": y.Field((int, float, str), 900.0, y.check_duration, y.duration),
+    "max_interval": y.Field((int, float, str), 86400.0, y.check_duration, y.duration),
     "selectors": y.Field(dict, {}),
     "encoding": y.Field(str, None),
     "follow": y.Field(bool, True),
@@ -255,5 +271,10 @@ def _sources(doc: y.Doc, value: Any) -> tuple[Source, ...]:
             y.str_list(doc, (*at, "allowed_domains"), domains) if domains else default_domains(raw["url"])
         )
         raw["headers"] = tuple((str(k), str(v)) for k, v in raw["headers"].items())
+        if raw["min_interval"] > raw["max_interval"]:
+            raise doc.error((*at, "min_interval"), "must not be longer than max_interval")
+        if raw["interval"] < 0:  # auto: start at an hour, within the bounds, and learn from the source
+            raw["adaptive"] = True
+            raw["interval"] = min(max(3600.0, raw["min_interval"]), raw["max_interval"])
         out.append(Source(**raw, selectors=Selectors(**selectors)))
     return tuple(out)

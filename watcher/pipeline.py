@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+import random
 import sqlite3
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from .extract.notice import find_deadline
 from .fetch import Fetcher
 from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
 from .normalize import fold, parse_date
-from .store import CheckRecord, Store, VersionRow, now_iso
+from .store import CheckRecord, Store, VersionRow, due_iso, now_iso
 
 log = logging.getLogger("watcher.check")
 
@@ -187,10 +188,24 @@ class Checker:
         return result
 
     def _next_due(self, source: Source, row: dict[str, Any] | None, status: str) -> str:
-        """On failure the interval doubles with each consecutive failure, capped at a day."""
+        """The source's interval, give or take a tenth (at most five minutes) so that sources added
+        together drift apart; on failure it doubles with each consecutive failure, capped at a day."""
         failures = 0 if status in ("ok", "not_modified") else ((row or {}).get("failures") or 0) + 1
-        delay = min(source.interval * (2**failures), max(MAX_BACKOFF, source.interval))
-        return now_iso(self.clock() + dt.timedelta(seconds=delay))
+        interval = self.interval_of(source)
+        delay = min(interval * (2**failures), max(MAX_BACKOFF, interval))
+        spread = min(delay * 0.1, 300.0)
+        delay += random.uniform(-spread, spread)
+        return due_iso(self.clock() + dt.timedelta(seconds=delay))
+
+    def interval_of(self, source: Source) -> float:
+        """A source's interval. `interval: auto`: a week over one more than the notices it listed for the
+        first time in the last week (the notices of its first check not counted), within its bounds: a
+        source that publishes daily is checked about hourly, one silent for a week at its longest."""
+        if not source.adaptive:
+            return source.interval
+        since = now_iso(self.clock() - dt.timedelta(days=7))
+        fresh = self.store.new_items_since(source.name, since)
+        return min(max(7 * 86400 / (fresh + 1), source.min_interval), source.max_interval)
 
     async def _get(
         self, source: Source, url: str, validators: Validators | None, binary: bool = False

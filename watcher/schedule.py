@@ -1,24 +1,30 @@
 """`watcher run`: the daemon's timing. No flow logic here: it calls the same check and send as the CLI.
 
-- every source on its own interval with jitter, one check of a source at a time, missed runs coalesced;
-  start-up spread over each source's first interval; a failing source waits out its backoff (`next_due`,
-  doubling, kept in the store) and shows as failing on /healthz, never dropped;
-- the outbox sender every `SEND_EVERY` seconds and the deadline reminders hourly, in a worker thread on
-  their own SQLite connection;
-- SIGHUP reloads the configuration (a bad file is logged and the old one kept); SIGTERM and SIGINT stop:
-  checks in flight get a few seconds to finish, then are cancelled before they write anything; pending
-  alerts stay pending.
-
-One scheduler process per state directory: two APScheduler 3 processes sharing a job store run jobs twice.
+- the schedule lives in the store: each source's next due time is a column; a dispatcher takes the due
+  sources, oldest first, by an index, as many as there are free check slots, and claims each with a lease
+  until its check writes the next due time (its interval, or its backoff after a failure). Nothing per
+  source lives in the scheduler: 100,000 sources cost a row each, not a job each. A daemon that died
+  leaves claims that its successor (which holds the state's write lock) gives back at start;
+- start-up spreads new sources' first checks over their interval; SIGHUP reloads the configuration (new
+  sources added, removed ones parked with their history, a bad file logged and the old one kept);
+- APScheduler keeps the clock work: the outbox sender every `SEND_EVERY` seconds and the deadline
+  reminders hourly (in a worker thread on their own SQLite connection), and the daily backup;
+- SIGTERM and SIGINT stop: checks in flight get a few seconds to finish, then are cancelled before they
+  write anything (their sources are due again at once); pending alerts stay pending.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import datetime as dt
+import functools
 import logging
+import os
 import random
 import signal
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -31,9 +37,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import app, state
 from . import config as config_mod
+from .config import Source
 from .errors import ConfigError
 from .models import BEIJING
 from .pipeline import Checker, SourceResult
+from .store import due_iso
 
 log = logging.getLogger("watcher.run")
 
@@ -42,6 +50,8 @@ REMIND_EVERY = 3600.0
 BACKUP_DELAY = 60.0  # the first backup waits for start-up's first checks
 STOP_GRACE = 6.0  # seconds for checks in flight to finish on SIGTERM; the whole exit stays under 10
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120)
+LEASE = 600.0  # a claimed source is not handed out again for this long unless its check writes first
+TICK = 1.0  # the dispatcher looks for due sources at least this often
 
 
 @dataclass
@@ -56,6 +66,15 @@ class Stats:
     latency: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
     reloads: dict[str, int] = field(default_factory=lambda: {"ok": 0, "rejected": 0})
+    lags: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10_000))
+    dispatched: int = 0
+
+    def lag(self, quantile: float) -> float:
+        """How late due checks started (seconds), over the last 10,000."""
+        if not self.lags:
+            return 0.0
+        ordered = sorted(self.lags)
+        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
     def record(self, result: SourceResult) -> None:
         self.checks[result.status] = self.checks.get(result.status, 0) + 1
@@ -76,7 +95,12 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=BEIJING)
         self.checker: Checker | None = None
         self.running: set[asyncio.Task[Any]] = set()
+        self.claimed: dict[str, asyncio.Task[Any]] = {}  # source name → its check in flight
+        self.sources: dict[str, Source] = {}
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
         self.rng = random.Random()
+        self._wake = asyncio.Event()
+        self._dispatcher: asyncio.Task[None] | None = None
         self._last_reminders = -REMIND_EVERY  # the first send also writes the reminders due
         self.store_error: str | None = None  # the database failed: /healthz says so until a check writes
 
@@ -89,17 +113,21 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         async with app.open_checker(self.config) as checker:
             self.checker = checker
+            checker.store.release_sources(due_iso())  # claims of a daemon that died: due again
             self._schedule_sources(first=True)
             self.scheduler.add_job(self._send, IntervalTrigger(seconds=SEND_EVERY), id="send",
                                    next_run_time=dt.datetime.now(BEIJING), coalesce=True, max_instances=1)  # fmt: skip
             self.scheduler.add_job(self._backup, IntervalTrigger(hours=24), id="backup", coalesce=True,
                                    max_instances=1, next_run_time=self._first_backup())  # fmt: skip
             self.scheduler.start()
+            self._dispatcher = asyncio.create_task(self._dispatch_forever())
             server = asyncio.create_task(serve(self)) if serve else None
             log.info("watching %d sources; state in %s", len(self.config.sources), self.config.settings.state)
             await self.stopping.wait()
             log.info("stopping")
             self.scheduler.shutdown(wait=False)
+            self._wake.set()
+            await self._dispatcher
             await self._finish_checks()
             if server:
                 server.cancel()
@@ -109,12 +137,18 @@ class Daemon:
     async def _finish_checks(self) -> None:
         if self.running:
             _done, pending = await asyncio.wait(self.running, timeout=STOP_GRACE)
+            cancelled = [name for name, task in self.claimed.items() if task in pending]
             for task in pending:
                 task.cancel()  # a check writes only at its end, in one transaction: nothing half-written
             await asyncio.gather(*pending, return_exceptions=True)
+            if cancelled and self.checker:
+                self.checker.store.release_sources(due_iso(), cancelled)  # due again at the next start
 
     def healthy(self) -> bool:
-        return self.scheduler.running and not self.stopping.is_set() and self.store_error is None
+        dispatching = self._dispatcher is not None and not self._dispatcher.done()
+        return (
+            self.scheduler.running and dispatching and not self.stopping.is_set() and self.store_error is None
+        )
 
     # -------------------------------------------------------------- configuration
 
@@ -133,34 +167,86 @@ class Daemon:
         log.info("reloaded %s: %d sources", new.path, len(new.sources))
 
     def _schedule_sources(self, first: bool) -> None:
-        """One job per source. Start-up spreads first runs over each interval; a reload keeps the rhythm
-        of sources whose interval did not change."""
-        wanted = {s.name: s for s in self.config.sources}
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("source:") and job.id[7:] not in wanted:
-                job.remove()
-        for name, source in wanted.items():
-            job = self.scheduler.get_job(f"source:{name}")
-            if job is not None and job.trigger.interval.total_seconds() == source.interval:
-                continue
-            delay = self.rng.uniform(0, source.interval if first else min(source.interval, 5.0))
-            self.scheduler.add_job(
-                self._check, IntervalTrigger(seconds=source.interval, jitter=min(source.interval * 0.1, 300)),
-                args=[name], id=f"source:{name}", replace_existing=True, coalesce=True, max_instances=1,
-                misfire_grace_time=None, next_run_time=dt.datetime.now(BEIJING) + dt.timedelta(seconds=delay),
-            )  # fmt: skip
+        """The store's schedule made to match the configuration. New sources fall due at random within
+        their first interval at start-up (spread), within five seconds after a reload."""
+        assert self.checker is not None
+        self.sources = {s.name: s for s in self.config.sources}
+        now = dt.datetime.now(BEIJING)
+        configured = {
+            s.name: (
+                s.url,
+                due_iso(
+                    now
+                    + dt.timedelta(seconds=self.rng.uniform(0, s.interval if first else min(s.interval, 5.0)))
+                ),
+            )
+            for s in self.config.sources
+        }
+        added, parked = self.checker.store.sync_sources(configured)
+        if added or parked:
+            log.info("schedule: %d sources added, %d parked", added, parked)
+        self._wake.set()
+
+    # -------------------------------------------------------------- the dispatcher
+
+    async def _dispatch_forever(self) -> None:
+        """Start due checks while there are free slots; sleep until the next due time, a finished check
+        or a reload, and at most TICK."""
+        while not self.stopping.is_set():
+            try:
+                self._dispatch()
+                wait = self._until_next_due()
+            except sqlite3.DatabaseError as exc:
+                self._store_failed("the schedule", exc)
+                wait = TICK
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    def _dispatch(self) -> None:
+        assert self.checker is not None
+        free = self.capacity - len(self.claimed)
+        if free <= 0 or self.stopping.is_set():
+            return
+        now = dt.datetime.now(BEIJING)
+        lease = due_iso(now + dt.timedelta(seconds=LEASE))
+        for name, due in self.checker.store.due_sources(due_iso(now), free, self.owner, lease):
+            source = self.sources.get(name)
+            if source is None or name in self.claimed:
+                continue  # parked by the next sync, or still running (a lease outlived by its check)
+            self.stats.lags.append(max(0.0, (now - dt.datetime.fromisoformat(due)).total_seconds()))
+            self.stats.dispatched += 1
+            task = asyncio.create_task(self._check(source))
+            self.claimed[name] = task
+            self.running.add(task)
+            task.add_done_callback(functools.partial(self._finished, name))
+
+    def _finished(self, name: str, task: asyncio.Task[Any]) -> None:
+        if self.claimed.get(name) is task:
+            del self.claimed[name]
+        self.running.discard(task)
+        self._wake.set()  # a free slot: look for due sources now
+
+    def _until_next_due(self) -> float:
+        if len(self.claimed) >= self.capacity:
+            return TICK  # woken by a finishing check
+        assert self.checker is not None
+        due = self.checker.store.next_due()
+        if due is None:
+            return TICK
+        seconds = (dt.datetime.fromisoformat(due) - dt.datetime.now(BEIJING)).total_seconds()
+        return min(max(seconds, 0.01), TICK)
+
+    @property
+    def capacity(self) -> int:
+        """Checks in flight at most: enough to keep the fetch concurrency busy."""
+        return 2 * self.config.settings.concurrency
 
     # -------------------------------------------------------------- jobs
 
-    async def _check(self, name: str) -> None:
+    async def _check(self, source: Source) -> None:
         if self.stopping.is_set() or self.checker is None:
             return
-        source = next((s for s in self.config.sources if s.name == name), None)
-        if source is None or self._backing_off(name):
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self.running.add(task)
         try:
             result = await self.checker.check(source)
             self.stats.record(result)
@@ -168,12 +254,10 @@ class Daemon:
             if result.changes:
                 self._send_soon()
         except sqlite3.DatabaseError as exc:
-            self._store_failed(name, exc)
+            self._store_failed(source.name, exc)
         except Exception:  # a bug in one check must not stop the daemon
-            log.exception("check %s crashed", name)
+            log.exception("check %s crashed", source.name)
             self.stats.checks["crashed"] = self.stats.checks.get("crashed", 0) + 1
-        finally:
-            self.running.discard(task)
 
     def _store_failed(self, name: str, exc: sqlite3.DatabaseError) -> None:
         """Logged at each check, shown on /healthz; the admin is told once, directly (the outbox is in the
@@ -209,13 +293,6 @@ class Daemon:
         """Immediate alerts go out right after the check that wrote them, not at the next send tick."""
         if self.scheduler.running and not self.stopping.is_set():
             self.scheduler.modify_job("send", next_run_time=dt.datetime.now(BEIJING))
-
-    def _backing_off(self, name: str) -> bool:
-        assert self.checker is not None
-        row = self.checker.store.source_row(name)
-        if not row or not row.get("failures") or not row.get("next_due"):
-            return False
-        return bool(dt.datetime.fromisoformat(row["next_due"]) > dt.datetime.now(BEIJING))
 
     async def _send(self) -> None:
         if not self.stopping.is_set():

@@ -78,6 +78,12 @@ MIGRATIONS: list[str] = [
     CREATE TABLE attachment_urls (url TEXT PRIMARY KEY, sha TEXT, error TEXT, checked_at TEXT);
     ALTER TABLE versions ADD COLUMN deadline_from TEXT;
     """,
+    # 6: the schedule lives here: the daemon's dispatcher takes due sources by next_due, oldest first, and
+    # marks each as taken (claimed_by, next_due pushed out as a lease) until its check writes
+    """
+    ALTER TABLE sources ADD COLUMN claimed_by TEXT;
+    CREATE INDEX sources_due ON sources(next_due);
+    """,
 ]
 
 
@@ -137,6 +143,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def now_iso(now: dt.datetime | None = None) -> str:
     return (now or dt.datetime.now(BEIJING)).astimezone(BEIJING).isoformat(timespec="seconds")
+
+
+def due_iso(when: dt.datetime | None = None) -> str:
+    """A due time, to the millisecond (a source every 2 s is not rounded to whole seconds). It sorts with
+    `now_iso` values as the times they are: same zone, and '+' sorts before '.'."""
+    return (when or dt.datetime.now(BEIJING)).astimezone(BEIJING).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -363,7 +375,7 @@ class Store:
                                     item_count, region)
                VALUES (:name, :url, :at, CASE WHEN :ok THEN :at END, :status, :error, CASE WHEN :ok THEN 0 ELSE 1 END,
                        :next_due, coalesce(:item_count, 0), :region)
-               ON CONFLICT(name) DO UPDATE SET url=excluded.url, last_check=excluded.last_check,
+               ON CONFLICT(name) DO UPDATE SET url=excluded.url, last_check=excluded.last_check, claimed_by=NULL,
                    last_success=CASE WHEN :ok THEN :at ELSE sources.last_success END,
                    status=excluded.status, error=excluded.error,
                    failures=CASE WHEN :ok THEN 0 ELSE coalesce(sources.failures, 0) + 1 END,
@@ -385,6 +397,61 @@ class Store:
             f"INSERT OR IGNORE INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * len(ALERT_COLUMNS))})",
             [tuple(row.get(c) for c in ALERT_COLUMNS) for row in rows],
         )
+
+    # -------------------------------------------------------------- the schedule
+
+    def sync_sources(self, configured: dict[str, tuple[str, str]]) -> tuple[int, int]:
+        """Make the schedule match the configuration: `configured` maps each source's name to (url, when it
+        is first due). New sources are added, sources no longer configured are parked (no due time: the
+        dispatcher never sees them; their history stays), parked ones configured again are due at once.
+        Returns (added, parked)."""
+        known = {row[0]: row[1] for row in self.conn.execute("SELECT name, next_due FROM sources")}
+        added = [(name, url, due) for name, (url, due) in configured.items() if name not in known]
+        revived = [
+            (due, name) for name, (_, due) in configured.items() if name in known and known[name] is None
+        ]
+        parked = [(name,) for name, due in known.items() if due is not None and name not in configured]
+        with self.transaction():
+            self.conn.executemany("INSERT INTO sources (name, url, next_due) VALUES (?, ?, ?)", added)
+            self.conn.executemany("UPDATE sources SET next_due=? WHERE name=?", revived)
+            self.conn.executemany("UPDATE sources SET next_due=NULL, claimed_by=NULL WHERE name=?", parked)
+        return len(added), len(parked)
+
+    def due_sources(self, now: str, limit: int, owner: str, lease_until: str) -> list[tuple[str, str]]:
+        """Take up to `limit` due sources for `owner`, oldest due first, by the index: each is claimed, and
+        its due time moved to `lease_until`, so it is not taken again before its check writes (which frees
+        it) or the lease runs out (a daemon that died). Returns (name, due) pairs."""
+        with self.transaction():
+            rows = self.conn.execute(
+                "SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?",
+                [now, limit],
+            ).fetchall()
+            self.conn.executemany(
+                "UPDATE sources SET next_due=?, claimed_by=? WHERE name=?",
+                [(lease_until, owner, r[0]) for r in rows],
+            )
+        return [(r[0], r[1]) for r in rows]
+
+    def release_sources(self, now: str, names: list[str] | None = None) -> int:
+        """Claims given back: those named (checks cancelled at shutdown), or every claim, by a daemon that
+        holds the state's write lock (so the claims it finds are a dead process's). Due again at once."""
+        with self.transaction():
+            if names is None:
+                q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE claimed_by IS NOT NULL"
+                return self.conn.execute(q, [now]).rowcount
+            q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE name=? AND claimed_by IS NOT NULL"
+            return sum(self.conn.execute(q, [now, name]).rowcount for name in names)
+
+    def next_due(self) -> str | None:
+        """When the next source falls due (None: nothing is scheduled)."""
+        row = self.conn.execute("SELECT min(next_due) FROM sources").fetchone()
+        return row[0] if row else None
+
+    def new_items_since(self, source: str, since: str) -> int:
+        """Notices a source listed for the first time since `since`: how often it publishes."""
+        q = """SELECT count(*) FROM items WHERE source=? AND on_list=1 AND first_seen >= ?
+               AND first_seen > (SELECT min(first_seen) FROM items WHERE source=?)"""
+        return int(self.conn.execute(q, [source, since, source]).fetchone()[0])
 
     # -------------------------------------------------------------- the alert outbox
     # Rows are written pending (with the change they describe, or by the reminder job), then marked.

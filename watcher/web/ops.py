@@ -19,7 +19,9 @@ def healthz(daemon: Daemon) -> Response:
     body = {
         "status": "ok" if daemon.healthy() else "stopping" if daemon.stopping.is_set() else "down",
         "scheduler": daemon.scheduler.running,
+        "daemon": daemon.owner,
         "sources": len(daemon.config.sources),
+        "checking": sorted(daemon.claimed),
         "last_success": daemon.stats.last_success,
         "store_error": daemon.store_error,
         "failing": [
@@ -61,6 +63,15 @@ def metrics(daemon: Daemon) -> Response:
     family("sources_failing", "gauge", "Sources whose last check failed.", len(failing_sources(daemon)))
     family("reloads_total", "counter", "Configuration reloads.", s.reloads, "result")
     family("start_time_seconds", "gauge", "When the daemon started (Unix time).", s.started)
+    family(
+        "checks_running", "gauge", "Checks in flight, each holding its source's claim.", len(daemon.claimed)
+    )
+    family("dispatched_total", "counter", "Due checks started by the dispatcher.", s.dispatched)
+    lines += [
+        "# HELP watcher_schedule_lag_seconds How late due checks started (the last 10,000).",
+        "# TYPE watcher_schedule_lag_seconds summary",
+        *(f'watcher_schedule_lag_seconds{{quantile="{q}"}} {s.lag(q):.3f}' for q in (0.5, 0.99)),
+    ]
     lines += [
         "# HELP watcher_check_seconds Time a source check takes.",
         "# TYPE watcher_check_seconds histogram",

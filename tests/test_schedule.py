@@ -1,0 +1,102 @@
+"""The schedule in the store: sources synced with the configuration, due sources claimed oldest first with
+a lease, claims of a dead daemon given back, and adaptive intervals. Real SQLite files, a real local site."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+from watcher import app
+from watcher import config as config_mod
+from watcher.localsite import LocalServer
+from watcher.store import Store, due_iso
+
+from .conftest import NOW
+
+
+def at(seconds: float) -> str:
+    return due_iso(NOW + dt.timedelta(seconds=seconds))
+
+
+def test_sync_adds_parks_and_revives_sources(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    assert store.sync_sources({"a": ("http://a.cn/", at(10)), "b": ("http://b.cn/", at(20))}) == (2, 0)
+    assert store.sync_sources({"a": ("http://a.cn/", at(99)), "c": ("http://c.cn/", at(5))}) == (1, 1)
+    rows = {r["name"]: r["next_due"] for r in store.sources()}
+    assert rows == {"a": at(10), "b": None, "c": at(5)}  # a keeps its time; b parked with its history
+    store.sync_sources({"a": ("http://a.cn/", at(99)), "b": ("http://b.cn/", at(1)), "c": ("", at(99))})
+    assert store.next_due() == at(1)  # b configured again: due at the time it was given
+
+
+def test_due_sources_are_claimed_oldest_first_and_leased(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.sync_sources({name: (f"http://{name}.cn/", at(offset)) for name, offset in
+                        [("late", 30), ("first", 1), ("second", 2), ("future", 3600)]})  # fmt: skip
+    taken = store.due_sources(at(60), 2, "daemon-1", at(660))
+    assert taken == [("first", at(1)), ("second", at(2))]
+    assert store.due_sources(at(60), 10, "daemon-2", at(660)) == [("late", at(30))]  # never twice
+    assert store.due_sources(at(600), 10, "daemon-2", at(1200)) == []  # leases hold until they run out
+    taken_again = store.due_sources(at(700), 10, "daemon-2", at(1300))
+    assert {name for name, _ in taken_again} == {"first", "second", "late"}  # the leases ran out
+
+
+def test_a_dead_daemons_claims_are_due_again_and_a_check_frees_its_claim(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    server.site.put(
+        "/a.html", "<html><head><title>通知</title></head><body><h1>通知</h1><p>正文。</p></body></html>"
+    )
+    config = config_mod.load(
+        "t.yaml", state=str(tmp_path),
+        text=f"settings: {{per_host: {{delay: 0}}}}\nsources:\n  - name: a\n    url: {server.url('/a.html')}\n    interval: 1h\n",
+    )  # fmt: skip
+    store = Store(tmp_path)
+    store.sync_sources({"a": (server.url("/a.html"), at(0))})
+    assert store.due_sources(at(1), 5, "dead", at(600)) == [("a", at(0))]
+    assert store.release_sources(at(2)) == 1 and store.next_due() == at(2)  # a successor gives it back
+    store.due_sources(at(3), 5, "alive", at(600))
+    asyncio.run(app.check_sources(config, clock=lambda: NOW))
+    (row,) = store.query("SELECT claimed_by, next_due FROM sources")
+    due = dt.datetime.fromisoformat(row["next_due"]) - NOW
+    assert row["claimed_by"] is None and dt.timedelta(minutes=54) <= due <= dt.timedelta(minutes=66)
+
+
+def list_page(count: int) -> str:
+    rows = "".join(
+        f'<li><a href="/n/{i}.html">关于组织申报第{i}批科技计划项目的通知</a><span>2026-11-{1 + i % 20:02d}</span></li>'
+        for i in range(count)
+    )
+    return f"<html><body><ul>{rows}</ul></body></html>"
+
+
+def test_an_adaptive_interval_follows_how_often_a_source_publishes(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    server.site.put("/list.html", list_page(10))
+    config = config_mod.load(
+        "t.yaml", state=str(tmp_path),
+        text="settings: {per_host: {delay: 0}}\nsources:\n"
+             f"  - name: busy\n    url: {server.url('/list.html')}\n    follow: false\n    interval: auto\n"
+             "    min_interval: 30m\n    max_interval: 12h\n",
+    )  # fmt: skip
+    source = config.sources[0]
+    clock = [NOW]
+
+    async def interval_after_check() -> float:
+        async with app.open_checker(config, clock=lambda: clock[0]) as checker:
+            await checker.check_all()
+            return checker.interval_of(source)
+
+    assert source.adaptive and source.interval == 3600
+    assert asyncio.run(interval_after_check()) == 12 * 3600  # the first check's catalogue is not news
+    for day in range(1, 7):  # then it publishes four notices a day for six days
+        clock[0] = NOW + dt.timedelta(days=day)
+        server.site.put("/list.html", list_page(10 + 4 * day))
+        interval = asyncio.run(interval_after_check())
+    assert interval == 7 * 86400 / 25  # 24 new in the last week: about every 6.7 hours
+    server.site.put("/list.html", list_page(10 + 4 * 6 + 400))
+    clock[0] += dt.timedelta(days=1)
+    assert asyncio.run(interval_after_check()) == 30 * 60  # never below its minimum
+    clock[0] += dt.timedelta(days=30)
+    assert asyncio.run(interval_after_check()) == 12 * 3600  # silent for a month: its maximum
