@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser demo test lint bench clean realpages chaos fuzz
+.PHONY: install browser postgres demo test lint bench clean realpages chaos fuzz
 
 $(BIN)/watcher: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,7 +26,13 @@ browser:
 	@command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium chromium-driver >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
 
-test: lint browser
+# The PostgreSQL tests start a throwaway server from Debian's packages; install them when missing (needs root).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+		echo "postgresql not installed: the PostgreSQL tests will be skipped"
+
+test: lint browser postgres
 	$(BIN)/pytest -q
 
 bench: install

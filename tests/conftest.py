@@ -24,3 +24,27 @@ NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=BEIJING)
 def server() -> Iterator[LocalServer]:
     with LocalServer() as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[object]:
+    """A PostgreSQL server for the session (tests/pg.py); skipped where PostgreSQL is not installed,
+    unless WATCHER_REQUIRE_POSTGRES is set (CI), where that is a failure."""
+    from .pg import Cluster
+
+    try:
+        cluster = Cluster()
+    except (RuntimeError, OSError) as exc:
+        if os.environ.get("WATCHER_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip(f"no PostgreSQL here: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh state on each store: a directory, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state")
+    return request.getfixturevalue("pg_cluster").new_database()

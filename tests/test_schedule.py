@@ -19,8 +19,12 @@ def at(seconds: float) -> str:
     return due_iso(NOW + dt.timedelta(seconds=seconds))
 
 
-def test_sync_adds_parks_and_revives_sources(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+def test_sync_adds_parks_and_revives_sources(state: str) -> None:
+    with Store(state) as store:
+        sync_park_revive(store)
+
+
+def sync_park_revive(store: Store) -> None:
     assert store.sync_sources({"a": ("http://a.cn/", at(10)), "b": ("http://b.cn/", at(20))}) == (2, 0)
     assert store.sync_sources({"a": ("http://a.cn/", at(99)), "c": ("http://c.cn/", at(5))}) == (1, 1)
     rows = {r["name"]: r["next_due"] for r in store.sources()}
@@ -29,8 +33,12 @@ def test_sync_adds_parks_and_revives_sources(tmp_path: Path) -> None:
     assert store.next_due() == at(1)  # b configured again: due at the time it was given
 
 
-def test_due_sources_are_claimed_oldest_first_and_leased(tmp_path: Path) -> None:
-    store = Store(tmp_path)
+def test_due_sources_are_claimed_oldest_first_and_leased(state: str) -> None:
+    with Store(state) as store:
+        claim_oldest_first(store)
+
+
+def claim_oldest_first(store: Store) -> None:
     store.sync_sources({name: (f"http://{name}.cn/", at(offset)) for name, offset in
                         [("late", 30), ("first", 1), ("second", 2), ("future", 3600)]})  # fmt: skip
     taken = store.due_sources(at(60), 2, "daemon-1", at(660))
@@ -44,6 +52,7 @@ def test_due_sources_are_claimed_oldest_first_and_leased(tmp_path: Path) -> None
 def test_a_dead_daemons_claims_are_due_again_and_a_check_frees_its_claim(
     server: LocalServer, tmp_path: Path
 ) -> None:
+    """SQLite: the daemon holds the state's lock, so claims it finds at start are a dead one's."""
     server.site.put(
         "/a.html", "<html><head><title>通知</title></head><body><h1>通知</h1><p>正文。</p></body></html>"
     )

@@ -84,11 +84,12 @@ def test_a_check_beside_the_daemon_says_who_holds_the_state(tmp_path: Path) -> N
     assert read_only.returncode == 0
 
 
-def test_senders_claim_each_alert(server: LocalServer, tmp_path: Path) -> None:
-    """Two senders on one outbox (as two daemons would be), a receiver slow to answer: each alert once."""
+def test_senders_claim_each_alert(server: LocalServer, tmp_path: Path, state: str) -> None:
+    """Two senders on one outbox (as two daemons would be), a receiver slow to answer: each alert once, on
+    SQLite and on PostgreSQL."""
     site_of_40(server)
     with Webhook(hold=0.1) as hook:
-        config = config_mod.load(str(write_config(tmp_path, server, hook)), state=str(tmp_path / "state"))
+        config = config_mod.load(str(write_config(tmp_path, server, hook)), state=state)
         asyncio.run(app.check_sources(config, clock=lambda: NOW))
         with app.open_sender(config) as one, app.open_sender(config) as two:
             threads = [threading.Thread(target=s.flush) for s in (one, two)]
@@ -98,7 +99,8 @@ def test_senders_claim_each_alert(server: LocalServer, tmp_path: Path) -> None:
                 t.join()
         counts = Counter(m.splitlines()[0] for m in hook.messages)
     assert len(counts) == 40 and set(counts.values()) == {1}
-    assert Store(tmp_path / "state").alert_counts() == {"sent": 40}
+    with Store(state) as store:
+        assert store.alert_counts() == {"sent": 40}
 
 
 def test_a_lost_or_emptied_database_is_refused_until_restored_or_fresh(

@@ -17,6 +17,7 @@ from .attachments import AttachmentSettings
 from .classify import Programme, load_programmes, parse_programmes
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
+from .state import is_database_url
 
 SOURCE_KINDS = ("auto", *sorted(k for k in EXTRACTORS if k != "html"))
 DEFAULT_CONFIG = "sources.yaml"
@@ -247,7 +248,9 @@ def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
         memory_mb=raw.pop("attachment_memory_mb"),
     )  # fmt: skip
     state_dir = state or os.environ.get("WATCHER_STATE")
-    if not state_dir:  # a path in the file is relative to the file
+    if not state_dir and from_file and is_database_url(from_file):
+        state_dir = from_file
+    elif not state_dir:  # a path in the file is relative to the file
         state_dir = str(Path(doc.path).resolve().parent / (from_file or DEFAULT_STATE))
     return Settings(
         **raw, per_host_concurrency=host["concurrency"], per_host_delay=host["delay"], state=state_dir

@@ -148,9 +148,7 @@ def attachment_file(n: DemoNotice, name: str) -> bytes:
         rows += [[str(i), unit, f"{unit}联合攻关项目", str(50 * i)] for i, unit in enumerate(_UNITS, 1)]
         return xlsx(rows, sheet=name.rsplit(".", 1)[0])
     dated = [p for p in n.paragraphs if "时间" in p or "前" in p]
-    return docx(
-        [name.rsplit(".", 1)[0], "一、支持方向", "支持广佛两地企事业单位联合开展核心技术攻关。", *dated]
-    )
+    return docx([name.rsplit(".", 1)[0], "一、申报要求", *dated])
 
 
 _UNITS = ("广州市黄埔区科技局", "佛山市南海区科技局", "佛山市顺德区科技局")

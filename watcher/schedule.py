@@ -50,7 +50,8 @@ REMIND_EVERY = 3600.0
 BACKUP_DELAY = 60.0  # the first backup waits for start-up's first checks
 STOP_GRACE = 6.0  # seconds for checks in flight to finish on SIGTERM; the whole exit stays under 10
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120)
-LEASE = 600.0  # a claimed source is not handed out again for this long unless its check writes first
+LEASE = 30.0  # a claimed source is not handed out again for this long unless its check writes first…
+RENEW = 10.0  # …and a live daemon renews its claims this often: a dead one's run out within LEASE
 TICK = 1.0  # the dispatcher looks for due sources at least this often
 
 
@@ -117,12 +118,17 @@ class Daemon:
             self._schedule_sources(first=True)
             self.scheduler.add_job(self._send, IntervalTrigger(seconds=SEND_EVERY), id="send",
                                    next_run_time=dt.datetime.now(BEIJING), coalesce=True, max_instances=1)  # fmt: skip
-            self.scheduler.add_job(self._backup, IntervalTrigger(hours=24), id="backup", coalesce=True,
-                                   max_instances=1, next_run_time=self._first_backup())  # fmt: skip
+            if not checker.store.shared:  # PostgreSQL has its own backups (pg_dump, replicas)
+                self.scheduler.add_job(self._backup, IntervalTrigger(hours=24), id="backup", coalesce=True,
+                                       max_instances=1, next_run_time=self._first_backup())  # fmt: skip
             self.scheduler.start()
             self._dispatcher = asyncio.create_task(self._dispatch_forever())
             server = asyncio.create_task(serve(self)) if serve else None
-            log.info("watching %d sources; state in %s", len(self.config.sources), self.config.settings.state)
+            log.info(
+                "watching %d sources; state in %s",
+                len(self.config.sources),
+                state.describe(self.config.settings.state),
+            )
             await self.stopping.wait()
             log.info("stopping")
             self.scheduler.shutdown(wait=False)
@@ -192,8 +198,15 @@ class Daemon:
     async def _dispatch_forever(self) -> None:
         """Start due checks while there are free slots; sleep until the next due time, a finished check
         or a reload, and at most TICK."""
+        renewed = time.monotonic()
         while not self.stopping.is_set():
             try:
+                if self.claimed and time.monotonic() - renewed >= RENEW:
+                    assert self.checker is not None
+                    self.checker.store.renew(
+                        self.owner, due_iso(dt.datetime.now(BEIJING) + dt.timedelta(seconds=LEASE))
+                    )
+                    renewed = time.monotonic()
                 self._dispatch()
                 wait = self._until_next_due()
             except sqlite3.DatabaseError as exc:
@@ -210,16 +223,22 @@ class Daemon:
             return
         now = dt.datetime.now(BEIJING)
         lease = due_iso(now + dt.timedelta(seconds=LEASE))
+        unknown = []
         for name, due in self.checker.store.due_sources(due_iso(now), free, self.owner, lease):
             source = self.sources.get(name)
-            if source is None or name in self.claimed:
-                continue  # parked by the next sync, or still running (a lease outlived by its check)
+            if source is None:
+                unknown.append(name)  # configured no more (another daemon's older file): parked
+                continue
+            if name in self.claimed:
+                continue  # still running: its lease outlived by its check
             self.stats.lags.append(max(0.0, (now - dt.datetime.fromisoformat(due)).total_seconds()))
             self.stats.dispatched += 1
             task = asyncio.create_task(self._check(source))
             self.claimed[name] = task
             self.running.add(task)
             task.add_done_callback(functools.partial(self._finished, name))
+        if unknown:
+            self.checker.store.park_sources(unknown)
 
     def _finished(self, name: str, task: asyncio.Task[Any]) -> None:
         if self.claimed.get(name) is task:

@@ -35,12 +35,30 @@ class StateError(WatcherError):
     """The state directory cannot be used as asked; the message says what to do."""
 
 
+def is_database_url(state: str) -> bool:
+    """A PostgreSQL state (several daemons share it), not a directory."""
+    return state.startswith(("postgresql://", "postgres://"))
+
+
+def describe(state: str) -> str:
+    """The state as logs may show it: a database URL without its password."""
+    if not is_database_url(state):
+        return state
+    scheme, _, rest = state.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':')[0]}@{place}" if at else state
+
+
 @contextlib.contextmanager
 def writer(
     state_dir: str | Path, command: str, wait: float = 600.0, waiting: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     """Hold the state's write lock for the block. A second `check` or `send` waits up to `wait` seconds
-    for the first (told through `waiting`); the daemon is not waited for: it never finishes."""
+    for the first (told through `waiting`); the daemon is not waited for: it never finishes. A PostgreSQL
+    state has no lock: its writers claim each source and alert in the database itself."""
+    if is_database_url(str(state_dir)):
+        yield
+        return
     path = Path(state_dir)
     try:
         path.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .models import BEIJING, Validators
-from .state import DB_NAME, StateError, guard, mark
+from .state import DB_NAME, StateError, guard, is_database_url, mark
 
 try:  # ISA-L writes the same zlib format 4-5x faster (28 against 122-150 us for a 30 KB page, 0.40 ratio)
     from isal.isal_zlib import compress
@@ -84,7 +85,18 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sources ADD COLUMN claimed_by TEXT;
     CREATE INDEX sources_due ON sources(next_due);
     """,
+    # 7: when a sender claimed an alert: on a shared database a claim older than CLAIM_LEASE is a dead
+    # daemon's, given back
+    """
+    ALTER TABLE alerts ADD COLUMN claimed_at TEXT;
+    """,
+    # 8: the order versions were written in, which PostgreSQL has no rowid to tell
+    """
+    ALTER TABLE versions ADD COLUMN seq INTEGER;
+    """,
 ]
+
+CLAIM_LEASE = 120.0  # seconds a sender may hold an alert it is delivering (one message) before others may
 
 
 def damaged(path: Path | None, exc: Exception) -> str:
@@ -173,6 +185,7 @@ class VersionRow:
     search: str
     classification: dict[str, Any] | None = None
     deadline_from: str | None = None  # 附件1 when the deadline was read in an attachment
+    seq: int = field(default_factory=lambda: time.time_ns() // 1000)  # write order, in microseconds
 
 
 @dataclass(frozen=True)
@@ -222,8 +235,18 @@ class CheckRecord:
 
 
 class Store:
-    def __init__(self, state_dir: str | Path) -> None:
-        path = Path(state_dir)
+    def __init__(self, state: str | Path) -> None:
+        """`state`: a directory (one SQLite file in it), or a postgresql:// URL (several daemons may share it)."""
+        self.shared = is_database_url(str(state))
+        self.read_only = False
+        self.path: Path | None = None
+        if self.shared:
+            from .postgres import Connection
+
+            self.conn: Any = Connection(str(state))
+            self._migrate_shared()
+            return
+        path = Path(state)
         path.mkdir(parents=True, exist_ok=True)
         guard(path)
         self.path = path / DB_NAME
@@ -239,6 +262,12 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -246,6 +275,20 @@ class Store:
                 for statement in filter(str.strip, script.split(";")):
                     self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version={number}")
+
+    def _migrate_shared(self) -> None:
+        """The same migrations on PostgreSQL, their number kept in a table; an advisory lock makes daemons
+        that start together migrate one at a time."""
+        from .postgres import translate_ddl
+
+        with self.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(7265746)")
+            self.conn.execute("CREATE TABLE IF NOT EXISTS watcher_schema (version INTEGER NOT NULL)")
+            version = self.conn.execute("SELECT max(version) FROM watcher_schema").fetchone()[0] or 0
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    self.conn.execute(translate_ddl(statement))
+                self.conn.execute("INSERT INTO watcher_schema (version) VALUES (?)", [number])
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -287,7 +330,8 @@ class Store:
         return decode_version(rows[0]) if rows else None
 
     def versions_of(self, key: str) -> list[dict[str, Any]]:
-        q = "SELECT * FROM versions WHERE item_key=? ORDER BY seen_at, rowid"
+        order = "seen_at, seq" if self.shared else "seen_at, seq, rowid"  # rowid: versions from before seq
+        q = f"SELECT * FROM versions WHERE item_key=? ORDER BY {order}"
         return [decode_version(row) for row in self._rows(q, [key])]
 
     def evidence(self, version_id: str) -> bytes | None:
@@ -342,22 +386,26 @@ class Store:
         execute, executemany = self.conn.execute, self.conn.executemany
         self._save_source(rec)
         executemany(
-            "INSERT OR REPLACE INTO validators (url, etag, last_modified) VALUES (?, ?, ?)",
+            "INSERT INTO validators (url, etag, last_modified) VALUES (?, ?, ?) ON CONFLICT (url) DO UPDATE "
+            "SET etag=excluded.etag, last_modified=excluded.last_modified",
             [(url, v.etag, v.last_modified) for url, v in rec.validators.items()],
         )
         for item in rec.items:
             self._upsert_item(item, rec.at)
         executemany(_INSERT_VERSION, [_version_values(row) for row in rec.versions])
         executemany(  # level 1: evidence is written for every version and read rarely
-            "INSERT OR REPLACE INTO evidence (version_id, url, encoding, html) VALUES (?, ?, ?, ?)",
+            "INSERT INTO evidence (version_id, url, encoding, html) VALUES (?, ?, ?, ?) ON CONFLICT (version_id) "
+            "DO UPDATE SET url=excluded.url, encoding=excluded.encoding, html=excluded.html",
             [(vid, url, enc, compress(body, 1)) for vid, url, enc, body in rec.evidence],
         )
         executemany(  # content-addressed: a file two notices share, or a version reverted to, is kept once
-            "INSERT OR IGNORE INTO attachment_files (sha, kind, size, pages, text, error, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attachment_files (sha, kind, size, pages, text, error, data) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (sha) DO NOTHING",
             [(f.sha, f.kind, f.size, f.pages, f.text, f.error, compress(f.data, 1)) for f in rec.files],
         )
         executemany(
-            "INSERT OR REPLACE INTO attachment_urls (url, sha, error, checked_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO attachment_urls (url, sha, error, checked_at) VALUES (?, ?, ?, ?) ON CONFLICT (url) "
+            "DO UPDATE SET sha=excluded.sha, error=excluded.error, checked_at=excluded.checked_at",
             [(s.url, s.sha, s.error, s.checked_at) for s in rec.sightings],
         )
         for key in rec.removed:
@@ -392,11 +440,16 @@ class Store:
         values = [item[c] for c in columns]
         self.conn.execute(_upsert_item_sql(columns), [*values, at, item.get("first_seen", at)])
 
-    def _insert_alerts(self, rows: list[dict[str, Any]]) -> None:
-        self.conn.executemany(
-            f"INSERT OR IGNORE INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * len(ALERT_COLUMNS))})",
+    def _insert_alerts(self, rows: list[dict[str, Any]]) -> int:
+        """Alerts whose id is not there yet; returns how many were new."""
+        if not rows:
+            return 0
+        cursor = self.conn.executemany(
+            f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * len(ALERT_COLUMNS))}) "
+            "ON CONFLICT (id) DO NOTHING",
             [tuple(row.get(c) for c in ALERT_COLUMNS) for row in rows],
         )
+        return int(cursor.rowcount)
 
     # -------------------------------------------------------------- the schedule
 
@@ -412,9 +465,12 @@ class Store:
         ]
         parked = [(name,) for name, due in known.items() if due is not None and name not in configured]
         with self.transaction():
-            self.conn.executemany("INSERT INTO sources (name, url, next_due) VALUES (?, ?, ?)", added)
+            self.conn.executemany(  # two daemons starting together may both add a source: once it is
+                "INSERT INTO sources (name, url, next_due) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                added,
+            )
             self.conn.executemany("UPDATE sources SET next_due=? WHERE name=?", revived)
-            self.conn.executemany("UPDATE sources SET next_due=NULL, claimed_by=NULL WHERE name=?", parked)
+        self.park_sources([name for (name,) in parked])
         return len(added), len(parked)
 
     def due_sources(self, now: str, limit: int, owner: str, lease_until: str) -> list[tuple[str, str]]:
@@ -422,8 +478,11 @@ class Store:
         its due time moved to `lease_until`, so it is not taken again before its check writes (which frees
         it) or the lease runs out (a daemon that died). Returns (name, due) pairs."""
         with self.transaction():
+            locking = (
+                " FOR UPDATE SKIP LOCKED" if self.shared else ""
+            )  # another daemon's picks are passed over
             rows = self.conn.execute(
-                "SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?",
+                f"SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?{locking}",
                 [now, limit],
             ).fetchall()
             self.conn.executemany(
@@ -434,13 +493,28 @@ class Store:
 
     def release_sources(self, now: str, names: list[str] | None = None) -> int:
         """Claims given back: those named (checks cancelled at shutdown), or every claim, by a daemon that
-        holds the state's write lock (so the claims it finds are a dead process's). Due again at once."""
+        holds the state's write lock (so the claims it finds are a dead process's). Due again at once. On a
+        shared database other daemons are alive: only named claims are given back, the rest expire."""
+        if names is None and self.shared:
+            return 0
         with self.transaction():
             if names is None:
                 q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE claimed_by IS NOT NULL"
                 return self.conn.execute(q, [now]).rowcount
             q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE name=? AND claimed_by IS NOT NULL"
             return sum(self.conn.execute(q, [now, name]).rowcount for name in names)
+
+    def park_sources(self, names: list[str]) -> None:
+        """No due time: the dispatcher passes these over until a configuration names them again."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE sources SET next_due=NULL, claimed_by=NULL WHERE name=?", [(n,) for n in names]
+            )
+
+    def renew(self, owner: str, lease_until: str) -> None:
+        """A live daemon's claims kept from running out while their checks go on."""
+        with self.transaction():
+            self.conn.execute("UPDATE sources SET next_due=? WHERE claimed_by=?", [lease_until, owner])
 
     def next_due(self) -> str | None:
         """When the next source falls due (None: nothing is scheduled)."""
@@ -459,9 +533,7 @@ class Store:
     def add_alerts(self, rows: list[dict[str, Any]]) -> int:
         """Insert alerts whose id is not there yet; returns how many were new."""
         with self.transaction():
-            before = self.conn.total_changes
-            self._insert_alerts(rows)
-            return self.conn.total_changes - before
+            return self._insert_alerts(rows)
 
     def due_alerts(self, now: str) -> list[tuple[str, str, str]]:
         """(id, subscriber, channel) of pending alerts due now, oldest first."""
@@ -485,17 +557,21 @@ class Store:
         """Take these pending alerts for one sender, atomically: of two senders, one gets each alert."""
         with self.transaction():
             marks = ",".join("?" * len(ids))
-            q = f"""UPDATE alerts SET claimed_by=? WHERE id IN ({marks}) AND status='pending'
+            q = f"""UPDATE alerts SET claimed_by=?, claimed_at=? WHERE id IN ({marks}) AND status='pending'
                     AND claimed_by IS NULL RETURNING id"""
-            taken = {row[0] for row in self.conn.execute(q, [owner, *ids]).fetchall()}
+            taken = {row[0] for row in self.conn.execute(q, [owner, now_iso(), *ids]).fetchall()}
         return [i for i in ids if i in taken]
 
     def release_claims(self) -> int:
         """Claims left by a sender that died before marking its alerts: they are sent again (at least
-        once). Called by a sender that holds the state's write lock, so no other sender is alive."""
+        once). On SQLite the caller holds the state's write lock, so no other sender is alive and every
+        claim is a dead one's; on a shared database, only claims older than CLAIM_LEASE are."""
+        stale = now_iso(dt.datetime.now(BEIJING) - dt.timedelta(seconds=CLAIM_LEASE)) if self.shared else None
         with self.transaction():
             return self.conn.execute(
                 "UPDATE alerts SET claimed_by=NULL WHERE claimed_by IS NOT NULL AND status='pending'"
+                + (" AND claimed_at < ?" if stale else ""),
+                [stale] if stale else [],
             ).rowcount
 
     def mark_sent(self, ids: list[str], at: str) -> None:
@@ -534,8 +610,37 @@ class Store:
         return [decode_version(row) for row in self._rows(q, [first, last])]
 
 
+TABLES = ("sources", "validators", "items", "versions", "evidence", "events", "alerts", "attachment_files",
+          "attachment_urls")  # fmt: skip
+
+
+def copy_state(source: Store, target: Store, batch: int = 500) -> dict[str, int]:
+    """Every row of one state into another, empty one (SQLite into PostgreSQL: `watcher migrate-state`),
+    table by table in one transaction. Returns the rows copied per table."""
+    if target.conn.execute("SELECT count(*) FROM items").fetchone()[0]:
+        raise StateError("the target state already holds notices: give an empty database")
+    copied: dict[str, int] = {}
+    with target.transaction():
+        for table in TABLES:
+            cursor = source.conn.execute(f"SELECT * FROM {table}")
+            columns = [d[0] for d in cursor.description]
+            insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING"
+            copied[table] = 0
+            while rows := cursor.fetchmany(batch):
+                target.conn.executemany(insert, [tuple(row) for row in rows])
+                copied[table] += len(rows)
+        if target.shared:  # the events' id sequence continues after the copied ids
+            target.conn.execute(
+                "SELECT setval(pg_get_serial_sequence('events', 'id'), coalesce(max(id), 0) + 1, false) FROM events"
+            )
+    return copied
+
+
 VERSION_COLUMNS = tuple(f.name for f in fields(VersionRow))
-_INSERT_VERSION = f"INSERT OR REPLACE INTO versions ({', '.join(VERSION_COLUMNS)}) VALUES ({', '.join('?' * len(VERSION_COLUMNS))})"
+_INSERT_VERSION = (
+    f"INSERT INTO versions ({', '.join(VERSION_COLUMNS)}) VALUES ({', '.join('?' * len(VERSION_COLUMNS))}) "
+    f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in VERSION_COLUMNS if c != 'id')}"
+)
 _JSON_COLUMNS = ("what", "attachments", "related", "classification")
 ALERT_COLUMNS = ("id", "subscriber", "channel", "version_id", "item_key", "reason", "status", "attempts",
                  "next_try", "created", "sent_at", "last_error", "payload", "due")  # fmt: skip  # claimed_by: claim()
@@ -554,7 +659,9 @@ def _upsert_item_sql(columns: tuple[str, ...]) -> str:
     names = [*columns, "last_seen", "first_seen"]
     updates = [f"{c}=excluded.{c}" for c in columns if c not in ("key", "on_list")]
     if "on_list" in columns:
-        updates.append("on_list=max(coalesce(items.on_list, 0), excluded.on_list)")
+        updates.append(  # the larger of the two, written so that SQLite and PostgreSQL both read it
+            "on_list=CASE WHEN excluded.on_list > coalesce(items.on_list, 0) THEN excluded.on_list ELSE items.on_list END"
+        )
     updates += ["last_seen=excluded.last_seen", "removed_at=NULL"]
     return (
         f"INSERT INTO items ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "

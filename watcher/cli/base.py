@@ -38,7 +38,12 @@ class Context:
             except ConfigError as exc:
                 click.echo(f"error: {exc}", err=True)
                 sys.exit(2)
-            if self.fresh and (aside := state_mod.start_over(Path(self._config.settings.state))):
+            shared = state_mod.is_database_url(self._config.settings.state)
+            if (
+                self.fresh
+                and not shared
+                and (aside := state_mod.start_over(Path(self._config.settings.state)))
+            ):
                 click.echo(f"starting over: the old database is kept as {aside}", err=True)
         return self._config
 
@@ -60,7 +65,8 @@ class Commands(click.Group):
             ctx.exit(2)
         except sqlite3.DatabaseError as exc:
             obj = ctx.obj if isinstance(ctx.obj, Context) else None
-            path = Path(obj.config.settings.state) / DB_NAME if obj else None
+            state = obj.config.settings.state if obj else None
+            path = Path(state) / DB_NAME if state and not state_mod.is_database_url(state) else None
             click.echo(f"error: {damaged(path, exc)}", err=True)
             ctx.exit(2)
 

@@ -17,6 +17,7 @@ from .. import config as config_mod
 from .. import state as state_mod
 from ..alert import Channel, Delivery, Message
 from ..pipeline import SourceResult
+from ..store import Store, copy_state
 from .base import Context, cli, echo_json, echo_lines, fail, open_store
 
 
@@ -32,6 +33,11 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) ->
         sources = app.select_sources(config, names)
     except KeyError as exc:
         fail(f"no such source: {exc.args[0]}", 2)
+    if dry_run and state_mod.is_database_url(config.settings.state):
+        fail(
+            "--dry-run works on a copy of a SQLite state; with PostgreSQL, run it with --state DIR on a copy",
+            2,
+        )
     out = sys.stderr if as_json else sys.stdout  # alerts printed on the console never break the JSON
     # A dry run works on a scratch copy: it writes nothing of the state, so it takes no lock.
     with (
@@ -222,11 +228,20 @@ def state_group() -> None:
     """Check, back up and restore the state's database."""
 
 
+def sqlite_folder(obj: Context) -> Path:
+    """The state's directory; a PostgreSQL state is looked after by PostgreSQL's own tools."""
+    state = obj.config.settings.state
+    if state_mod.is_database_url(state):
+        fail("the state is a PostgreSQL database: check, back it up and restore it with PostgreSQL's tools "
+             "(pg_amcheck, pg_dump, pg_restore)", 2)  # fmt: skip
+    return Path(state)
+
+
 @state_group.command("check")
 @click.pass_obj
 def state_check(obj: Context) -> None:
     """Say whether the database is sound (SQLite's integrity check), and which backups there are."""
-    folder = Path(obj.config.settings.state)
+    folder = sqlite_folder(obj)
     db = folder / state_mod.DB_NAME
     problems = state_mod.integrity(db) if db.exists() else [f"{db} does not exist"]
     for line in problems[:20]:
@@ -241,7 +256,7 @@ def state_check(obj: Context) -> None:
 @click.pass_obj
 def state_backup(obj: Context) -> None:
     """Write an online backup of the database now (the daemon writes one daily; the last 7 are kept)."""
-    target = state_mod.backup(Path(obj.config.settings.state))
+    target = state_mod.backup(sqlite_folder(obj))
     click.echo(f"backed up to {target}")
 
 
@@ -250,7 +265,27 @@ def state_backup(obj: Context) -> None:
 @click.pass_obj
 def state_restore(obj: Context, backup: Path | None) -> None:
     """Put a backup (the newest by default) in place of the database; the daemon must be stopped."""
-    folder = Path(obj.config.settings.state)
+    folder = sqlite_folder(obj)
     with obj.writer("state restore"):
         chosen = state_mod.restore(folder, backup)
     click.echo(f"restored {chosen}")
+
+
+@cli.command("migrate-state")
+@click.argument("target")
+@click.pass_obj
+def migrate_state(obj: Context, target: str) -> None:
+    """Copy this SQLite state into an empty PostgreSQL database (TARGET: postgresql://…); then point
+    `settings.state` (or WATCHER_STATE) at it. Stop the daemon first."""
+    if not state_mod.is_database_url(target):
+        fail("TARGET must be a postgresql:// URL", 2)
+    folder = sqlite_folder(obj)
+    with obj.writer("migrate-state"):
+        source, into = Store(folder), Store(target)
+        try:
+            copied = copy_state(source, into)
+        finally:
+            source.close()
+            into.close()
+    click.echo(", ".join(f"{table} {count:,}" for table, count in copied.items()))
+    click.echo(f"copied into {state_mod.describe(target)}: point `settings.state` (or WATCHER_STATE) at it")
