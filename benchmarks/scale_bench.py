@@ -9,7 +9,9 @@ second fall due once the first round is spread. Then:
 1. `watcher run` on a fresh state: seconds from start until the daemon logs that it is watching and until
    its first check; RSS and CPU while it checks for `--seconds`; checks a second; how late due checks
    started (p50, p99, from /metrics);
-2. the same state with every source checked just now (nothing due for a day): RSS and CPU over 30 s.
+2. the same state with every source checked just now (nothing due for a day): RSS and CPU over 30 s;
+3. with `--daemons 3`: one, two, then three daemons on one PostgreSQL database (a throwaway cluster, as
+   the tests start one) over `--shared` sources that are always due: checks a second and lag for each.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def checks_done(m: dict[str, float]) -> float:
 class Run:
     """`watcher run` in a process of its own, watched from outside."""
 
-    def __init__(self, config: Path, state: Path, port: int, log: Path) -> None:
+    def __init__(self, config: Path, state: str | Path, port: int, log: Path) -> None:
         cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--state", str(state), "run",
                "--http", f"127.0.0.1:{port}", "--log-format", "json"]  # fmt: skip
         self.log, self.port = log, port
@@ -91,12 +93,45 @@ class Run:
         self.proc.wait(timeout=30)
 
 
+def shared(urls: list[str], args: argparse.Namespace, tmp: Path, seconds: float = 30.0) -> None:
+    """1..N daemons on one PostgreSQL database, every source due every 10 s: how many checks a second
+    they make together once every source has been checked once, and how late they start them."""
+    from tests.pg import Cluster
+
+    cluster = Cluster()
+    try:
+        config = tmp / "shared.yaml"
+        write_config(urls, args.port, args.shared, 10, config)
+        for count in range(1, args.daemons + 1):
+            url = cluster.new_database()
+            runs = [Run(config, url, args.port + 10 + i, tmp / f"pg{count}-{i}.log") for i in range(count)]
+            for run in runs:
+                run.wait_for(lambda run=run: checks_done(metrics(run.port)) >= 1)
+            # Warm: every source checked once (new pages are read in full, later checks mostly answer 304).
+            runs[0].wait_for(
+                lambda runs=runs: sum(checks_done(metrics(r.port)) for r in runs) >= args.shared, timeout=900
+            )
+            before = sum(checks_done(metrics(r.port)) for r in runs)
+            time.sleep(seconds)
+            every = [metrics(r.port) for r in runs]
+            rate = (sum(checks_done(m) for m in every) - before) / seconds
+            p99 = max(m.get('watcher_schedule_lag_seconds{quantile="0.99"}', 0) for m in every)
+            print(f"PostgreSQL, {count} daemon(s), {args.shared:,} sources due every 10 s: {rate:.0f} checks/s "
+                  f"together, lag p99 {p99:.1f} s")  # fmt: skip
+            for run in runs:
+                run.stop()
+    finally:
+        cluster.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sources", type=int, default=100_000)
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--port", type=int, default=8821)
+    ap.add_argument("--daemons", type=int, default=0, help="also run 1..N daemons on one PostgreSQL database")
+    ap.add_argument("--shared", type=int, default=5000, help="sources for the PostgreSQL runs")
     args = ap.parse_args()
     corpus = ensure_corpus(5000, HERE / ".corpus-5000")
     urls = (corpus / "urls.txt").read_text().split()
@@ -148,6 +183,8 @@ def main() -> None:
             print(f"nothing due: watching after {watching:.1f} s; RSS {samples[-1]:.1f} MB, CPU {cpu:.2f}% of a core, "
                   f"{checks:g} checks")  # fmt: skip
             idle.stop()
+            if args.daemons:
+                shared(urls, args, Path(tmp))
     finally:
         server.terminate()
         server.wait()

@@ -129,9 +129,18 @@ def test_a_billion_laughs_fails_fast_with_its_line() -> None:
     lines += [f"a{i}: &a{i} [{', '.join(f'*a{i - 1}' for _ in range(10))}]" for i in range(1, 10)]
     for place in ("sources: [*a9]", "? *a9\n: x"):
         started = time.process_time()
-        with pytest.raises(ConfigError, match=r"w.yaml:\d+: \(syntax\): the document expands"):
+        with pytest.raises(ConfigError, match=r"w.yaml:\d+: \(syntax\): aliases expand the document"):
             config_mod.load("w.yaml", text="\n".join([*lines, place]) + "\n")
         assert time.process_time() - started < 1.0
+
+
+def test_a_long_file_without_aliases_is_read_whole() -> None:
+    """50,000 sources are 250,000 values written out: as many as the file shows, read in full."""
+    sources = "".join(
+        f"  - name: s{i}\n    url: http://kjj{i % 50}.gz.gov.cn/tzgg/{i}.html\n" for i in range(50_000)
+    )
+    config = config_mod.load("w.yaml", text=f"sources:\n{sources}")
+    assert len(config.sources) == 50_000 and config.sources[-1].name == "s49999"
 
 
 def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:

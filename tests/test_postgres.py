@@ -66,7 +66,7 @@ def test_the_flow_on_both_stores(server: LocalServer, state: str) -> None:
 def test_two_dispatchers_never_take_one_source(pg_cluster: Cluster) -> None:
     url = pg_cluster.new_database()
     with Store(url) as store:
-        store.sync_sources({f"s{i}": (f"http://s{i}.cn/", due_iso(NOW)) for i in range(400)})
+        store.sync_sources({f"s{i}": f"http://s{i}.cn/" for i in range(400)}, lambda name: due_iso(NOW))
     taken: list[list[str]] = [[], []]
     later = due_iso(NOW.replace(year=NOW.year + 1))
 

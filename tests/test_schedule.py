@@ -25,11 +25,14 @@ def test_sync_adds_parks_and_revives_sources(state: str) -> None:
 
 
 def sync_park_revive(store: Store) -> None:
-    assert store.sync_sources({"a": ("http://a.cn/", at(10)), "b": ("http://b.cn/", at(20))}) == (2, 0)
-    assert store.sync_sources({"a": ("http://a.cn/", at(99)), "c": ("http://c.cn/", at(5))}) == (1, 1)
+    def sync(urls: dict[str, str], due: dict[str, float]) -> tuple[int, int]:
+        return store.sync_sources(urls, lambda name: at(due[name]))
+
+    assert sync({"a": "http://a.cn/", "b": "http://b.cn/"}, {"a": 10, "b": 20}) == (2, 0)
+    assert sync({"a": "http://a.cn/", "c": "http://c.cn/"}, {"a": 99, "c": 5}) == (1, 1)
     rows = {r["name"]: r["next_due"] for r in store.sources()}
     assert rows == {"a": at(10), "b": None, "c": at(5)}  # a keeps its time; b parked with its history
-    store.sync_sources({"a": ("http://a.cn/", at(99)), "b": ("http://b.cn/", at(1)), "c": ("", at(99))})
+    sync({"a": "", "b": "", "c": ""}, {"a": 99, "b": 1, "c": 99})
     assert store.next_due() == at(1)  # b configured again: due at the time it was given
 
 
@@ -39,8 +42,8 @@ def test_due_sources_are_claimed_oldest_first_and_leased(state: str) -> None:
 
 
 def claim_oldest_first(store: Store) -> None:
-    store.sync_sources({name: (f"http://{name}.cn/", at(offset)) for name, offset in
-                        [("late", 30), ("first", 1), ("second", 2), ("future", 3600)]})  # fmt: skip
+    offsets = {"late": 30, "first": 1, "second": 2, "future": 3600}
+    store.sync_sources({name: f"http://{name}.cn/" for name in offsets}, lambda name: at(offsets[name]))
     taken = store.due_sources(at(60), 2, "daemon-1", at(660))
     assert taken == [("first", at(1)), ("second", at(2))]
     assert store.due_sources(at(60), 10, "daemon-2", at(660)) == [("late", at(30))]  # never twice
@@ -61,7 +64,7 @@ def test_a_dead_daemons_claims_are_due_again_and_a_check_frees_its_claim(
         text=f"settings: {{per_host: {{delay: 0}}}}\nsources:\n  - name: a\n    url: {server.url('/a.html')}\n    interval: 1h\n",
     )  # fmt: skip
     store = Store(tmp_path)
-    store.sync_sources({"a": (server.url("/a.html"), at(0))})
+    store.sync_sources({"a": server.url("/a.html")}, lambda name: at(0))
     assert store.due_sources(at(1), 5, "dead", at(600)) == [("a", at(0))]
     assert store.release_sources(at(2)) == 1 and store.next_due() == at(2)  # a successor gives it back
     store.due_sources(at(3), 5, "alive", at(600))

@@ -19,6 +19,7 @@ from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
 from .state import is_database_url
 
+NO_SELECTORS = Selectors()  # shared by the sources that give none (nearly all)
 SOURCE_KINDS = ("auto", *sorted(k for k in EXTRACTORS if k != "html"))
 DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_STATE = "state"
@@ -279,5 +280,7 @@ def _sources(doc: y.Doc, value: Any) -> tuple[Source, ...]:
         if raw["interval"] < 0:  # auto: start at an hour, within the bounds, and learn from the source
             raw["adaptive"] = True
             raw["interval"] = min(max(3600.0, raw["min_interval"]), raw["max_interval"])
-        out.append(Source(**raw, selectors=Selectors(**selectors)))
+        out.append(
+            Source(**raw, selectors=Selectors(**selectors) if any(selectors.values()) else NO_SELECTORS)
+        )
     return tuple(out)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ctypes
 import datetime as dt
 import functools
 import logging
@@ -122,6 +123,7 @@ class Daemon:
                 self.scheduler.add_job(self._backup, IntervalTrigger(hours=24), id="backup", coalesce=True,
                                        max_instances=1, next_run_time=self._first_backup())  # fmt: skip
             self.scheduler.start()
+            _give_back_memory()  # reading 100,000 sources left 13 MB of freed heap with the process
             self._dispatcher = asyncio.create_task(self._dispatch_forever())
             server = asyncio.create_task(serve(self)) if serve else None
             log.info(
@@ -178,17 +180,15 @@ class Daemon:
         assert self.checker is not None
         self.sources = {s.name: s for s in self.config.sources}
         now = dt.datetime.now(BEIJING)
-        configured = {
-            s.name: (
-                s.url,
-                due_iso(
-                    now
-                    + dt.timedelta(seconds=self.rng.uniform(0, s.interval if first else min(s.interval, 5.0)))
-                ),
+
+        def first_due(name: str) -> str:
+            interval = self.sources[name].interval
+            return due_iso(
+                now + dt.timedelta(seconds=self.rng.uniform(0, interval if first else min(interval, 5.0)))
             )
-            for s in self.config.sources
-        }
-        added, parked = self.checker.store.sync_sources(configured)
+
+        urls = {name: source.url for name, source in self.sources.items()}
+        added, parked = self.checker.store.sync_sources(urls, first_due)
         if added or parked:
             log.info("schedule: %d sources added, %d parked", added, parked)
         self._wake.set()
@@ -325,6 +325,12 @@ class Daemon:
         if reminders:
             self._last_reminders = time.monotonic()
         return report
+
+
+def _give_back_memory() -> None:
+    """Return freed heap to the system (glibc's malloc_trim); elsewhere, nothing to do."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def failing_sources(daemon: Daemon) -> list[dict[str, Any]]:

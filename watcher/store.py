@@ -13,7 +13,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -453,25 +453,26 @@ class Store:
 
     # -------------------------------------------------------------- the schedule
 
-    def sync_sources(self, configured: dict[str, tuple[str, str]]) -> tuple[int, int]:
-        """Make the schedule match the configuration: `configured` maps each source's name to (url, when it
-        is first due). New sources are added, sources no longer configured are parked (no due time: the
-        dispatcher never sees them; their history stays), parked ones configured again are due at once.
-        Returns (added, parked)."""
-        known = {row[0]: row[1] for row in self.conn.execute("SELECT name, next_due FROM sources")}
-        added = [(name, url, due) for name, (url, due) in configured.items() if name not in known]
-        revived = [
-            (due, name) for name, (_, due) in configured.items() if name in known and known[name] is None
-        ]
-        parked = [(name,) for name, due in known.items() if due is not None and name not in configured]
+    def sync_sources(self, configured: Mapping[str, str], first_due: Callable[[str], str]) -> tuple[int, int]:
+        """Make the schedule match the configuration: `configured` maps each source's name to its URL, and
+        `first_due(name)` says when a new one is first due. New sources are added, sources no longer
+        configured are parked (no due time: the dispatcher never sees them; their history stays), parked
+        ones configured again are due at once. Rows are made as they are written (100,000 sources on a
+        fresh state are no list in memory). Returns (added, parked)."""
+        known = {row[0]: row[1] is None for row in self.conn.execute("SELECT name, next_due FROM sources")}
+        added = sum(1 for name in configured if name not in known)
+        parked = [name for name, was_parked in known.items() if not was_parked and name not in configured]
         with self.transaction():
             self.conn.executemany(  # two daemons starting together may both add a source: once it is
                 "INSERT INTO sources (name, url, next_due) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                added,
+                ((name, url, first_due(name)) for name, url in configured.items() if name not in known),
             )
-            self.conn.executemany("UPDATE sources SET next_due=? WHERE name=?", revived)
-        self.park_sources([name for (name,) in parked])
-        return len(added), len(parked)
+            self.conn.executemany(
+                "UPDATE sources SET next_due=? WHERE name=?",
+                ((first_due(name), name) for name in configured if known.get(name)),
+            )
+        self.park_sources(parked)
+        return added, len(parked)
 
     def due_sources(self, now: str, limit: int, owner: str, lease_until: str) -> list[tuple[str, str]]:
         """Take up to `limit` due sources for `owner`, oldest due first, by the index: each is claimed, and

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -72,26 +74,30 @@ def load(path: str, text: str | None = None) -> Doc:
     return Doc(path, value if value is not None else {}, text)
 
 
-MAX_VALUES = 200_000  # what a document may expand to, aliases counted each time they are used
+MAX_ALIASED = 200_000  # values that aliases may add to a document, each counted every time it is used
 
 
 class _Size:
-    """Values read so far, each alias counted as the values it stands for: a billion-laughs document
-    fails at its first line past the cap, not after minutes and gigabytes."""
+    """Values read so far, and those aliases stand for (counted at each use): a billion-laughs document
+    fails at its first line past the cap, not after minutes and gigabytes. Values written out are not
+    capped: a file of 100,000 sources is as long as it looks."""
 
     def __init__(self) -> None:
         self.total = 0
+        self.aliased = 0
         self.anchored: dict[str, int] = {}
 
-    def add(self, count: int, event: Any) -> None:
+    def add(self, count: int, event: Any, alias: bool = False) -> None:
         self.total += count
-        if self.total > MAX_VALUES:
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                f"the document expands to more than {MAX_VALUES:,} values (aliases?)",
-                _mark(event),
-            )
+        if alias:
+            self.aliased += count
+            if self.aliased > MAX_ALIASED:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"aliases expand the document by more than {MAX_ALIASED:,} values",
+                    _mark(event),
+                )
 
 
 def _line_of_byte(path: str, offset: int) -> int | None:
@@ -132,7 +138,7 @@ def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int]
         if event.anchor not in anchors:
             raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
                                               _mark(event))  # fmt: skip
-        size.add(size.anchored[event.anchor], event)
+        size.add(size.anchored[event.anchor], event, alias=True)
         return anchors[event.anchor]
     before = size.total
     size.add(1, event)
@@ -149,7 +155,8 @@ def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int]
         for key_event in events:
             if isinstance(key_event, yaml.MappingEndEvent):
                 break
-            key = str(key_event.value) if isinstance(key_event, yaml.ScalarEvent) else _key(
+            # Keys interned: a 100,000-source file repeats `name:` and `url:` 100,000 times each.
+            key = sys.intern(str(key_event.value)) if isinstance(key_event, yaml.ScalarEvent) else _key(
                 _value(events, key_event, at, None, anchors, size), key_event)  # fmt: skip
             if key in value:  # a second `subscribers:` would silently replace the first
                 raise yaml.composer.ComposerError(None, None, f"duplicate key {key!r}", _mark(key_event))
@@ -254,6 +261,7 @@ def str_list(doc: Doc, at: Path_, value: Any) -> tuple[str, ...]:
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 
 
+@lru_cache(maxsize=1024)  # one float per distinct duration, shared by every source that gives it
 def duration(value: Any) -> float:
     """Seconds from 90, "90s", "30m", "6h" or "1d"."""
     if isinstance(value, int | float):
