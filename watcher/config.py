@@ -214,7 +214,8 @@ def load(
 ) -> Config:
     """Read and validate a configuration file. `state` (or WATCHER_STATE) overrides the file's state path."""
     path = str(path or os.environ.get("WATCHER_CONFIG") or DEFAULT_CONFIG)
-    doc = y.load(path, text)
+    names: set[str] = set()
+    doc = y.load(path, text, build={("sources",): lambda d, at, item: _source(d, at, item, names)})
     top = doc.value if doc.value is not None else {}
     if not isinstance(top, dict):
         raise doc.error((), "the file must be a mapping with 'sources:'")
@@ -259,28 +260,26 @@ def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
 
 
 def _sources(doc: y.Doc, value: Any) -> tuple[Source, ...]:
+    """The sources, each already built as its entry was read (see `_source`)."""
     if not isinstance(value, list):
         raise doc.error(("sources",), "expected a list of sources")
-    out: list[Source] = []
-    names: set[str] = set()
-    for i, item in enumerate(value):
-        at: y.Path_ = ("sources", i)
-        raw = y.record(doc, at, item, _SOURCE, "a source")
-        if raw["name"] in names:
-            raise doc.error((*at, "name"), f"duplicate source name {raw['name']!r}")
-        names.add(raw["name"])
-        selectors = y.record(doc, (*at, "selectors"), raw.pop("selectors"), _SELECTORS, "selectors")
-        domains = raw.pop("allowed_domains")
-        raw["allowed_domains"] = (
-            y.str_list(doc, (*at, "allowed_domains"), domains) if domains else default_domains(raw["url"])
-        )
-        raw["headers"] = tuple((str(k), str(v)) for k, v in raw["headers"].items())
-        if raw["min_interval"] > raw["max_interval"]:
-            raise doc.error((*at, "min_interval"), "must not be longer than max_interval")
-        if raw["interval"] < 0:  # auto: start at an hour, within the bounds, and learn from the source
-            raw["adaptive"] = True
-            raw["interval"] = min(max(3600.0, raw["min_interval"]), raw["max_interval"])
-        out.append(
-            Source(**raw, selectors=Selectors(**selectors) if any(selectors.values()) else NO_SELECTORS)
-        )
-    return tuple(out)
+    return tuple(value)
+
+
+def _source(doc: y.Doc, at: y.Path_, item: Any, names: set[str]) -> Source:
+    raw = y.record(doc, at, item, _SOURCE, "a source")
+    if raw["name"] in names:
+        raise doc.error((*at, "name"), f"duplicate source name {raw['name']!r}")
+    names.add(raw["name"])
+    selectors = y.record(doc, (*at, "selectors"), raw.pop("selectors"), _SELECTORS, "selectors")
+    domains = raw.pop("allowed_domains")
+    raw["allowed_domains"] = (
+        y.str_list(doc, (*at, "allowed_domains"), domains) if domains else default_domains(raw["url"])
+    )
+    raw["headers"] = tuple((str(k), str(v)) for k, v in raw["headers"].items())
+    if raw["min_interval"] > raw["max_interval"]:
+        raise doc.error((*at, "min_interval"), "must not be longer than max_interval")
+    if raw["interval"] < 0:  # auto: start at an hour, within the bounds, and learn from the source
+        raw["adaptive"] = True
+        raw["interval"] = min(max(3600.0, raw["min_interval"]), raw["max_interval"])
+    return Source(**raw, selectors=Selectors(**selectors) if any(selectors.values()) else NO_SELECTORS)

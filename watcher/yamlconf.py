@@ -53,12 +53,19 @@ def dotted(at: Path_) -> str:
     return out
 
 
-def load(path: str, text: str | None = None) -> Doc:
+Build = Mapping[Path_, Callable[["Doc", Path_, Any], Any]]
+
+
+def load(path: str, text: str | None = None, build: Build | None = None) -> Doc:
+    """The document at `path` (or `text`). `build` maps the path of a list to a function that turns each of
+    its items into what is kept, as soon as the item is read: 100,000 sources become 100,000 small objects
+    without 100,000 mappings held until the end of the file."""
     try:
         if text is None:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
-        value = _read(text, None)
+        doc = Doc(path, None, text)
+        value = _read(text, None, doc, build)
     except OSError as exc:
         raise ConfigError(path, None, "(file)", f"cannot read: {exc.strerror}") from exc
     except yaml.MarkedYAMLError as exc:
@@ -71,7 +78,8 @@ def load(path: str, text: str | None = None) -> Doc:
         raise ConfigError(
             path, line, "(file)", f"control character #x{exc.character:04x} is not allowed"
         ) from exc
-    return Doc(path, value if value is not None else {}, text)
+    doc.value = value if value is not None else {}
+    return doc
 
 
 MAX_ALIASED = 200_000  # values that aliases may add to a document, each counted every time it is used
@@ -80,12 +88,13 @@ MAX_ALIASED = 200_000  # values that aliases may add to a document, each counted
 class _Size:
     """Values read so far, and those aliases stand for (counted at each use): a billion-laughs document
     fails at its first line past the cap, not after minutes and gigabytes. Values written out are not
-    capped: a file of 100,000 sources is as long as it looks."""
+    capped: a file of 100,000 sources is as long as it looks. Carries the document and its builders."""
 
-    def __init__(self) -> None:
+    def __init__(self, doc: Doc | None = None, build: Build | None = None) -> None:
         self.total = 0
         self.aliased = 0
         self.anchored: dict[str, int] = {}
+        self.doc, self.build = doc, build or {}
 
     def add(self, count: int, event: Any, alias: bool = False) -> None:
         self.total += count
@@ -108,11 +117,13 @@ def _line_of_byte(path: str, offset: int) -> int | None:
         return None
 
 
-def _read(text: str, lines: dict[Path_, int] | None) -> Any:
+def _read(
+    text: str, lines: dict[Path_, int] | None, doc: Doc | None = None, build: Build | None = None
+) -> Any:
     """The document's value; with `lines`, also where every value stood."""
     events: Iterator[Any] = yaml.parse(text, Loader=_LOADER)
     value, documents = None, 0
-    size = _Size()
+    size = _Size(doc, build)
     for event in events:
         if isinstance(event, yaml.DocumentStartEvent):
             documents += 1
@@ -149,7 +160,10 @@ def _value(events: Iterator[Any], event: Any, at: Path_, lines: dict[Path_, int]
         for i, child in enumerate(events):  # nested values read on from the same stream
             if isinstance(child, yaml.SequenceEndEvent):
                 break
-            value.append(_value(events, child, (*at, i), lines, anchors, size))
+            item = _value(events, child, (*at, i), lines, anchors, size)
+            if at in size.build and size.doc is not None:
+                item = size.build[at](size.doc, (*at, i), item)
+            value.append(item)
     else:  # MappingStartEvent
         value = {}
         for key_event in events:

@@ -1,9 +1,11 @@
 """A notice's attachments, read: fetched through the one Fetcher (the address gate, the host's politeness,
 conditional GET, a size cap of their own), read in a worker process under a time and memory limit
-(worker.py, formats.py), and kept once per content by SHA-256.
+(worker.py, child.py, formats.py), and kept once per content by SHA-256.
 
 An attachment is fetched again only when its notice is new or changed, or its last read is older than
-`recheck_hours`; one that answers 304, or whose bytes hash to a content already read, is not parsed again.
+`recheck_hours` (then its notice is read in full even if it would answer 304: a guide replaced at its
+address leaves the notice page as it was); one that answers 304, or whose bytes hash to a content already
+read, is not parsed again.
 This module imports no parser: the daemon's memory does not grow until an attachment is read, and then
 only in the worker.
 """

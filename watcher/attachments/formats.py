@@ -1,6 +1,6 @@
-"""Bytes of one attachment → its text. Runs only inside the worker process (see worker.py), under a time
-and memory limit, so the parsers never load into the daemon and a hostile file takes down the worker
-alone.
+"""Bytes of one attachment → its text. Runs only inside a worker process (child.py, started by worker.py),
+under a time and memory limit, so the parsers never load into the daemon and a hostile file takes down
+that worker alone.
 
 The format is sniffed from the bytes, not the name: bureaus post DOCX files named .wps, and Kingsoft's
 .wps and .et are Word and Excel binary files with their own extension.
