@@ -172,7 +172,9 @@ def publish(server: LocalServer, pages: dict[str, str], files: dict[str, bytes])
 BODY = "各有关单位：为做好本年度项目申报工作，现将有关事项通知如下，具体要求详见附件。" * 3
 
 
-def load(server: LocalServer, state: Path, extra: str = "", hook: Webhook | None = None) -> config_mod.Config:
+def load(
+    server: LocalServer, state: str | Path, extra: str = "", hook: Webhook | None = None
+) -> config_mod.Config:
     subscribers = (
         f"subscribers:\n  - name: ops\n    keywords: [组织申报]\n    urls: ['{hook.url}']\n" if hook else ""
     )
@@ -197,20 +199,20 @@ def check(config: config_mod.Config, now: dt.datetime = NOW) -> tuple[SourceResu
 
 def current(config: config_mod.Config) -> dict[str, Any]:
     """The current version of the notice with attachments (the one dated 2026-11-20)."""
-    store = Store(config.settings.state)
-    (row,) = store.query("SELECT version_id FROM items WHERE date='2026-11-20' AND version_id IS NOT NULL")
-    version = store.version(row["version_id"])
+    with Store(config.settings.state) as store:
+        (row,) = store.query(
+            "SELECT version_id FROM items WHERE date='2026-11-20' AND version_id IS NOT NULL"
+        )
+        version = store.version(row["version_id"])
     assert version is not None
     return version
 
 
-def test_a_deadline_only_in_the_guide_is_found_alerted_and_reminded(
-    server: LocalServer, tmp_path: Path
-) -> None:
+def test_a_deadline_only_in_the_guide_is_found_alerted_and_reminded(server: LocalServer, state: str) -> None:
     guide = documents.docx(["一、申报要求", "申报截止时间：2026年12月5日17:00"])
     publish(server, {"/kjj/tzgg/t1.html": TITLE}, {GUIDE: guide})
     with Webhook() as hook:
-        config = load(server, tmp_path, hook=hook)
+        config = load(server, state, hook=hook)
         result, parsed = check(config)
         assert [c.kind for c in result.changes] == ["new", "new"] and parsed == 1
         version = current(config)
@@ -238,11 +240,11 @@ def test_a_programme_named_only_in_the_guide_is_matched(server: LocalServer, tmp
     assert {r["field"] for r in match["reasons"]} == {"附件1 guide.pdf"}
 
 
-def test_a_replaced_guide_shows_its_changed_lines(server: LocalServer, tmp_path: Path) -> None:
+def test_a_replaced_guide_shows_its_changed_lines(server: LocalServer, state: str) -> None:
     lines = ["一、申报对象", "广州、佛山两地企业", "申报截止时间：2026年12月5日", "二、联系方式"]
     publish(server, {"/kjj/tzgg/t3.html": TITLE}, {GUIDE: documents.docx(lines)})
     with Webhook() as hook:
-        config = load(server, tmp_path, hook=hook)
+        config = load(server, state, hook=hook)
         check(config)
         lines[2] = "申报截止时间：2026年12月12日"  # the guide is replaced at the same address
         server.site.put(GUIDE, documents.docx(lines), content_type="application/octet-stream")
@@ -254,7 +256,8 @@ def test_a_replaced_guide_shows_its_changed_lines(server: LocalServer, tmp_path:
     changed = hook.messages[-1]
     assert "附件1 申报指南.docx 变化：" in changed
     assert "-申报截止时间：2026年12月5日" in changed and "+申报截止时间：2026年12月12日" in changed
-    history = Store(config.settings.state).versions_of(current(config)["item_key"])
+    with Store(config.settings.state) as store:
+        history = store.versions_of(current(config)["item_key"])
     assert [v["deadline"] for v in history] == ["2026-12-05", "2026-12-12"]
     assert (
         "附件1 申报指南.docx 变化：\n-申报截止时间：2026年12月5日\n+申报截止时间：2026年12月12日"
@@ -262,9 +265,9 @@ def test_a_replaced_guide_shows_its_changed_lines(server: LocalServer, tmp_path:
     )
 
 
-def test_an_unchanged_attachment_is_not_fetched_or_parsed_again(server: LocalServer, tmp_path: Path) -> None:
+def test_an_unchanged_attachment_is_not_fetched_or_parsed_again(server: LocalServer, state: str) -> None:
     publish(server, {"/kjj/tzgg/t4.html": TITLE}, {GUIDE: documents.docx(["申报截止时间：2026年12月5日"])})
-    config = load(server, tmp_path)
+    config = load(server, state)
     assert check(config)[1] == 1
     hits = server.site.hits[GUIDE]
 
@@ -289,7 +292,8 @@ def test_an_unchanged_attachment_is_not_fetched_or_parsed_again(server: LocalSer
     server.site.put("/kjj/tzgg/t4.html", notice_page(TITLE, BODY, [("申报指南.docx", copy)]))
     result, parsed = check(config, NOW + dt.timedelta(hours=3))
     assert parsed == 0 and server.site.hits[copy] == 1
-    assert Store(config.settings.state).query("SELECT count(*) AS n FROM attachment_files") == [{"n": 1}]
+    with Store(config.settings.state) as store:
+        assert store.query("SELECT count(*) AS n FROM attachment_files") == [{"n": 1}]
 
 
 def test_hostile_attachments_fail_alone(server: LocalServer, tmp_path: Path) -> None:

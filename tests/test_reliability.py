@@ -20,7 +20,7 @@ from .conftest import NOW
 from .receivers import Webhook
 
 
-def load(server: LocalServer, state: Path, url: str, extra: str = "") -> config_mod.Config:
+def load(server: LocalServer, state: str | Path, url: str, extra: str = "") -> config_mod.Config:
     text = f"""settings:
   per_host: {{concurrency: 4, delay: 0}}
   timeout: 2
@@ -37,15 +37,16 @@ def run(config: config_mod.Config) -> SourceResult:
     return result
 
 
-def read_keys(state: Path) -> set[str]:
+def read_keys(state: str | Path) -> set[str]:
     """Items that have been read (have a version)."""
-    return {r["key"] for r in Store(state).query("SELECT key FROM items WHERE version_id IS NOT NULL")}
+    with Store(state) as store:
+        return {r["key"] for r in store.query("SELECT key FROM items WHERE version_id IS NOT NULL")}
 
 
-def test_a_revision_behind_a_304_is_found(server: LocalServer, tmp_path: Path) -> None:
+def test_a_revision_behind_a_304_is_found(server: LocalServer, state: str) -> None:
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
-    config = load(server, tmp_path, server.url(demo.LIST_PATH))
+    config = load(server, state, server.url(demo.LIST_PATH))
     assert run(config).count("new") == 4
 
     call = notices[0]  # the deadline moves; the list page stays byte for byte the same
@@ -105,7 +106,7 @@ def test_gkmlpt_entry_with_an_impossible_timestamp(server: LocalServer, tmp_path
     ]
 
 
-def test_entries_past_max_follow_are_read_in_later_checks(server: LocalServer, tmp_path: Path) -> None:
+def test_entries_past_max_follow_are_read_in_later_checks(server: LocalServer, state: str) -> None:
     today = NOW.date()
     notices = [
         demo.DemoNotice(9000 + i, f"关于第{i}批科技创新项目申报的通知", (today - dt.timedelta(days=i)).isoformat(),
@@ -113,12 +114,13 @@ def test_entries_past_max_follow_are_read_in_later_checks(server: LocalServer, t
         for i in range(12)
     ]  # fmt: skip
     demo.publish(server, notices)
-    config = load(server, tmp_path, server.url(demo.LIST_PATH), "\n    max_follow: 5")
+    config = load(server, state, server.url(demo.LIST_PATH), "\n    max_follow: 5")
     read: list[int] = []
     for _ in range(3):
         run(config)
-        read.append(len(read_keys(tmp_path)))
-        assert len(Store(tmp_path).items_on_list("kjj")) == 12  # every entry is on the list, read or not
+        read.append(len(read_keys(state)))
+        with Store(state) as store:
+            assert len(store.items_on_list("kjj")) == 12  # every entry is on the list, read or not
     assert read == [5, 10, 12]
     assert run(config).changes == []
 
@@ -128,8 +130,8 @@ def notice_page(title: str, paragraphs: list[str]) -> str:
     return f"<html><head><title>{title}</title></head><body><h1>{title}</h1><div id='zoom'>{body}</div></body></html>"
 
 
-def subscribed(server: LocalServer, state: Path, url: str, hook: Webhook) -> config_mod.Config:
-    path = state / "watcher.yaml"
+def subscribed(server: LocalServer, folder: Path, state: str, url: str, hook: Webhook) -> config_mod.Config:
+    path = folder / "watcher.yaml"
     path.write_text(
         f"""settings:
   per_host: {{concurrency: 4, delay: 0}}
@@ -152,7 +154,7 @@ alerts:
 
 
 def test_a_notice_citing_a_known_document_number_is_its_own_notice(
-    server: LocalServer, tmp_path: Path
+    server: LocalServer, tmp_path: Path, state: str
 ) -> None:
     number = "穗科规字〔2026〕3号"
     policy = "广州市科学技术局关于印发科技创新券管理办法的通知"
@@ -175,14 +177,16 @@ def test_a_notice_citing_a_known_document_number_is_its_own_notice(
         notice_page(reading, [f"一、制定依据：{number}。", "创新券用于支持科技型中小企业购买科技服务。" * 3]),
     )
     with Webhook() as hook:
-        config = subscribed(server, tmp_path, server.url("/kjj/tzgg/index.html"), hook)
+        config = subscribed(server, tmp_path, state, server.url("/kjj/tzgg/index.html"), hook)
         assert run(config).count("new") == 2
         send_alerts(config, clock=lambda: NOW)
         assert len(hook.messages) == 2
         assert any(reading in m for m in hook.messages) and any(policy in m for m in hook.messages)
 
 
-def test_a_revision_that_flips_back_is_alerted_each_time(server: LocalServer, tmp_path: Path) -> None:
+def test_a_revision_that_flips_back_is_alerted_each_time(
+    server: LocalServer, tmp_path: Path, state: str
+) -> None:
     url = "/kjj/tzgg/202611/t20261120_9.html"
     title = "关于组织申报科技计划项目的通知"
     server.site.put(
@@ -192,16 +196,16 @@ def test_a_revision_that_flips_back_is_alerted_each_time(server: LocalServer, tm
     server.site.put("/x/t20261101_1.html", notice_page("另一条科技通知公告的标题", ["不变的正文内容。" * 10]))
     deadlines = ["申报截止时间：2026年12月5日。", "申报截止时间：2026年12月12日。"]
     with Webhook() as hook:
-        config = subscribed(server, tmp_path, server.url("/kjj/tzgg/index.html"), hook)
+        config = subscribed(server, tmp_path, state, server.url("/kjj/tzgg/index.html"), hook)
         for round_ in range(4):
             server.site.put(
                 url, notice_page(title, ["各有关单位：现组织申报科技计划项目。" * 3, deadlines[round_ % 2]])
             )
             run(config)
         send_alerts(config, clock=lambda: NOW)
-    store = Store(tmp_path)
-    (row,) = store.query("SELECT key FROM items WHERE url LIKE ?", [f"%{url}"])
-    history = store.versions_of(row["key"])
+    with Store(state) as store:
+        (row,) = store.query("SELECT key FROM items WHERE url LIKE ?", [f"%{url}"])
+        history = store.versions_of(row["key"])
     assert [v["change"] for v in history] == ["new", "changed", "changed", "changed"]
     assert len([m for m in hook.messages if title in m]) == 4
 
