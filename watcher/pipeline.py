@@ -383,9 +383,7 @@ class Checker:
         validators = self.store.validators(url)
         if validators is None or not (self.config.settings.attachments.read and source.attachments):
             return validators
-        item = self.store.item(key)
-        version = self.store.version(item["version_id"]) if item and item.get("version_id") else None
-        urls = [a["url"] for a in (version or {}).get("attachments") or []]
+        urls = self.store.attachment_urls_of(key)
         return None if urls and self.attachments.due(urls) else validators
 
     async def _notice_from_page(

@@ -348,6 +348,12 @@ class Store:
                 FROM attachment_urls u LEFT JOIN attachment_files f ON f.sha = u.sha WHERE u.url IN ({marks})"""
         return {row["url"]: row for row in self._rows(q, urls)}
 
+    def attachment_urls_of(self, key: str) -> list[str]:
+        """The attachment addresses of an item's current version (one column, not the whole version)."""
+        q = "SELECT v.attachments FROM items i JOIN versions v ON v.id = i.version_id WHERE i.key=?"
+        row = self.conn.execute(q, [key]).fetchone()
+        return [a["url"] for a in json.loads(row[0])] if row and row[0] else []
+
     def attachment_file(self, sha: str, with_data: bool = True) -> dict[str, Any] | None:
         """One stored attachment: what was read from it and (`with_data`) its bytes."""
         columns = "*" if with_data else "sha, kind, size, pages, text, error"
