@@ -96,7 +96,6 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=BEIJING)
         self.checker: Checker | None = None
-        self.running: set[asyncio.Task[Any]] = set()
         self.claimed: dict[str, asyncio.Task[Any]] = {}  # source name → its check in flight
         self.sources: dict[str, Source] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
@@ -143,8 +142,8 @@ class Daemon:
         log.info("stopped")
 
     async def _finish_checks(self) -> None:
-        if self.running:
-            _done, pending = await asyncio.wait(self.running, timeout=STOP_GRACE)
+        if self.claimed:
+            _done, pending = await asyncio.wait(set(self.claimed.values()), timeout=STOP_GRACE)
             cancelled = [name for name, task in self.claimed.items() if task in pending]
             for task in pending:
                 task.cancel()  # a check writes only at its end, in one transaction: nothing half-written
@@ -235,7 +234,6 @@ class Daemon:
             self.stats.dispatched += 1
             task = asyncio.create_task(self._check(source))
             self.claimed[name] = task
-            self.running.add(task)
             task.add_done_callback(functools.partial(self._finished, name))
         if unknown:
             self.checker.store.park_sources(unknown)
@@ -243,7 +241,6 @@ class Daemon:
     def _finished(self, name: str, task: asyncio.Task[Any]) -> None:
         if self.claimed.get(name) is task:
             del self.claimed[name]
-        self.running.discard(task)
         self._wake.set()  # a free slot: look for due sources now
 
     def _until_next_due(self) -> float:

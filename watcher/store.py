@@ -484,10 +484,8 @@ class Store:
         """Take up to `limit` due sources for `owner`, oldest due first, by the index: each is claimed, and
         its due time moved to `lease_until`, so it is not taken again before its check writes (which frees
         it) or the lease runs out (a daemon that died). Returns (name, due) pairs."""
+        locking = " FOR UPDATE SKIP LOCKED" if self.shared else ""  # another daemon's picks are passed over
         with self.transaction():
-            locking = (
-                " FOR UPDATE SKIP LOCKED" if self.shared else ""
-            )  # another daemon's picks are passed over
             rows = self.conn.execute(
                 f"SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?{locking}",
                 [now, limit],
@@ -667,7 +665,8 @@ def _upsert_item_sql(columns: tuple[str, ...]) -> str:
     updates = [f"{c}=excluded.{c}" for c in columns if c not in ("key", "on_list")]
     if "on_list" in columns:
         updates.append(  # the larger of the two, written so that SQLite and PostgreSQL both read it
-            "on_list=CASE WHEN excluded.on_list > coalesce(items.on_list, 0) THEN excluded.on_list ELSE items.on_list END"
+            "on_list=CASE WHEN excluded.on_list > coalesce(items.on_list, 0) THEN excluded.on_list "
+            "ELSE coalesce(items.on_list, 0) END"
         )
     updates += ["last_seen=excluded.last_seen", "removed_at=NULL"]
     return (

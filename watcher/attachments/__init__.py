@@ -78,30 +78,31 @@ class AttachmentReader:
         """What each address held at its last read, from the store alone, and whether every one of them
         was read within `recheck_hours` (then there is no need to fetch them again)."""
         chosen = list(attachments)[: self.settings.max_count]
-        seen = self.store.sightings([a.url for a in chosen]) if self.store else {}
-        horizon = self.clock() - dt.timedelta(hours=self.settings.recheck_hours)
-        fresh = all(self._recently_read(seen.get(a.url), horizon) for a in chosen)
+        seen, fresh = self._last_reads([a.url for a in chosen])
         out = [_from_row(a, seen.get(a.url)) for a in chosen]
         return Read(tuple(a for a, _ in out), tuple(t for _, t in out)), fresh
 
     def due(self, urls: list[str]) -> bool:
         """Is any of these addresses due to be fetched again (its last read is older than `recheck_hours`,
         or failed)? Then its notice is read in full even if it would answer 304."""
-        chosen = urls[: self.settings.max_count]
-        seen = self.store.sightings(chosen) if self.store else {}
-        horizon = self.clock() - dt.timedelta(hours=self.settings.recheck_hours)
-        return not all(self._recently_read(seen.get(u), horizon) for u in chosen)
+        return not self._last_reads(urls[: self.settings.max_count])[1]
 
-    @staticmethod
-    def _recently_read(seen: dict[str, Any] | None, horizon: dt.datetime) -> bool:
-        """Read within the horizon, and read: an address that failed last time is tried again."""
-        return bool(seen and seen["sha"] and _parse_time(seen["checked_at"]) >= horizon)
+    def _last_reads(self, urls: list[str]) -> tuple[dict[str, dict[str, Any]], bool]:
+        """The last read of each address, and whether each was read, and within `recheck_hours`: an
+        address that failed last time is tried again."""
+        seen = self.store.sightings(urls) if self.store else {}
+        horizon = self.clock() - dt.timedelta(hours=self.settings.recheck_hours)
+        fresh = all(
+            (row := seen.get(url)) and row["sha"] and _parse_time(row["checked_at"]) >= horizon
+            for url in urls
+        )
+        return seen, fresh
 
     async def read(
         self, attachments: Iterable[Attachment], fetch: Fetch, allows: Callable[[str], bool]
     ) -> Read:
         chosen = list(attachments)[: self.settings.max_count]
-        seen = self.store.sightings([a.url for a in chosen]) if self.store else {}
+        seen = self._last_reads([a.url for a in chosen])[0]
         read = Read((), ())
         results = await asyncio.gather(*(self._one(a, seen.get(a.url), fetch, allows, read) for a in chosen))
         read.attachments = tuple(a for a, _ in results)
