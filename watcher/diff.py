@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -105,7 +105,6 @@ def _attachments_key(attachments: tuple[Attachment, ...]) -> str:
 class Diff:
     what: tuple[str, ...] = ()
     text: str = ""
-    details: dict[str, str] = field(default_factory=dict)
 
 
 def compare(
@@ -114,21 +113,17 @@ def compare(
     """Which of title / body / attachments / deadline changed, with a short unified diff of the body and
     of each replaced attachment's text (`texts`: attachment text by content id)."""
     what = []
-    details: dict[str, str] = {}
     if fold(old.title) != fold(new.title):
         what.append("title")
-        details["title"] = f"{old.title} → {new.title}"
     if _body_key(old.text) != _body_key(new.text):
         what.append("body")
     lines = attachment_changes(old.attachments, new.attachments, texts or {}, max_lines)
     if lines:
         what.append("attachments")
-        details["attachments"] = "; ".join(line for line in lines if not line.startswith(("+", "-", "…")))
     if old.deadline != new.deadline:
         what.append("deadline")
-        details["deadline"] = f"{old.deadline or '—'} → {new.deadline or '—'}"
     body = text_diff(old.text, new.text, max_lines) if "body" in what else ""
-    return Diff(tuple(what), "\n".join(filter(None, [body, *lines])), details)
+    return Diff(tuple(what), "\n".join(filter(None, [body, *lines])))
 
 
 def attachment_changes(
