@@ -21,7 +21,7 @@ from watcher import config as config_mod
 from watcher.localsite import LocalServer
 from watcher.store import Store, due_iso
 
-from .conftest import NOW
+from .kit import NOW, real_today
 from .pg import Cluster
 from .receivers import Webhook, free_port, wait_for
 
@@ -87,7 +87,7 @@ def test_two_dispatchers_never_take_one_source(pg_cluster: Cluster) -> None:
 def test_migrate_state_moves_a_sqlite_state_with_its_history(
     server: LocalServer, tmp_path: Path, pg_cluster: Cluster
 ) -> None:
-    notices = demo.sample_notices()
+    notices = demo.sample_notices(real_today())
     demo.publish(server, notices)
     config_file = tmp_path / "watcher.yaml"
     config_file.write_text(

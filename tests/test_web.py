@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,11 +18,11 @@ import uvicorn
 
 from watcher import config as config_mod
 from watcher import demo
-from watcher.app import check_sources
 from watcher.localsite import LocalServer
 from watcher.web import build_app
 
-from .conftest import NOW
+from . import kit
+from .kit import NOW
 from .receivers import free_port, wait_for
 
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -47,10 +45,6 @@ class Served:
             return bytes(r.read())
 
 
-def run_check(config: config_mod.Config, when: object) -> None:
-    asyncio.run(check_sources(config, clock=lambda: when))  # type: ignore[arg-type,return-value]
-
-
 @pytest.fixture
 def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
     """A state with known notices: the demo site checked twice (the second time with revisions), plus a
@@ -58,11 +52,10 @@ def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
     notices = demo.sample_notices(NOW.date())
     notices.append(demo.DemoNotice(8700, HOSTILE, notices[0].date, ["广佛科技创新合作，联合攻关。"]))
     demo.publish(server, notices)
-    text = f"settings:\n  per_host: {{delay: 0}}\nsources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
-    run_check(config, NOW)
+    config = kit.load_config(tmp_path, [kit.demo_source(server)], alerts={})
+    kit.run_check(config, kit.SteppedClock(NOW))
     demo.publish(server, [*demo.next_round(notices[:4]), notices[4]])
-    run_check(config, NOW.replace(hour=12))
+    kit.run_check(config, kit.SteppedClock(NOW.replace(hour=12)))
     with serving(config) as base:
         yield Served(base, server, notices, config)
 
@@ -174,8 +167,7 @@ def test_search_in_traditional_finds_simplified(served: Served, browser: object)
 @BROWSER
 def test_page_content_is_escaped(served: Served, browser: object, tmp_path: Path) -> None:
     browser.get(served.base + "/")  # type: ignore[attr-defined]
-    time.sleep(0.3)
-    assert HOSTILE in " ".join(texts(browser, "li.notice"))  # shown as text…
+    wait_for(lambda: HOSTILE in " ".join(texts(browser, "li.notice")), what="the hostile title shown as text")
     assert browser.execute_script("return window.__xss === undefined")  # type: ignore[attr-defined]  # …never run
     shot = tmp_path / "page.png"
     browser.save_screenshot(str(shot))  # type: ignore[attr-defined]
@@ -201,10 +193,9 @@ def test_feeds_validate_and_show_a_revision_as_updated(served: Served) -> None:
 def test_a_subscriber_feed_applies_its_filter(server: LocalServer, tmp_path: Path) -> None:
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
-    text = (f"settings:\n  per_host: {{delay: 0}}\nsources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-            "subscribers:\n  - name: parks\n    urls: ['json://127.0.0.1:9/x']\n    kinds: [遴选]\n")  # fmt: skip
-    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
-    run_check(config, NOW)
+    parks = kit.subscriber("parks", "json://127.0.0.1:9/x", kinds=["遴选"])
+    config = kit.load_config(tmp_path, [kit.demo_source(server)], [parks], alerts={})
+    kit.run_check(config, kit.SteppedClock(NOW))
     with serving(config) as base:
         feed = feedparser.parse(
             urllib.request.urlopen(base + "/feeds/subscribers/parks.xml", timeout=10).read()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sqlite3
 import sys
@@ -15,15 +14,17 @@ import click
 
 from .. import config as config_mod
 from .. import state as state_mod
+from ..clock import Clock, system_clock
 from ..errors import ConfigError
-from ..models import BEIJING
 from ..state import StateError
 from ..store import DB_NAME, Store, damaged
 
 
 class Context:
-    def __init__(self, config_path: str | None, state: str | None, fresh: bool = False) -> None:
-        self.config_path, self.state, self.fresh = config_path, state, fresh
+    def __init__(
+        self, config_path: str | None, state: str | None, fresh: bool = False, clock: Clock = system_clock
+    ) -> None:
+        self.config_path, self.state, self.fresh, self.clock = config_path, state, fresh, clock
         self._config: config_mod.Config | None = None
 
     @property
@@ -50,7 +51,7 @@ class Context:
     def writer(self, command: str) -> contextlib.AbstractContextManager[None]:
         """The state's write lock for a command that writes (see watcher.state)."""
         return state_mod.writer(
-            self.config.settings.state, command, waiting=lambda m: click.echo(m, err=True)
+            self.config.settings.state, command, waiting=lambda m: click.echo(m, err=True), clock=self.clock
         )
 
 
@@ -79,7 +80,9 @@ class Commands(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, state: str | None, fresh: bool) -> None:
     """watcher: notice monitoring and change alerts for government S&T programmes."""
-    ctx.obj = Context(config_path, state, fresh)
+    # A program embedding the CLI (the tests) may hand it a clock as `obj`; otherwise the system's.
+    clock = ctx.obj if callable(ctx.obj) else system_clock
+    ctx.obj = Context(config_path, state, fresh, clock)
 
 
 def echo_json(value: Any) -> None:
@@ -107,10 +110,6 @@ def echo_lines(lines: Iterable[str]) -> None:
 def fail(message: str, code: int = 1) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(BEIJING)
 
 
 def open_store(obj: Context) -> Store:

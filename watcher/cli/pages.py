@@ -13,6 +13,7 @@ import click
 from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
+from ..clock import Clock
 from ..errors import WatcherError
 from ..extract import extract as extract_page
 from ..extract.explain import notice_sources
@@ -21,7 +22,7 @@ from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
 from ..models import Attachment, Extracted, NotModified, attachment_label
 from ..pipeline import with_attachments
-from .base import Context, cli, echo_json, fail, now
+from .base import Context, cli, echo_json, fail
 
 
 def read_target(target: str, base_url: str | None) -> tuple[str, str, str]:
@@ -53,7 +54,7 @@ async def _fetch_one(url: str) -> tuple[str, str]:
     return page.text, page.encoding
 
 
-def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -> Extracted:
+def read_attachments(x: Extracted, clock: Clock, settings: AttachmentSettings | None = None) -> Extracted:
     """The notice with its attachments fetched and read now (nothing is remembered)."""
     settings = settings or AttachmentSettings()
     web = [a for a in x.attachments if a.url.startswith(("http://", "https://"))]
@@ -61,7 +62,7 @@ def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -
         return x
 
     async def run() -> Read:
-        reader = AttachmentReader(None, settings, now)
+        reader = AttachmentReader(None, settings, clock)
         async with _one_off_fetcher(x.url) as fetcher:
             try:
                 return await reader.read(
@@ -84,16 +85,23 @@ def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -
 @click.option(
     "--attachments", "attachments", is_flag=True, help="Also fetch and read a notice's attachments."
 )
+@click.pass_obj
 def extract(
-    target: str, base_url: str | None, kind: str, as_json: bool, explain: bool, attachments: bool
+    obj: Context,
+    target: str,
+    base_url: str | None,
+    kind: str,
+    as_json: bool,
+    explain: bool,
+    attachments: bool,
 ) -> None:
     """Show what watcher reads on a page (URL or FILE)."""
     regions: list[Candidate] | None = [] if explain else None
     try:
         text, encoding, base = read_target(target, base_url)
-        result = extract_page(text, base, encoding, kind=kind, now=now(), explain=regions)
+        result = extract_page(text, base, encoding, kind=kind, now=obj.clock(), explain=regions)
         if attachments and result.kind == "notice":
-            result = read_attachments(result)
+            result = read_attachments(result, obj.clock)
     except WatcherError as exc:
         fail(f"cannot read {target}: {exc}")
         return
@@ -180,7 +188,7 @@ def classify(obj: Context, target: str | None, text: str | None, as_json: bool) 
     """Match a notice (URL, FILE or --text) against the tracked programmes, with reasons."""
     classifier = Classifier(programmes_of(obj))
     try:
-        result = classify_target(classifier, target, text)
+        result = classify_target(classifier, target, text, obj.clock)
     except WatcherError as exc:
         fail(f"cannot read {target}: {exc}")
         return
@@ -197,7 +205,9 @@ def classify(obj: Context, target: str | None, text: str | None, as_json: bool) 
             click.echo(f"    {r.term} in {r.field} ×{r.count}")
 
 
-def classify_target(classifier: Classifier, target: str | None, text: str | None) -> Classification:
+def classify_target(
+    classifier: Classifier, target: str | None, text: str | None, clock: Clock
+) -> Classification:
     if text is not None:
         title, _, body = text.partition("\n\n")
         return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
@@ -208,8 +218,10 @@ def classify_target(classifier: Classifier, target: str | None, text: str | None
         title, _, body = raw.partition("\n")
         return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
     page_text, encoding, base = read_target(target, None)
-    x = extract_page(page_text, base, encoding, kind="notice", now=now())
-    return classifier.classify_extracted(read_attachments(x))  # a programme may be named only in the guide
+    x = extract_page(page_text, base, encoding, kind="notice", now=clock())
+    return classifier.classify_extracted(
+        read_attachments(x, clock)
+    )  # a programme may be named only in the guide
 
 
 def _facts(title: str, body: str) -> dict[str, Any]:

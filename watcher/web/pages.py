@@ -3,7 +3,6 @@ it matched, search, and source health. Server-rendered with Jinja2, autoescaped,
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -15,6 +14,7 @@ from starlette.routing import Route
 
 from .. import queries
 from ..alert.message import what_changed
+from ..clock import Clock
 from ..config import Config
 from ..store import Store
 
@@ -32,7 +32,7 @@ def templates() -> Any:
 
 
 class Pages:
-    def __init__(self, config: Callable[[], Config], clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, config: Callable[[], Config], clock: Clock) -> None:
         self.current, self.clock = config, clock  # the daemon's configuration can change on SIGHUP
         self._local = threading.local()  # one read connection per worker thread
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from ..clock import Clock, system_clock
 from ..config import Config
-from ..models import BEIJING
 from . import ops
 from .feeds import Feeds
 from .pages import Pages
@@ -21,11 +20,9 @@ if TYPE_CHECKING:
     from ..schedule import Daemon
 
 
-def build_app(
-    config: Config, daemon: Daemon | None = None, clock: Callable[[], dt.datetime] | None = None
-) -> Starlette:
+def build_app(config: Config, daemon: Daemon | None = None, clock: Clock = system_clock) -> Starlette:
     """The page and the feeds; with a daemon, also /healthz and /metrics."""
-    now = clock or (lambda: dt.datetime.now(BEIJING))
+    now = clock
     pages = Pages((lambda: daemon.config) if daemon else (lambda: config), now)
     routes: list[Route] = [*pages.routes(), *Feeds(pages).routes()]
     if daemon is not None:
