@@ -140,12 +140,15 @@ def test_healthz_answers_while_a_heavy_page_is_read(server: LocalServer, tmp_pat
         try:
             wait_for(lambda: server.site.hits["/heavy.html"] >= 1, what="the heavy page fetched")
             slowest = 0.0
-            deadline = time.monotonic() + 6
+            deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not daemon.checks_of("heavy"):
                 started = time.monotonic()
                 assert kit.get(daemon.url("/healthz"))[0] == 200
                 slowest = max(slowest, time.monotonic() - started)
                 time.sleep(0.05)
-            assert slowest < 1.0, slowest
+            (check, *_) = daemon.checks_of("heavy")
+            # Held by the reading, /healthz would wait about as long as the check took (seconds of CPU);
+            # relative to it, the bound holds on a loaded machine too.
+            assert slowest < max(1.0, float(check["seconds"]) / 3), (slowest, check["seconds"])
         finally:
             daemon.stop()
