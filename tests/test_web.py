@@ -52,14 +52,14 @@ def run_check(config: config_mod.Config, when: object) -> None:
 
 
 @pytest.fixture
-def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
-    """A state with known notices: the demo site checked twice (the second time with revisions), plus a
-    notice whose title carries markup."""
+def served(server: LocalServer, state: str) -> Iterator[Served]:
+    """A state with known notices, on SQLite and on PostgreSQL: the demo site checked twice (the second
+    time with revisions), plus a notice whose title carries markup."""
     notices = demo.sample_notices(NOW.date())
     notices.append(demo.DemoNotice(8700, HOSTILE, notices[0].date, ["广佛科技创新合作，联合攻关。"]))
     demo.publish(server, notices)
     text = f"settings:\n  per_host: {{delay: 0}}\nsources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
+    config = config_mod.load("web.yaml", state=state, text=text)
     run_check(config, NOW)
     demo.publish(server, [*demo.next_round(notices[:4]), notices[4]])
     run_check(config, NOW.replace(hour=12))
@@ -71,8 +71,10 @@ def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
 def serving(config: config_mod.Config) -> Iterator[str]:
     """The app on uvicorn in a thread, on a free loopback port."""
     port = free_port()
-    web = uvicorn.Server(uvicorn.Config(build_app(config, clock=lambda: NOW), host="127.0.0.1", port=port,
-                                        log_level="warning", lifespan="off"))  # fmt: skip
+    app = build_app(config, clock=lambda: NOW)
+    web = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
     wait_for(lambda: web.started, what="the web server")
@@ -81,6 +83,7 @@ def serving(config: config_mod.Config) -> Iterator[str]:
     finally:
         web.should_exit = True
         thread.join(timeout=5)
+        app.state.close()
 
 
 @pytest.fixture
