@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from watcher.app import check_sources
 from watcher.cli import cli
 from watcher.errors import StoreError
 from watcher.localsite import LocalServer
-from watcher.store import Store
+from watcher.state import sqlite_errors
+from watcher.store import Store, explain
 
 from .conftest import NOW
 from .pg import Cluster
@@ -240,3 +242,18 @@ def test_an_unreachable_postgresql_is_one_line(site: Site, pg_cluster: Cluster) 
     result = CliRunner().invoke(cli, ["--config", str(site.config_file), "--state", url, "items"])
     assert result.exit_code == 2 and result.exception is not None  # SystemExit, no traceback
     assert result.output.startswith("error: the PostgreSQL state cannot be reached (cannot connect")
+
+
+def test_sqlite_errors_are_store_errors_named_by_their_code(tmp_path: Path) -> None:
+    """The kind comes from SQLite's result code: a file that is no database, a read-only file."""
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 300)
+    with pytest.raises(StoreError) as junk, sqlite_errors():
+        sqlite3.connect(tmp_path / "junk.db").execute("SELECT * FROM sqlite_master").fetchall()
+    assert junk.value.failure == "damaged" and "not a database" in junk.value.message
+    Store(tmp_path / "state").close()
+    read_only = sqlite3.connect(f"file:{tmp_path / 'state' / 'watcher.db'}?mode=ro", uri=True)
+    with pytest.raises(StoreError) as refused, sqlite_errors():
+        read_only.execute("DELETE FROM items")
+    read_only.close()
+    assert refused.value.failure == "read_only" and "readonly" in refused.value.message
+    assert explain(refused.value).startswith("the state is read-only (attempt to write a readonly database)")

@@ -18,7 +18,7 @@ from .config import Config, Source
 from .fetch import Fetcher
 from .models import BEIJING, Extracted
 from .pipeline import AdminNotice, AlertPlanner, Change, Checker, ClassifyHook, SourceResult
-from .state import is_database_url
+from .state import is_database_url, sqlite_errors
 from .store import DB_NAME, Store, VersionRow, copy_state, now_iso
 
 log = logging.getLogger("watcher.app")
@@ -145,7 +145,7 @@ def scratch_state(config: Config) -> Iterator[Config]:
         elif real.exists():
             source = Store(config.settings.state).conn  # read-only storage opens read-only
             target = sqlite3.connect(Path(scratch) / DB_NAME)
-            with target:
+            with sqlite_errors(), target:
                 source.backup(target)  # a consistent copy even while the daemon writes
             source.close()
             target.close()

@@ -85,9 +85,9 @@ class ExtractError(WatcherError):
 StoreFailure = Literal["full", "read_only", "damaged", "unreachable", "failed"]
 
 
-# TODO(lead, issue 20): sqlite3.DatabaseError is a base only while schedule.py's three
-# `except sqlite3.DatabaseError` (the daemon's loop, _check, _store_failed) still name it; once they name
-# StoreError, drop it and a store error is a WatcherError alone.
+# TODO(lead, issue 20): sqlite3.DatabaseError is a base only while schedule.py still names it (the
+# daemon's loop and _check catch `sqlite3.DatabaseError`, _store_failed's type, _backup's `sqlite3.Error`);
+# once those name StoreError, drop the base: a store error is then a WatcherError alone.
 class StoreError(WatcherError, sqlite3.DatabaseError):
     """The state's database failed. `message` is the server's own words; `failure` what kind of failure it
     is, read from the error's code (SQLite's result code, PostgreSQL's SQLSTATE) rather than its words."""

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .dialect import POSTGRES, SQLITE
-from .errors import StoreError, StoreFailure
+from .errors import StoreError
 from .models import BEIJING, Validators
-from .state import DB_NAME, StateError, guard, is_database_url, mark
+from .state import DB_NAME, StateError, guard, is_database_url, mark, sqlite_error, sqlite_errors
 
 try:  # ISA-L writes the same zlib format 4-5x faster (28 against 122-150 us for a 30 KB page, 0.40 ratio)
     from isal.isal_zlib import compress
@@ -126,47 +126,32 @@ def explain(exc: StoreError, path: Path | None = None) -> str:
     )
 
 
-# SQLite's primary result codes as the failures a user is told about (extended codes end in _SUFFIX).
-_SQLITE_FAILURES: dict[str, StoreFailure] = {"SQLITE_FULL": "full", "SQLITE_READONLY": "read_only",
-                                             "SQLITE_CORRUPT": "damaged", "SQLITE_NOTADB": "damaged",
-                                             "SQLITE_CANTOPEN": "unreachable"}  # fmt: skip
-
-
-def sqlite_error(exc: sqlite3.Error) -> StoreError:
-    """An sqlite3 error as the store's error: SQLite's message, its kind read from the result code."""
-    code = "_".join((getattr(exc, "sqlite_errorname", None) or "").split("_")[:2])
-    return StoreError(str(exc), _SQLITE_FAILURES.get(code, "failed"))
-
-
-@contextmanager
-def _sqlite_errors() -> Iterator[None]:
-    try:
-        yield
-    except StoreError:
-        raise
-    except sqlite3.DatabaseError as exc:
-        raise sqlite_error(exc) from exc
-
-
 class SQLiteConnection(sqlite3.Connection):
     """sqlite3's connection whose errors are StoreErrors, as postgres.Connection's are."""
 
+    # try/except written out, not `with sqlite_errors()`: these run for every statement of a check.
     def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:
-        with _sqlite_errors():
+        try:
             return super().execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(exc) from exc
 
     def executemany(self, sql: str, rows: Any, /) -> sqlite3.Cursor:
-        with _sqlite_errors():
+        try:
             return super().executemany(sql, rows)
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(exc) from exc
 
     def rows(self, sql: str, params: Any = ()) -> list[Any]:
         """Every row of a query, read now (SQLite reads rows from the file as they are fetched)."""
-        with _sqlite_errors():
+        try:
             return super().execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(exc) from exc
 
     def fetch(self, cursor: sqlite3.Cursor, size: int) -> list[Any]:
         """The next rows of a cursor: SQLite reads them from the file now, so they may fail now."""
-        with _sqlite_errors():
+        with sqlite_errors():
             return cursor.fetchmany(size)
 
 
@@ -183,7 +168,7 @@ def connect_read_only(path: Path) -> SQLiteConnection:
     files SQLite would create beside it, and without migrations; every write fails."""
     if not path.exists():
         raise StateError(f"the state in {path.parent} is read-only and has no database yet")
-    with _sqlite_errors():
+    with sqlite_errors():
         conn = sqlite3.connect(
             f"file:{path}?immutable=1", uri=True, check_same_thread=False, factory=SQLiteConnection
         )
@@ -203,7 +188,7 @@ def _read_only_mount(path: Path) -> bool:
 
 def connect(path: Path) -> SQLiteConnection:
     """Autocommit mode (we BEGIN ourselves), WAL so readers never wait, rows readable by name."""
-    with _sqlite_errors():
+    with sqlite_errors():
         conn = sqlite3.connect(
             path, timeout=30, isolation_level=None, check_same_thread=False, factory=SQLiteConnection
         )
