@@ -201,12 +201,12 @@ def test_feeds_validate_and_show_a_revision_as_updated(served: Served) -> None:
         served.get("/feeds/nope.xml")
 
 
-def test_a_subscriber_feed_applies_its_filter(server: LocalServer, tmp_path: Path) -> None:
+def test_a_subscriber_feed_applies_its_filter(server: LocalServer, state: str) -> None:
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
     text = (f"settings:\n  per_host: {{delay: 0}}\nsources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
             "subscribers:\n  - name: parks\n    urls: ['json://127.0.0.1:9/x']\n    kinds: [遴选]\n")  # fmt: skip
-    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
+    config = config_mod.load("web.yaml", state=state, text=text)
     run_check(config, NOW)
     with serving(config) as base:
         feed = feedparser.parse(
