@@ -232,7 +232,8 @@ def test_a_failing_statement_is_a_store_error_with_the_servers_words(
     assert raised.value.failure == "failed"
 
 
-def test_an_unreachable_postgresql_is_one_line(site: Site, pg_cluster: Cluster) -> None:
+def test_an_unreachable_postgresql_is_one_line(site: Site) -> None:
+    """No server on the port: psycopg answers without an SQLSTATE."""
     from .receivers import free_port
 
     url = f"postgresql://watcher@127.0.0.1:{free_port()}/nowhere"
