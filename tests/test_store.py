@@ -4,9 +4,9 @@ the group commit of checks that finish together."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
+from watcher.errors import StoreError
 from watcher.pipeline import GroupCommit
 from watcher.store import CheckRecord, Store
 
@@ -70,7 +70,7 @@ def test_group_commit_writes_together_and_a_bad_check_fails_alone(tmp_path: Path
 
     outcomes = asyncio.run(run())
     assert [o is None for o in outcomes] == [True, True, False, True, True]
-    assert isinstance(outcomes[2], sqlite3.Error)
+    assert isinstance(outcomes[2], StoreError), outcomes[2]
     assert sorted(row["name"] for row in store.sources()) == ["s0", "s1", "s3", "s4"]
     assert store.alert_counts() == {}  # the bad check left nothing behind, not even its source row
     assert len(transactions) == 4  # the failed group rolled back, then the four good checks one by one

@@ -46,13 +46,13 @@ class Served:
 
 
 @pytest.fixture
-def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
-    """A state with known notices: the demo site checked twice (the second time with revisions), plus a
-    notice whose title carries markup."""
+def served(server: LocalServer, state: str) -> Iterator[Served]:
+    """A state with known notices, on SQLite and on PostgreSQL: the demo site checked twice (the second
+    time with revisions), plus a notice whose title carries markup."""
     notices = demo.sample_notices(NOW.date())
     notices.append(demo.DemoNotice(8700, HOSTILE, notices[0].date, ["广佛科技创新合作，联合攻关。"]))
     demo.publish(server, notices)
-    config = kit.load_config(tmp_path, [kit.demo_source(server)], alerts={})
+    config = kit.load_config(state, [kit.demo_source(server)], alerts={})
     kit.run_check(config, kit.SteppedClock(NOW))
     demo.publish(server, [*demo.next_round(notices[:4]), notices[4]])
     kit.run_check(config, kit.SteppedClock(NOW.replace(hour=12)))
@@ -64,8 +64,10 @@ def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
 def serving(config: config_mod.Config) -> Iterator[str]:
     """The app on uvicorn in a thread, on a free loopback port."""
     port = free_port()
-    web = uvicorn.Server(uvicorn.Config(build_app(config, clock=lambda: NOW), host="127.0.0.1", port=port,
-                                        log_level="warning", lifespan="off"))  # fmt: skip
+    app = build_app(config, clock=lambda: NOW)
+    web = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
     wait_for(lambda: web.started, what="the web server")
@@ -74,6 +76,7 @@ def serving(config: config_mod.Config) -> Iterator[str]:
     finally:
         web.should_exit = True
         thread.join(timeout=5)
+        app.state.close()
 
 
 @pytest.fixture
@@ -190,11 +193,11 @@ def test_feeds_validate_and_show_a_revision_as_updated(served: Served) -> None:
         served.get("/feeds/nope.xml")
 
 
-def test_a_subscriber_feed_applies_its_filter(server: LocalServer, tmp_path: Path) -> None:
+def test_a_subscriber_feed_applies_its_filter(server: LocalServer, state: str) -> None:
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
     parks = kit.subscriber("parks", "json://127.0.0.1:9/x", kinds=["遴选"])
-    config = kit.load_config(tmp_path, [kit.demo_source(server)], [parks], alerts={})
+    config = kit.load_config(state, [kit.demo_source(server)], [parks], alerts={})
     kit.run_check(config, kit.SteppedClock(NOW))
     with serving(config) as base:
         feed = feedparser.parse(

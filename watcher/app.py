@@ -18,7 +18,8 @@ from .config import Config, Source
 from .fetch import Fetcher
 from .models import Extracted
 from .pipeline import AdminNotice, AlertPlanner, Change, Checker, ClassifyHook, SourceResult
-from .store import DB_NAME, Store, VersionRow, now_iso
+from .state import is_database_url, sqlite_errors
+from .store import DB_NAME, Store, VersionRow, copy_state, now_iso
 
 log = logging.getLogger("watcher.app")
 
@@ -128,15 +129,19 @@ async def check_sources(
 
 @contextmanager
 def scratch_state(config: Config) -> Iterator[Config]:
-    """The configuration pointed at a throwaway copy of its state: a dry run changes nothing real."""
+    """The configuration pointed at a throwaway copy of its state: a dry run changes nothing real. A
+    PostgreSQL state is copied into a scratch SQLite one (as `watcher migrate-state` would copy it)."""
     import tempfile  # only a dry run needs it (and shutil): a megabyte of every process otherwise
 
     with tempfile.TemporaryDirectory(prefix="watcher-dry-run-") as scratch:
         real = Path(config.settings.state) / DB_NAME
-        if real.exists():
+        if is_database_url(config.settings.state):
+            with Store(config.settings.state) as shared, Store(scratch) as copy:
+                copy_state(shared, copy)
+        elif real.exists():
             source = Store(config.settings.state).conn  # read-only storage opens read-only
             target = sqlite3.connect(Path(scratch) / DB_NAME)
-            with target:
+            with sqlite_errors(), target:
                 source.backup(target)  # a consistent copy even while the daemon writes
             source.close()
             target.close()

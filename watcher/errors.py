@@ -10,12 +10,15 @@
     │   ├── ConnectError     DNS, TCP, TLS or redirect trouble
     │   │   └── CertificateError  the site's TLS certificate is not trusted (retrying will not help)
     │   └── RobotsDisallowed robots.txt forbids the URL
-    └── ExtractError         the bytes are not a page we can read (binary, empty)
+    ├── ExtractError         the bytes are not a page we can read (binary, empty)
+    └── StoreError           the state's database failed (SQLite or PostgreSQL; the server's message)
 
 Steps raise these; only the pipeline turns them into outcomes.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 
 class WatcherError(Exception):
@@ -76,3 +79,15 @@ class RobotsDisallowed(FetchError):
 
 class ExtractError(WatcherError):
     pass
+
+
+StoreFailure = Literal["full", "read_only", "damaged", "unreachable", "failed"]
+
+
+class StoreError(WatcherError):
+    """The state's database failed. `message` is the server's own words; `failure` what kind of failure it
+    is, read from the error's code (SQLite's result code, PostgreSQL's SQLSTATE) rather than its words."""
+
+    def __init__(self, message: str, failure: StoreFailure = "failed", store: str = "sqlite") -> None:
+        self.message, self.failure, self.store = message, failure, store
+        super().__init__(message)

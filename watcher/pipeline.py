@@ -14,7 +14,6 @@ import functools
 import hashlib
 import logging
 import random
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,7 @@ from .attachments import AttachmentReader, Read
 from .clock import Clock, system_clock
 from .config import Config, Source
 from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
-from .errors import ExtractError, FetchError
+from .errors import ExtractError, FetchError, StoreError
 from .extract import extract
 from .extract.notice import find_deadline
 from .fetch import Fetcher
@@ -161,7 +160,7 @@ class Checker:
             result.status, result.error = exc.status, exc.reason
         except ExtractError as exc:
             result.status, result.error = "error", str(exc)
-        except sqlite3.DatabaseError:
+        except StoreError:
             raise  # the store, not this source: every check would fail alike (the daemon reports it)
         except Exception as exc:  # a bug, or a page nobody foresaw: this source fails, not the whole run
             log.exception("check %s: unexpected %s", source.name, type(exc).__name__)

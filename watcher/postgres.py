@@ -1,26 +1,21 @@
 """The PostgreSQL connection under the store: the part of the sqlite3 API that store.py uses, over psycopg 3.
 
-store.py writes one dialect: `?` and `:name` parameters, `INSERT … ON CONFLICT`, `BEGIN IMMEDIATE`,
-SQLite's types in its migrations. Here they become `%s` and `%(name)s`, `BEGIN`, BIGSERIAL and BYTEA;
-everything else store.py writes is the same in both. Rows read by position and by name, as sqlite3.Row;
-any PostgreSQL error is raised as `PostgresError`, a sqlite3.DatabaseError, so the one `except` each caller
-has for a failing store covers both. psycopg is imported only when a state is a PostgreSQL URL.
+Statements arrive in the store's SQL and go out through the PostgreSQL dialect's placeholders
+(watcher/dialect.py); rows read by position and by name, as sqlite3.Row; any PostgreSQL error is raised
+as a StoreError carrying PostgreSQL's message. psycopg is imported only when a state is a PostgreSQL URL.
 """
 
 from __future__ import annotations
 
-import re
-import sqlite3
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import RowMaker
 
-
-class PostgresError(sqlite3.DatabaseError):
-    """An error from PostgreSQL (the message is PostgreSQL's)."""
+from .dialect import POSTGRES
+from .errors import StoreError, StoreFailure
 
 
 class Row(tuple[Any, ...]):
@@ -48,47 +43,54 @@ def _rows(cursor: Any) -> RowMaker[Row]:
     return make
 
 
-_PARAM = re.compile(r"\?|(?<!:):([a-z_]+)")
+# SQLSTATE classes and codes (PostgreSQL's appendix A) as the failures a user is told about.
+_FAILURES: dict[str, StoreFailure] = {"53100": "full", "25006": "read_only", "XX001": "damaged",
+                                      "XX002": "damaged", "08": "unreachable", "57P": "unreachable"}  # fmt: skip
 
 
-@lru_cache(maxsize=512)
-def translate(sql: str) -> str:
-    """SQLite's parameters and words in PostgreSQL's."""
-    sql = sql.replace("%", "%%").replace("BEGIN IMMEDIATE", "BEGIN")
-    return _PARAM.sub(lambda m: f"%({m[1]})s" if m[1] else "%s", sql)
+def store_error(exc: psycopg.Error, prefix: str = "") -> StoreError:
+    """A psycopg error as the store's error: PostgreSQL's message, its kind read from the SQLSTATE."""
+    code = exc.sqlstate or ""
+    failure = _FAILURES.get(code) or _FAILURES.get(code[:3]) or _FAILURES.get(code[:2])
+    if failure is None and isinstance(exc, psycopg.OperationalError) and not code:
+        failure = "unreachable"  # no answer from a server at all: refused, timed out, name unknown
+    return StoreError(prefix + str(exc).strip(), failure or "failed", store="postgresql")
 
 
-def translate_ddl(statement: str) -> str:
-    """A migration statement in PostgreSQL's types: SQLite's integers are 64-bit, its rowid key a
-    sequence, its blobs bytea."""
-    statement = statement.replace("INTEGER PRIMARY KEY", "BIGSERIAL PRIMARY KEY")
-    return statement.replace(" INTEGER", " BIGINT").replace(" BLOB", " BYTEA")
+@contextmanager
+def _errors(prefix: str = "") -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise store_error(exc, prefix) from exc
 
 
 class Connection:
     """Autocommit, like store.py's SQLite connection: transactions are its own BEGIN and COMMIT."""
 
     def __init__(self, dsn: str) -> None:
-        try:
+        with _errors("cannot connect to PostgreSQL: "):
             self._conn = psycopg.connect(dsn, autocommit=True, row_factory=_rows, connect_timeout=10)
-        except psycopg.Error as exc:
-            raise PostgresError(f"cannot connect to PostgreSQL: {exc}") from exc
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
-        try:
-            return self._conn.execute(translate(sql), params or None)
-        except psycopg.Error as exc:
-            raise PostgresError(str(exc).strip()) from exc
+        with _errors():
+            return self._conn.execute(POSTGRES.sql(sql), params or None)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         rows = list(rows)
         cursor = self._conn.cursor()
         if rows:
-            try:
-                cursor.executemany(translate(sql), rows)
-            except psycopg.Error as exc:
-                raise PostgresError(str(exc).strip()) from exc
+            with _errors():
+                cursor.executemany(POSTGRES.sql(sql), rows)
         return cursor
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
+        return list(self.execute(sql, params).fetchall())
+
+    def fetch(self, cursor: Any, size: int) -> list[Any]:
+        """The next rows of a cursor (psycopg's client-side cursor holds them already)."""
+        with _errors():
+            return list(cursor.fetchmany(size))
 
     def close(self) -> None:
         self._conn.close()

@@ -1,4 +1,5 @@
-"""Read-only questions asked of the store by the CLI and the web page."""
+"""Read-only questions asked of the store by the CLI and the web page, in SQL both stores read (what
+differs, JSON membership, asked of the store's dialect)."""
 
 from __future__ import annotations
 
@@ -26,16 +27,17 @@ def items(
     if since:
         where.append("i.first_seen >= ?")
         params.append(since)
-    if programme:
-        where.append("EXISTS (SELECT 1 FROM versions p, json_each(p.classification, '$.matches') m "
-                     "WHERE p.item_key = i.key AND json_extract(m.value, '$.programme') = ?)")  # fmt: skip
+    if programme:  # any version of the item matched it
+        matched = store.dialect.json_array_has("p.classification", "matches", "programme")
+        where.append(f"EXISTS (SELECT 1 FROM versions p WHERE p.item_key = i.key AND {matched})")
         params.append(programme)
-    having = "HAVING versions > 1" if changed else ""
+    if changed:
+        where.append("(SELECT count(*) FROM versions v WHERE v.item_key = i.key) > 1")
     sql = f"""
         SELECT i.key, i.title, i.url, i.date, i.source, i.first_seen, i.removed_at,
                (SELECT count(*) FROM versions v WHERE v.item_key = i.key) AS versions
-        FROM items i WHERE {" AND ".join(where)} GROUP BY i.key {having}
-        ORDER BY coalesce(i.date, substr(i.first_seen, 1, 10)) DESC, i.first_seen DESC LIMIT ?
+        FROM items i WHERE {" AND ".join(where)}
+        ORDER BY coalesce(i.date, substr(i.first_seen, 1, 10)) DESC, i.first_seen DESC, i.key LIMIT ?
     """
     return store.query(sql, [*params, limit])
 
@@ -55,7 +57,7 @@ def search(store: Store, text: str, limit: int = 20) -> list[dict[str, Any]]:
     needle = "%" + fold(text).replace("%", r"\%").replace("_", r"\_") + "%"
     sql = r"""
         SELECT i.key, i.title, i.url, i.date, i.source FROM items i JOIN versions v ON v.id = i.version_id
-        WHERE v.search LIKE ? ESCAPE '\' ORDER BY i.date DESC LIMIT ?
+        WHERE v.search LIKE ? ESCAPE '\' ORDER BY i.date DESC NULLS LAST, i.key LIMIT ?
     """
     return store.query(sql, [needle, limit])
 
@@ -87,15 +89,14 @@ def listed(
 ) -> list[Listed]:
     """Current notices, newest first; or, with `deadline_from`, those closing on or after it, soonest first."""
     where, params = ["i.removed_at IS NULL"], []
-    if programme:
-        where.append("EXISTS (SELECT 1 FROM json_each(v.classification, '$.matches') m "
-                     "WHERE json_extract(m.value, '$.programme') = ?)")  # fmt: skip
+    if programme:  # the current version matches it
+        where.append(store.dialect.json_array_has("v.classification", "matches", "programme"))
         params.append(programme)
-    order = "coalesce(i.date, substr(i.first_seen, 1, 10)) DESC, i.first_seen DESC"
+    order = "coalesce(i.date, substr(i.first_seen, 1, 10)) DESC, i.first_seen DESC, i.key"
     if deadline_from:
         where.append("v.deadline >= ?")
         params.append(deadline_from)
-        order = "v.deadline, i.date DESC"
+        order = "v.deadline, i.date DESC NULLS LAST, i.key"
     sql = f"{_LISTED} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     return [_listed(row) for row in store.query(sql, [*params, limit])]
 

@@ -26,7 +26,6 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from . import app, state
 from . import config as config_mod
 from .clock import Clock, system_clock
 from .config import Source
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 from .models import BEIJING
 from .pipeline import Checker, SourceResult
 from .store import due_iso
@@ -214,7 +213,7 @@ class Daemon:
                     renewed = self.clock()
                 self._dispatch()
                 wait = self._until_next_due()
-            except sqlite3.DatabaseError as exc:
+            except StoreError as exc:
                 self._store_failed("the schedule", exc)
                 wait = TICK
             self._wake.clear()
@@ -275,13 +274,13 @@ class Daemon:
             self.store_error = None
             if result.changes:
                 self._send_soon()
-        except sqlite3.DatabaseError as exc:
+        except StoreError as exc:
             self._store_failed(source.name, exc)
         except Exception:  # a bug in one check must not stop the daemon
             log.exception("check %s crashed", source.name)
             self.stats.checks["crashed"] = self.stats.checks.get("crashed", 0) + 1
 
-    def _store_failed(self, name: str, exc: sqlite3.DatabaseError) -> None:
+    def _store_failed(self, name: str, exc: StoreError) -> None:
         """Logged at each check, shown on /healthz; the admin is told once, directly (the outbox is in the
         failing database)."""
         message = f"the state's database failed during the check of {name}: {exc}"
@@ -304,7 +303,7 @@ class Daemon:
     async def _backup(self) -> None:
         try:
             target = await asyncio.to_thread(state.backup, Path(self.config.settings.state), self.clock)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, StoreError) as exc:
             log.error("backup failed: %s", exc)
             return
         log.info("backed up the state to %s", target)

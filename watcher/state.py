@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .clock import Clock, system_clock
-from .errors import WatcherError
+from .errors import StoreError, StoreFailure, WatcherError
 from .models import BEIJING
 
 DB_NAME = "watcher.db"
@@ -34,6 +34,29 @@ KEEP_BACKUPS = 7
 
 class StateError(WatcherError):
     """The state directory cannot be used as asked; the message says what to do."""
+
+
+# SQLite's primary result codes as the failures a user is told about (extended codes end in _SUFFIX).
+_SQLITE_FAILURES: dict[str, StoreFailure] = {"SQLITE_FULL": "full", "SQLITE_READONLY": "read_only",
+                                             "SQLITE_CORRUPT": "damaged", "SQLITE_NOTADB": "damaged",
+                                             "SQLITE_CANTOPEN": "unreachable"}  # fmt: skip
+
+
+def sqlite_error(exc: sqlite3.Error) -> StoreError:
+    """An sqlite3 error as the store's error: SQLite's message, its kind read from the result code."""
+    code = "_".join((getattr(exc, "sqlite_errorname", None) or "").split("_")[:2])
+    return StoreError(str(exc), _SQLITE_FAILURES.get(code, "failed"))
+
+
+@contextlib.contextmanager
+def sqlite_errors() -> Iterator[None]:
+    """sqlite3's errors in the block raised as StoreErrors (the store's, backups' and restores')."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise sqlite_error(exc) from exc
 
 
 def is_database_url(state: str) -> bool:
@@ -157,12 +180,13 @@ def backup(state_dir: Path, clock: Clock = system_clock, keep: int = KEEP_BACKUP
     folder.mkdir(exist_ok=True)
     target = folder / f"watcher-{_stamp(clock)}.db"
     partial = target.with_suffix(".db.part")
-    src, copy = sqlite3.connect(state_dir / DB_NAME), sqlite3.connect(partial)
-    try:
-        src.backup(copy)
-    finally:
-        src.close()
-        copy.close()
+    with sqlite_errors():
+        src, copy = sqlite3.connect(state_dir / DB_NAME), sqlite3.connect(partial)
+        try:
+            src.backup(copy)
+        finally:
+            src.close()
+            copy.close()
     partial.rename(target)  # a crash mid-copy leaves a .part, never a backup that looks whole
     for old in backups(state_dir)[:-keep]:
         old.unlink()
@@ -188,13 +212,14 @@ def restore(state_dir: Path, source: Path | None = None) -> Path:
     for suffix in ("-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             (state_dir / f"{DB_NAME}{suffix}").unlink()
-    src = sqlite3.connect(f"file:{chosen}?mode=ro", uri=True)
-    dst = sqlite3.connect(db)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+    with sqlite_errors():
+        src = sqlite3.connect(f"file:{chosen}?mode=ro", uri=True)
+        dst = sqlite3.connect(db)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
     mark(state_dir)
     return chosen
 

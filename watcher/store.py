@@ -1,8 +1,10 @@
-"""The only SQLite code: migrations, sources' health, items, versions, evidence and the alert outbox.
+"""The store: migrations, sources' health, items, versions, evidence and the alert outbox, on SQLite (the
+only SQLite code) or PostgreSQL (watcher/postgres.py), the SQL that differs asked of watcher/dialect.py.
 
 One file under the state directory, in WAL mode so readers never wait for the daemon. Everything a
 source check learns is written in one transaction (`save_checks`, which may carry a few whole checks),
-pending alerts included: a crash leaves either all of it or none of it.
+pending alerts included: a crash leaves either all of it or none of it. Either database's errors leave
+here as a StoreError with the server's message; `explain` turns one into the line a user reads.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .dialect import POSTGRES, SQLITE
+from .errors import StoreError
 from .models import BEIJING, Validators
-from .state import DB_NAME, StateError, guard, is_database_url, mark
+from .state import DB_NAME, StateError, guard, is_database_url, mark, sqlite_error, sqlite_errors
 
 try:  # ISA-L writes the same zlib format 4-5x faster (28 against 122-150 us for a 30 KB page, 0.40 ratio)
     from isal.isal_zlib import compress
@@ -29,17 +33,17 @@ except ImportError:  # no wheel for this machine: the standard library's, same f
     from zlib import compress
 
 
-MIGRATIONS: list[str] = [
+MIGRATIONS: list[str] = [  # {serial}, {integer}, {blob}: each dialect's types (watcher/dialect.py)
     # 1: the first schema
     """
     CREATE TABLE sources (
         name TEXT PRIMARY KEY, url TEXT, last_check TEXT, last_success TEXT, status TEXT,
-        error TEXT, failures INTEGER DEFAULT 0, next_due TEXT, item_count INTEGER DEFAULT 0
+        error TEXT, failures {integer} DEFAULT 0, next_due TEXT, item_count {integer} DEFAULT 0
     );
     CREATE TABLE validators (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT);
     CREATE TABLE items (
         key TEXT PRIMARY KEY, source TEXT, url TEXT, title TEXT, date TEXT, tag TEXT,
-        fingerprint TEXT, version_id TEXT, on_list INTEGER DEFAULT 0, first_seen TEXT, last_seen TEXT,
+        fingerprint TEXT, version_id TEXT, on_list {integer} DEFAULT 0, first_seen TEXT, last_seen TEXT,
         removed_at TEXT, group_key TEXT
     );
     CREATE INDEX items_source ON items(source);
@@ -49,11 +53,11 @@ MIGRATIONS: list[str] = [
         doc_number TEXT, attachments TEXT, related TEXT, text TEXT, search TEXT, classification TEXT
     );
     CREATE INDEX versions_item ON versions(item_key, seen_at);
-    CREATE TABLE evidence (version_id TEXT PRIMARY KEY, url TEXT, encoding TEXT, html BLOB);
-    CREATE TABLE events (id INTEGER PRIMARY KEY, source TEXT, at TEXT, kind TEXT, message TEXT);
+    CREATE TABLE evidence (version_id TEXT PRIMARY KEY, url TEXT, encoding TEXT, html {blob});
+    CREATE TABLE events (id {serial}, source TEXT, at TEXT, kind TEXT, message TEXT);
     CREATE TABLE alerts (
         id TEXT PRIMARY KEY, subscriber TEXT, channel TEXT, version_id TEXT, item_key TEXT,
-        reason TEXT, status TEXT DEFAULT 'pending', attempts INTEGER DEFAULT 0, next_try TEXT,
+        reason TEXT, status TEXT DEFAULT 'pending', attempts {integer} DEFAULT 0, next_try TEXT,
         created TEXT, sent_at TEXT, last_error TEXT, payload TEXT, due TEXT
     );
     CREATE INDEX alerts_status ON alerts(status, next_try);
@@ -74,7 +78,7 @@ MIGRATIONS: list[str] = [
     # address, and where a version's deadline was found
     """
     CREATE TABLE attachment_files (
-        sha TEXT PRIMARY KEY, kind TEXT, size INTEGER, pages INTEGER, text TEXT, error TEXT, data BLOB
+        sha TEXT PRIMARY KEY, kind TEXT, size {integer}, pages {integer}, text TEXT, error TEXT, data {blob}
     );
     CREATE TABLE attachment_urls (url TEXT PRIMARY KEY, sha TEXT, error TEXT, checked_at TEXT);
     ALTER TABLE versions ADD COLUMN deadline_from TEXT;
@@ -92,26 +96,63 @@ MIGRATIONS: list[str] = [
     """,
     # 8: the order versions were written in, which PostgreSQL has no rowid to tell
     """
-    ALTER TABLE versions ADD COLUMN seq INTEGER;
+    ALTER TABLE versions ADD COLUMN seq {integer};
     """,
 ]
 
 CLAIM_LEASE = 120.0  # seconds a sender may hold an alert it is delivering (one message) before others may
 
 
-def damaged(path: Path | None, exc: Exception) -> str:
-    """A database error as the one line a user needs: a full disk, a read-only state, or damage."""
-    text = str(exc)
+def explain(exc: StoreError, path: Path | None = None) -> str:
+    """A store error as the one line a user needs: a full disk, a read-only state, an unreachable server,
+    or damage with the way back. `path`: the SQLite file, whose folder tells a full disk SQLite called an
+    I/O error."""
+    text = exc.message
+    if exc.store == "postgresql":
+        return {
+            "full": f"the PostgreSQL server's disk is full ({text}): nothing was written",
+            "read_only": f"the PostgreSQL state is read-only ({text}): read-only commands still work",
+            "unreachable": f"the PostgreSQL state cannot be reached ({text}): is the server up and the URL right?",
+        }.get(exc.failure, f"the PostgreSQL state failed: {text}")
     folder = path.parent if path else None
-    if "disk is full" in text or (folder is not None and _no_room(folder)):
+    if exc.failure == "full" or (folder is not None and _no_room(folder)):
         return f"disk full ({text}): nothing was written; the check will be retried once there is room"
-    if "readonly" in text:
+    if exc.failure == "read_only":
         return f"the state is read-only ({text}): read-only commands still work"
     where = f"the database {path}" if path else "the state's database"
     return (
         f"{where} cannot be used: {text}. `watcher state check` says what is wrong; "
         "`watcher state restore` puts the last backup back"
     )
+
+
+class SQLiteConnection(sqlite3.Connection):
+    """sqlite3's connection whose errors are StoreErrors, as postgres.Connection's are."""
+
+    # try/except written out, not `with sqlite_errors()`: these run for every statement of a check.
+    def execute(self, sql: str, params: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(exc) from exc
+
+    def executemany(self, sql: str, rows: Any, /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, rows)
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(exc) from exc
+
+    def rows(self, sql: str, params: Any = ()) -> list[Any]:
+        """Every row of a query, read now (SQLite reads rows from the file as they are fetched)."""
+        try:
+            return super().execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise sqlite_error(exc) from exc
+
+    def fetch(self, cursor: sqlite3.Cursor, size: int) -> list[Any]:
+        """The next rows of a cursor: SQLite reads them from the file now, so they may fail now."""
+        with sqlite_errors():
+            return cursor.fetchmany(size)
 
 
 def _no_room(folder: Path) -> bool:
@@ -122,14 +163,17 @@ def _no_room(folder: Path) -> bool:
     return stats.f_bavail * stats.f_frsize < 64 * 1024
 
 
-def connect_read_only(path: Path) -> sqlite3.Connection:
+def connect_read_only(path: Path) -> SQLiteConnection:
     """A state on read-only storage (a backup mounted for inspection): read as it is, without the WAL
     files SQLite would create beside it, and without migrations; every write fails."""
     if not path.exists():
         raise StateError(f"the state in {path.parent} is read-only and has no database yet")
-    conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True, check_same_thread=False)
+    with sqlite_errors():
+        conn = sqlite3.connect(
+            f"file:{path}?immutable=1", uri=True, check_same_thread=False, factory=SQLiteConnection
+        )
     conn.row_factory = sqlite3.Row
-    if conn.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+    if SQLITE.schema_version(conn) < len(MIGRATIONS):
         raise StateError(f"the state in {path.parent} is read-only and was written by an older watcher")
     return conn
 
@@ -142,9 +186,12 @@ def _read_only_mount(path: Path) -> bool:
         return False
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> SQLiteConnection:
     """Autocommit mode (we BEGIN ourselves), WAL so readers never wait, rows readable by name."""
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    with sqlite_errors():
+        conn = sqlite3.connect(
+            path, timeout=30, isolation_level=None, check_same_thread=False, factory=SQLiteConnection
+        )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -238,13 +285,14 @@ class Store:
     def __init__(self, state: str | Path) -> None:
         """`state`: a directory (one SQLite file in it), or a postgresql:// URL (several daemons may share it)."""
         self.shared = is_database_url(str(state))
+        self.dialect = POSTGRES if self.shared else SQLITE
         self.read_only = False
         self.path: Path | None = None
         if self.shared:
             from .postgres import Connection
 
             self.conn: Any = Connection(str(state))
-            self._migrate_shared()
+            self._migrate()
             return
         path = Path(state)
         path.mkdir(parents=True, exist_ok=True)
@@ -255,8 +303,8 @@ class Store:
             self.conn = connect_read_only(self.path) if self.read_only else connect(self.path)
             if not self.read_only:
                 self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StateError(damaged(self.path, exc)) from exc
+        except StoreError as exc:
+            raise StateError(explain(exc, self.path)) from exc
         mark(path)
 
     def close(self) -> None:
@@ -269,31 +317,20 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
-                for statement in filter(str.strip, script.split(";")):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version={number}")
-
-    def _migrate_shared(self) -> None:
-        """The same migrations on PostgreSQL, their number kept in a table; an advisory lock makes daemons
-        that start together migrate one at a time."""
-        from .postgres import translate_ddl
-
+        """The migrations not run yet, in one transaction, counted in the dialect's ledger."""
+        if self.dialect.schema_current(self.conn, len(MIGRATIONS)):
+            return
         with self.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(7265746)")
-            self.conn.execute("CREATE TABLE IF NOT EXISTS watcher_schema (version INTEGER NOT NULL)")
-            version = self.conn.execute("SELECT max(version) FROM watcher_schema").fetchone()[0] or 0
+            version = self.dialect.schema_version(self.conn)
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in filter(str.strip, script.split(";")):
-                    self.conn.execute(translate_ddl(statement))
-                self.conn.execute("INSERT INTO watcher_schema (version) VALUES (?)", [number])
+                for statement in self.dialect.ddl(script):
+                    self.conn.execute(statement)
+                self.dialect.record_version(self.conn, number)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE: a second writer waits (busy timeout) instead of failing mid-way."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """On SQLite BEGIN IMMEDIATE: a second writer waits (busy timeout) instead of failing mid-way."""
+        self.conn.execute(self.dialect.begin)
         try:
             yield
         except BaseException:
@@ -304,7 +341,7 @@ class Store:
     # -------------------------------------------------------------- reads
 
     def _rows(self, sql: str, params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
-        return (dict(row) for row in self.conn.execute(sql, params or []))
+        return (dict(row) for row in self.conn.rows(sql, params or []))
 
     def validators(self, url: str) -> Validators | None:
         row = self.conn.execute("SELECT etag, last_modified FROM validators WHERE url=?", [url]).fetchone()
@@ -330,8 +367,7 @@ class Store:
         return decode_version(rows[0]) if rows else None
 
     def versions_of(self, key: str) -> list[dict[str, Any]]:
-        order = "seen_at, seq" if self.shared else "seen_at, seq, rowid"  # rowid: versions from before seq
-        q = f"SELECT * FROM versions WHERE item_key=? ORDER BY {order}"
+        q = f"SELECT * FROM versions WHERE item_key=? ORDER BY {self.dialect.write_order}"
         return [decode_version(row) for row in self._rows(q, [key])]
 
     def evidence(self, version_id: str) -> bytes | None:
@@ -370,7 +406,7 @@ class Store:
             return {}
         marks = ",".join("?" * len(shas))
         q = f"SELECT sha, text FROM attachment_files WHERE sha IN ({marks})"
-        return {row[0]: row[1] or "" for row in self.conn.execute(q, shas)}
+        return {row[0]: row[1] or "" for row in self.conn.rows(q, shas)}
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
         return list(self._rows(sql, params))
@@ -465,7 +501,7 @@ class Store:
         configured are parked (no due time: the dispatcher never sees them; their history stays), parked
         ones configured again are due at once. Rows are made as they are written (100,000 sources on a
         fresh state are no list in memory). Returns (added, parked)."""
-        known = {row[0]: row[1] is None for row in self.conn.execute("SELECT name, next_due FROM sources")}
+        known = {row[0]: row[1] is None for row in self.conn.rows("SELECT name, next_due FROM sources")}
         added = sum(1 for name in configured if name not in known)
         parked = [name for name, was_parked in known.items() if not was_parked and name not in configured]
         with self.transaction():
@@ -484,12 +520,12 @@ class Store:
         """Take up to `limit` due sources for `owner`, oldest due first, by the index: each is claimed, and
         its due time moved to `lease_until`, so it is not taken again before its check writes (which frees
         it) or the lease runs out (a daemon that died). Returns (name, due) pairs."""
-        locking = " FOR UPDATE SKIP LOCKED" if self.shared else ""  # another daemon's picks are passed over
-        with self.transaction():
-            rows = self.conn.execute(
-                f"SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?{locking}",
+        with self.transaction():  # on PostgreSQL, another daemon's picks are passed over
+            rows = self.conn.rows(
+                "SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?"
+                + self.dialect.skip_locked,
                 [now, limit],
-            ).fetchall()
+            )
             self.conn.executemany(
                 "UPDATE sources SET next_due=?, claimed_by=? WHERE name=?",
                 [(lease_until, owner, r[0]) for r in rows],
@@ -544,11 +580,11 @@ class Store:
         """(id, subscriber, channel) of pending alerts due now, oldest first."""
         q = """SELECT id, subscriber, channel FROM alerts WHERE status='pending' AND due<=?
                AND (next_try IS NULL OR next_try<=?) AND claimed_by IS NULL ORDER BY created, id"""
-        return [tuple(row) for row in self.conn.execute(q, [now, now]).fetchall()]
+        return [tuple(row) for row in self.conn.rows(q, [now, now])]
 
     def alert_payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         marks = ",".join("?" * len(ids))
-        rows = self.conn.execute(f"SELECT id, payload FROM alerts WHERE id IN ({marks})", ids).fetchall()
+        rows = self.conn.rows(f"SELECT id, payload FROM alerts WHERE id IN ({marks})", ids)
         return {row[0]: json.loads(row[1]) for row in rows}
 
     def retry_state(self, ids: list[str]) -> tuple[str, int]:
@@ -564,7 +600,7 @@ class Store:
             marks = ",".join("?" * len(ids))
             q = f"""UPDATE alerts SET claimed_by=?, claimed_at=? WHERE id IN ({marks}) AND status='pending'
                     AND claimed_by IS NULL RETURNING id"""
-            taken = {row[0] for row in self.conn.execute(q, [owner, now_iso(now), *ids]).fetchall()}
+            taken = {row[0] for row in self.conn.rows(q, [owner, now_iso(now), *ids])}
         return [i for i in ids if i in taken]
 
     def release_claims(self, now: dt.datetime) -> int:
@@ -604,7 +640,7 @@ class Store:
 
     def alert_counts(self) -> dict[str, int]:
         return {
-            row[0]: row[1] for row in self.conn.execute("SELECT status, count(*) FROM alerts GROUP BY status")
+            row[0]: row[1] for row in self.conn.rows("SELECT status, count(*) FROM alerts GROUP BY status")
         }
 
     def deadlines_between(self, first: str, last: str) -> list[dict[str, Any]]:
@@ -631,13 +667,10 @@ def copy_state(source: Store, target: Store, batch: int = 500) -> dict[str, int]
             columns = [d[0] for d in cursor.description]
             insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING"
             copied[table] = 0
-            while rows := cursor.fetchmany(batch):
+            while rows := source.conn.fetch(cursor, batch):
                 target.conn.executemany(insert, [tuple(row) for row in rows])
                 copied[table] += len(rows)
-        if target.shared:  # the events' id sequence continues after the copied ids
-            target.conn.execute(
-                "SELECT setval(pg_get_serial_sequence('events', 'id'), coalesce(max(id), 0) + 1, false) FROM events"
-            )
+        target.dialect.continue_sequences(target.conn)  # the events' ids go on after the copied ones
     return copied
 
 

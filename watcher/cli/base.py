@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,9 +14,9 @@ import click
 from .. import config as config_mod
 from .. import state as state_mod
 from ..clock import Clock, system_clock
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError
 from ..state import StateError
-from ..store import DB_NAME, Store, damaged
+from ..store import DB_NAME, Store, explain
 
 
 class Context:
@@ -56,7 +55,7 @@ class Context:
 
 
 class Commands(click.Group):
-    """Errors about the state directory (busy, lost, damaged, read-only) end a command with one line."""
+    """Errors about the state (busy, lost, damaged, read-only, full, unreachable) end a command with one line."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,11 +63,11 @@ class Commands(click.Group):
         except StateError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
-        except sqlite3.DatabaseError as exc:
+        except StoreError as exc:
             obj = ctx.obj if isinstance(ctx.obj, Context) else None
             state = obj.config.settings.state if obj else None
             path = Path(state) / DB_NAME if state and not state_mod.is_database_url(state) else None
-            click.echo(f"error: {damaged(path, exc)}", err=True)
+            click.echo(f"error: {explain(exc, path)}", err=True)
             ctx.exit(2)
 
 
@@ -113,4 +112,5 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def open_store(obj: Context) -> Store:
-    return Store(obj.config.settings.state)
+    """The state, closed when the command ends (a PostgreSQL connection is not left to the collector)."""
+    return click.get_current_context().with_resource(Store(obj.config.settings.state))

@@ -18,7 +18,7 @@ from .. import state as state_mod
 from ..alert import Channel, Delivery, Message
 from ..clock import today
 from ..pipeline import SourceResult
-from ..store import Store, copy_state
+from ..store import MIGRATIONS, TABLES, Store, copy_state
 from .base import Context, cli, echo_json, echo_lines, fail, open_store
 
 
@@ -34,11 +34,6 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) ->
         sources = app.select_sources(config, names)
     except KeyError as exc:
         fail(f"no such source: {exc.args[0]}", 2)
-    if dry_run and state_mod.is_database_url(config.settings.state):
-        fail(
-            "--dry-run works on a copy of a SQLite state; with PostgreSQL, run it with --state DIR on a copy",
-            2,
-        )
     out = sys.stderr if as_json else sys.stdout  # alerts printed on the console never break the JSON
     # A dry run works on a scratch copy: it writes nothing of the state, so it takes no lock.
     with (
@@ -230,20 +225,29 @@ def state_group() -> None:
     """Check, back up and restore the state's database."""
 
 
-def sqlite_folder(obj: Context) -> Path:
-    """The state's directory; a PostgreSQL state is looked after by PostgreSQL's own tools."""
+def sqlite_folder(obj: Context, command: str, instead: str) -> Path:
+    """The state's directory; a PostgreSQL state is backed up and restored by PostgreSQL's own tools,
+    `instead` (one line naming them, and exit 2)."""
     state = obj.config.settings.state
     if state_mod.is_database_url(state):
-        fail("the state is a PostgreSQL database: check, back it up and restore it with PostgreSQL's tools "
-             "(pg_amcheck, pg_dump, pg_restore)", 2)  # fmt: skip
+        fail(f"`watcher {command}` is for a SQLite state; this one is a PostgreSQL database: {instead}", 2)
     return Path(state)
 
 
 @state_group.command("check")
 @click.pass_obj
 def state_check(obj: Context) -> None:
-    """Say whether the database is sound (SQLite's integrity check), and which backups there are."""
-    folder = sqlite_folder(obj)
+    """Say whether the database is sound (SQLite's integrity check), and which backups there are; on
+    PostgreSQL, whether it answers, its schema and its rows (PostgreSQL checks its own pages: pg_amcheck)."""
+    state = obj.config.settings.state
+    if state_mod.is_database_url(state):
+        with Store(state) as store:
+            counts = {table: store.query(f"SELECT count(*) AS n FROM {table}")[0]["n"] for table in TABLES}
+        click.echo(f"{state_mod.describe(state)}: ok, schema {len(MIGRATIONS)}; "
+                   + ", ".join(f"{table} {n:,}" for table, n in counts.items())
+                   + "; pages: pg_amcheck, backups: pg_dump")  # fmt: skip
+        return
+    folder = Path(state)
     db = folder / state_mod.DB_NAME
     problems = state_mod.integrity(db) if db.exists() else [f"{db} does not exist"]
     for line in problems[:20]:
@@ -258,7 +262,7 @@ def state_check(obj: Context) -> None:
 @click.pass_obj
 def state_backup(obj: Context) -> None:
     """Write an online backup of the database now (the daemon writes one daily; the last 7 are kept)."""
-    target = state_mod.backup(sqlite_folder(obj))
+    target = state_mod.backup(sqlite_folder(obj, "state backup", "back it up with pg_dump (or a replica)"))
     click.echo(f"backed up to {target}")
 
 
@@ -267,7 +271,7 @@ def state_backup(obj: Context) -> None:
 @click.pass_obj
 def state_restore(obj: Context, backup: Path | None) -> None:
     """Put a backup (the newest by default) in place of the database; the daemon must be stopped."""
-    folder = sqlite_folder(obj)
+    folder = sqlite_folder(obj, "state restore", "restore a pg_dump with pg_restore")
     with obj.writer("state restore"):
         chosen = state_mod.restore(folder, backup)
     click.echo(f"restored {chosen}")
@@ -281,7 +285,7 @@ def migrate_state(obj: Context, target: str) -> None:
     `settings.state` (or WATCHER_STATE) at it. Stop the daemon first."""
     if not state_mod.is_database_url(target):
         fail("TARGET must be a postgresql:// URL", 2)
-    folder = sqlite_folder(obj)
+    folder = sqlite_folder(obj, "migrate-state", "copy it with pg_dump and pg_restore")
     with obj.writer("migrate-state"):
         source, into = Store(folder), Store(target)
         try:

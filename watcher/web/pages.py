@@ -35,6 +35,8 @@ class Pages:
     def __init__(self, config: Callable[[], Config], clock: Clock) -> None:
         self.current, self.clock = config, clock  # the daemon's configuration can change on SIGHUP
         self._local = threading.local()  # one read connection per worker thread
+        self._opened: list[Store] = []  # all of them, to close when the server stops
+        self._lock = threading.Lock()
 
     @property
     def config(self) -> Config:
@@ -45,7 +47,16 @@ class Pages:
         store = getattr(self._local, "store", None)
         if store is None:
             store = self._local.store = Store(self.config.settings.state)
+            with self._lock:
+                self._opened.append(store)
         return store
+
+    def close(self) -> None:
+        """Close every worker thread's connection (the server has stopped)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for store in opened:
+            store.close()
 
     def programmes(self) -> list[tuple[str, str]]:
         return [(p.id, p.name) for p in self.config.tracked_programmes]

@@ -27,7 +27,9 @@ def build_app(config: Config, daemon: Daemon | None = None, clock: Clock = syste
     routes: list[Route] = [*pages.routes(), *Feeds(pages).routes()]
     if daemon is not None:
         routes += [Route(path, endpoint) for path, endpoint in ops.routes(daemon).items()]  # type: ignore[arg-type]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.close = pages.close  # the read connections, for whoever stops the server
+    return app
 
 
 class _Server(uvicorn.Server):
