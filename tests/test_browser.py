@@ -236,6 +236,24 @@ def test_the_browser_is_shared_bounded_and_recycled(server: LocalServer) -> None
     assert not browser.running
 
 
+def test_a_bare_403_or_fetch_http_never_starts_the_browser(server: LocalServer, tmp_path: Path) -> None:
+    server.site.put("/forbidden", "<html><body>Forbidden</body></html>", status=403)
+    server.site.put("/challenge", CHALLENGE, status=412)
+    config = load(
+        server, tmp_path,
+        f"  - name: forbidden\n    url: {server.url('/forbidden')}\n"
+        f"  - name: plain\n    url: {server.url('/challenge')}\n    fetch: http",
+    )  # fmt: skip
+
+    async def check() -> tuple[list[SourceResult], object]:
+        async with open_checker(config, clock=lambda: NOW) as checker:
+            return await checker.check_all(), checker.transport.browser
+
+    results, browser = asyncio.run(check())
+    assert [(r.name, r.status) for r in results] == [("forbidden", "blocked"), ("plain", "blocked")]
+    assert browser is None and server.site.hits["/challenge"] == 1
+
+
 def test_a_daemon_without_browser_sources_never_loads_the_browser() -> None:
     code = (
         "import sys, watcher.app, watcher.schedule, watcher.pipeline, watcher.cli; "

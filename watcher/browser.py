@@ -271,7 +271,7 @@ class _Chromium:
         self.proc, self.profile, self.cdp, self.settings = proc, profile, cdp, settings
         self.proxy, self.gate = proxy, proxy.gate
         self.active = self.served = 0
-        self.retired = False
+        self.retired = self._closed = False
         self._idle = asyncio.Event()
         self._idle.set()
         self._runs: dict[str, _PageRun] = {}  # browser context → its page, to hear of windows it opens
@@ -357,6 +357,9 @@ class _Chromium:
         return _group_rss(self.proc.pid) if self.proc.returncode is None else 0
 
     async def close(self) -> None:
+        if self._closed:  # the last page out and the next page in may both close a retired browser
+            return
+        self._closed = True
         with contextlib.suppress(CdpError, TimeoutError):
             if not self.cdp.closed:
                 await self.cdp.send("Browser.close", timeout=2)

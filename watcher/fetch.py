@@ -220,7 +220,9 @@ class Fetcher:
             body = await self._read_capped(url, resp, headers.get("content-length", ""), cap)
             retry_after = _retry_after(headers.get("retry-after"))
             if not kind.binary and is_challenge(resp.status_code, body):
-                raise Blocked(url, f"anti-bot challenge (HTTP {resp.status_code})")
+                blocked = Blocked(url, f"anti-bot challenge (HTTP {resp.status_code})")
+                blocked.scripted = b"<script" in body.lower()
+                raise blocked
             if resp.status_code >= 400:
                 raise HTTPStatusError(url, resp.status_code, retry_after)
             content_type = headers.get("content-type", "")

@@ -2,8 +2,8 @@
 
 `fetch: http` never starts the browser; `fetch: browser` reads the source's pages through it (its
 attachments stay plain downloads). `fetch: auto`, the default, stays on plain HTTP and turns to the browser
-only when a fetch meets an anti-bot challenge (Blocked: 403, or a 412/521 page with a cookie-setting
-script), or when a list page yields no list while its scripts load data. Once a challenge is solved its
+only when a fetch meets an anti-bot challenge (a 403, 412 or 521 page, or a near-empty 200, whose script
+sets a cookie; a bare 403 is not one), or when a list page yields no list while its scripts load data. Once a challenge is solved its
 cookies are kept per host (in the store, with their expiry) and the plain fetcher sends them on every
 later request to that host, so the browser runs once per challenge, not once per check; when the site
 refuses them again they are forgotten and the browser solves the challenge anew. A script-built list is
@@ -81,7 +81,7 @@ class Transport:
         except Blocked as exc:
             if cookie:  # refused again: the challenge is to be solved anew
                 self._forget(host)
-            if source.fetch != "auto" or binary:
+            if source.fetch != "auto" or binary or not exc.scripted:  # a bare 403 is no challenge
                 raise
             return await self.render(source, url, f"an anti-bot challenge ({exc.reason})", validators, exc)
 
