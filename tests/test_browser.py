@@ -11,11 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from watcher import config as config_mod
 from watcher import demo
 from watcher.app import check_sources, open_checker
 from watcher.browser import Browser, BrowserSettings, PageFailed, find_executable
+from watcher.cli import cli
 from watcher.errors import ConfigError
 from watcher.gate import Gate, Refused
 from watcher.localsite import LocalServer
@@ -234,6 +236,24 @@ def test_the_browser_is_shared_bounded_and_recycled(server: LocalServer) -> None
     assert most == 2  # never more pages at once than allowed
     assert 0 < browser.peak_rss < 4096 << 20
     assert not browser.running
+
+
+@BROWSER
+def test_extract_shows_what_the_browser_sees_and_explains_why(server: LocalServer) -> None:
+    notices = demo.sample_notices(NOW.date())
+    server.site.put("/shell", SHELL, content_type="text/html; charset=utf-8")
+    server.site.put("/api/list.json", entries(notices), content_type="application/json")
+    server.site.put("/guarded", demo.render_list(notices), cookie=CLEARANCE, challenge=CHALLENGE)
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["extract", server.url("/shell"), "--explain"])
+    assert plain.exit_code == 0 and "its list is built by script" in plain.output
+    seen = runner.invoke(cli, ["extract", server.url("/shell"), "--browser"])
+    assert seen.exit_code == 0, seen.output
+    assert f"items ({len(notices)})" in seen.output and notices[0].title in seen.output
+    blocked = runner.invoke(cli, ["extract", server.url("/guarded")])
+    assert blocked.exit_code != 0 and "`--browser` reads it" in blocked.output
+    solved = runner.invoke(cli, ["extract", server.url("/guarded"), "--browser"])
+    assert solved.exit_code == 0 and f"items ({len(notices)})" in solved.output
 
 
 def test_a_bare_403_or_fetch_http_never_starts_the_browser(server: LocalServer, tmp_path: Path) -> None:

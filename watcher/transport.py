@@ -87,9 +87,9 @@ class Transport:
 
     def scripted(self, source: Source, page: Page, items: int, text: str) -> bool:
         """Is this a list page that yielded no list while its scripts load data (read it in the browser)?"""
-        if source.fetch != "auto" or source.kind == "notice" or page.rendered or items:
+        if source.fetch != "auto" or source.kind == "notice" or page.rendered:
             return False
-        return len(text) < SHELL_CHARS and loads_data(page.body)
+        return built_by_script(page.body, items, text)
 
     async def render(
         self,
@@ -185,6 +185,11 @@ class Transport:
     async def aclose(self) -> None:
         if self.browser is not None:
             await self.browser.aclose()
+
+
+def built_by_script(body: bytes, items: int, text: str) -> bool:
+    """No list and next to no text, on a page whose scripts load data: its list comes from them."""
+    return not items and len(text) < SHELL_CHARS and loads_data(body)
 
 
 def loads_data(body: bytes) -> bool:
