@@ -138,7 +138,7 @@ class Browser:
         self._current: _Chromium | None = None
         self.launches = 0  # processes started, for logs, tests and the benchmark
         self.pages = 0  # pages rendered, all processes
-        self.peak_rss = 0  # bytes, the highest summed RSS seen after a page
+        self.peak_rss = 0  # bytes, the most memory (PSS, see _group_rss) seen after a page
 
     @property
     def running(self) -> bool:
