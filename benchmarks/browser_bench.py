@@ -20,11 +20,11 @@ import time
 
 from watcher import demo
 from watcher.browser import Browser, BrowserSettings, find_executable
+from watcher.clock import system_clock
 from watcher.config import Settings, Source
 from watcher.fetch import Fetcher, FetchSettings
 from watcher.gate import Gate
 from watcher.localsite import LocalServer
-from watcher.models import BEIJING
 from watcher.store import Store
 from watcher.transport import Transport
 
@@ -93,9 +93,7 @@ async def challenge(server: LocalServer) -> dict[str, float]:
         out: dict[str, float] = {}
         for label in ("first check (solve) s", "next check (cookie) s"):
             fetcher = Fetcher(FetchSettings(per_host_delay=0, allow_private=("127.0.0.1",)))
-            transport = Transport(
-                fetcher, store, settings, lambda: __import__("datetime").datetime.now(BEIJING)
-            )
+            transport = Transport(fetcher, store, settings, system_clock)
             try:
                 t = time.perf_counter()
                 await transport.get(source, source.url, None)
