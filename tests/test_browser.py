@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -254,6 +255,24 @@ def test_extract_shows_what_the_browser_sees_and_explains_why(server: LocalServe
     assert blocked.exit_code != 0 and "`--browser` reads it" in blocked.output
     solved = runner.invoke(cli, ["extract", server.url("/guarded"), "--browser"])
     assert solved.exit_code == 0 and f"items ({len(notices)})" in solved.output
+
+
+@BROWSER
+def test_a_browser_that_dies_is_started_again(server: LocalServer) -> None:
+    server.site.put("/p", META + "<p>正文</p></body></html>")
+    browser = browser_of(server)
+
+    async def go() -> str:
+        try:
+            await browser.render(server.url("/p"))
+            assert browser._current is not None
+            os.killpg(browser._current.proc.pid, signal.SIGKILL)  # the browser we started, and its helpers
+            await browser._current.proc.wait()
+            return (await browser.render(server.url("/p"))).html
+        finally:
+            await browser.aclose()
+
+    assert "正文" in asyncio.run(go()) and browser.launches == 2
 
 
 def test_a_bare_403_or_fetch_http_never_starts_the_browser(server: LocalServer, tmp_path: Path) -> None:
