@@ -41,6 +41,7 @@ async def open_checker(
         yield checker
     finally:
         await checker.attachments.aclose()
+        await checker.transport.aclose()  # the browser, if a source started it
         await fetcher.aclose()
         store.close()
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from publicsuffixlist import PublicSuffixList
@@ -19,8 +19,12 @@ from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
 from .state import is_database_url
 
+if TYPE_CHECKING:
+    from .browser import BrowserSettings
+
 NO_SELECTORS = Selectors()  # shared by the sources that give none (nearly all)
 SOURCE_KINDS = ("auto", *sorted(k for k in EXTRACTORS if k != "html"))
+FETCH_MODES = ("auto", "http", "browser")  # see transport.py
 DEFAULT_CONFIG = "sources.yaml"
 DEFAULT_STATE = "state"
 
@@ -45,6 +49,7 @@ class Source:
     adaptive: bool = False  # `interval: auto`: from how often it publishes, within min/max_interval
     min_interval: float = 900.0
     max_interval: float = 86400.0
+    fetch: str = "auto"  # auto | http | browser: when its pages are read through headless Chromium
 
     def allows(self, url: str) -> bool:
         """May a followed link be fetched? Its host must sit under one of the allowed domains."""
@@ -65,6 +70,18 @@ class Settings:
     state: str = DEFAULT_STATE
     allow_private: tuple[str, ...] = ()
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
+    browser_pages: int = 2
+    browser_seconds: float = 30.0
+    browser_memory_mb: int = 1024
+    browser_recycle: int = 200
+
+    def browser_settings(self) -> BrowserSettings:
+        from .browser import BrowserSettings  # the browser's module only for a daemon that needs it
+
+        return BrowserSettings(
+            pages=self.browser_pages, page_seconds=self.browser_seconds, memory_mb=self.browser_memory_mb,
+            recycle_after=self.browser_recycle, user_agent=self.user_agent,
+        )  # fmt: skip
 
     def fetch_settings(self, own_hosts: tuple[str, ...] = ()) -> FetchSettings:
         """`own_hosts`: the configured sources' hosts, which may be internal (see gate.py)."""
@@ -146,6 +163,10 @@ _SETTINGS = {
     "max_attachments": y.Field(int, 10, y.between(0, 100)),
     "attachment_seconds": y.Field((int, float), 30.0, y.between(1, 3600), float),
     "attachment_memory_mb": y.Field(int, 1024, y.between(128, 65536)),
+    "browser_pages": y.Field(int, 2, y.between(1, 32)),
+    "browser_seconds": y.Field((int, float), 30.0, y.between(1, 600), float),
+    "browser_memory_mb": y.Field(int, 1024, y.between(256, 65536)),
+    "browser_recycle": y.Field(int, 200, y.between(1, 100_000)),
 }
 _PER_HOST = {
     "concurrency": y.Field(int, 1, y.between(1, 100)),
@@ -171,6 +192,7 @@ _SOURCE = {
     "headers": y.Field(dict, {}, _headers),
     "alert_removed": y.Field(bool, False),
     "attachments": y.Field(bool, True),
+    "fetch": y.Field(str, "auto", lambda v: None if v in FETCH_MODES else f"one of {', '.join(FETCH_MODES)}"),
 }
 _SELECTORS = {name: y.Field(str, None) for name in ("items", "title", "body", "date")}
 TOP_LEVEL = ("settings", "sources", "programmes", "subscribers", "alerts")

@@ -45,6 +45,7 @@ class FetchError(WatcherError):
 
 class Blocked(FetchError):
     status = "blocked"
+    scripted = False  # the refusal runs a script (a challenge that sets a cookie): a browser may pass it
 
 
 class HTTPStatusError(FetchError):

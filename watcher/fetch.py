@@ -153,11 +153,11 @@ class Fetcher:
         a byte a second holds its source that long, not that long for each retry. Time spent queueing
         for the host's politeness slot is not counted."""
         if robots if robots is not None else self.settings.robots:
-            await self._check_robots(url, verify)
+            await self.check_robots(url, verify)
         attempt, left = 0, self.settings.total_timeout
         while True:
             try:
-                async with self._polite(url):
+                async with self.polite(url):
                     started = time.monotonic()
                     try:
                         return await self._get_once(
@@ -219,8 +219,10 @@ class Fetcher:
             cap = kind.max_bytes or self.settings.max_bytes
             body = await self._read_capped(url, resp, headers.get("content-length", ""), cap)
             retry_after = _retry_after(headers.get("retry-after"))
-            if not kind.binary and _is_challenge(resp.status_code, body):
-                raise Blocked(url, f"anti-bot challenge (HTTP {resp.status_code})")
+            if not kind.binary and is_challenge(resp.status_code, body):
+                blocked = Blocked(url, f"anti-bot challenge (HTTP {resp.status_code})")
+                blocked.scripted = b"<script" in body.lower()
+                raise blocked
             if resp.status_code >= 400:
                 raise HTTPStatusError(url, resp.status_code, retry_after)
             content_type = headers.get("content-type", "")
@@ -272,13 +274,13 @@ class Fetcher:
 
     # -------------------------------------------------------------- politeness
 
-    def _polite(self, url: str) -> _HostSlot:
+    def polite(self, url: str) -> _HostSlot:
         host = urlsplit(url).netloc.lower()
         if host not in self._hosts:
             self._hosts[host] = _Host(asyncio.Semaphore(self.settings.per_host_concurrency))
         return _HostSlot(self._hosts[host], self.settings.per_host_delay)
 
-    async def _check_robots(self, url: str, verify: bool) -> None:
+    async def check_robots(self, url: str, verify: bool) -> None:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._robots:
@@ -290,7 +292,7 @@ class Fetcher:
     async def _load_robots(self, origin: str, verify: bool) -> Protego | None:
         """A missing or unreadable robots.txt allows everything, as crawlers agree."""
         try:
-            async with self._polite(origin + "/robots.txt"):
+            async with self.polite(origin + "/robots.txt"):
                 page = await self._get_once(origin + "/robots.txt", None, None, verify, None)
         except FetchError:
             return None
@@ -388,7 +390,7 @@ def _retry_after(value: str | None) -> float | None:
 _CHALLENGE = re.compile(rb"document\.cookie|__jsl_clearance|acw_sc__|challenge", re.I)
 
 
-def _is_challenge(status: int, body: bytes) -> bool:
+def is_challenge(status: int, body: bytes) -> bool:
     """403 always; 412/521 (and small 200 pages) when they carry a cookie-setting script."""
     if status == 403:
         return True

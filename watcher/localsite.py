@@ -29,6 +29,8 @@ class Route:
     conditional: bool = True  # answer If-None-Match / If-Modified-Since with 304
     declared: int | None = None  # a Content-Length other than the body's (a server that stops short)
     modified: float = 1_700_000_000.0
+    cookie: str | None = None  # "name=value" a request must carry, else `challenge` is answered with 412
+    challenge: bytes = b""
 
     @property
     def etag(self) -> str:
@@ -77,6 +79,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(404, b"not found", "text/plain")
         if route.delay:
             time.sleep(route.delay)
+        if route.cookie and route.cookie not in (self.headers.get("Cookie") or "").split("; "):
+            return self._send(412, route.challenge, "text/html")
         fresh = self.headers.get("If-None-Match") == route.etag
         if route.status == 200 and route.conditional and fresh:
             return self._send(304, b"", None, route)

@@ -39,6 +39,7 @@ class Page:
     content_type: str = ""
     etag: str | None = None
     last_modified: str | None = None
+    rendered: bool = False  # the DOM headless Chromium left after the page's scripts (see transport.py)
 
 
 @dataclass(frozen=True)

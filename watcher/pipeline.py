@@ -30,6 +30,7 @@ from .fetch import Fetcher
 from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
 from .normalize import fold, parse_date
 from .store import CheckRecord, Store, VersionRow, due_iso, now_iso
+from .transport import Transport
 
 log = logging.getLogger("watcher.check")
 
@@ -121,6 +122,7 @@ class Checker:
         self.classify, self.plan_alerts, self.tell_admin = classify, plan_alerts, tell_admin
         self.clock = clock
         self._gate = asyncio.Semaphore(config.settings.concurrency)
+        self.transport = Transport(fetcher, store, config.settings, self.clock)
         self._writes = GroupCommit(store)
         self.attachments = AttachmentReader(store, config.settings.attachments, self.clock)
 
@@ -212,16 +214,10 @@ class Checker:
     ) -> Page | NotModified:
         """A page of the source, or (`binary`) one of its attachments under the attachment cap."""
         async with self._gate:
-            return await self.fetcher.get(
-                url,
-                validators,
-                headers=dict(source.headers),
-                verify=source.verify_tls,
-                encoding=source.encoding,
-                robots=source.robots,
-                binary=binary,
+            return await self.transport.get(
+                source, url, validators, binary=binary,
                 max_bytes=self.config.settings.attachments.max_bytes if binary else None,
-            )
+            )  # fmt: skip
 
     # -------------------------------------------------------------- the flow
 
@@ -238,6 +234,12 @@ class Checker:
             return
         remembered = row.get("region") if row else None
         x = await self._extract(source, page, remembered)
+        if self.transport.scripted(source, page, len(x.items), x.text):
+            async with self._gate:
+                rendered = await self.transport.render(source, source.url, "its list is built by script")
+            assert isinstance(rendered, Page)  # never conditional
+            page = rendered
+            x = await self._extract(source, page, remembered)
         if x.kind == "notice" and source.kind == "auto" and row and row.get("item_count"):
             x = await self._extract(source, page, remembered, "list")  # a list once is never one giant notice
         first = row is None or row.get("last_success") is None

@@ -98,6 +98,11 @@ MIGRATIONS: list[str] = [  # {serial}, {integer}, {blob}: each dialect's types (
     """
     ALTER TABLE versions ADD COLUMN seq {integer};
     """,
+    # 9: the cookies a solved anti-bot challenge set, per host (a JSON list), and when the first of them
+    # expires (NULL: none says): the plain fetcher sends them until the site refuses them
+    """
+    CREATE TABLE host_cookies (host TEXT PRIMARY KEY, cookies TEXT, expires TEXT, saved_at TEXT);
+    """,
 ]
 
 CLAIM_LEASE = 120.0  # seconds a sender may hold an alert it is delivering (one message) before others may
@@ -492,6 +497,30 @@ class Store:
             [tuple(row.get(c) for c in ALERT_COLUMNS) for row in rows],
         )
         return int(cursor.rowcount)
+
+    # -------------------------------------------------------------- a solved challenge's cookies
+
+    def host_cookies(self, host: str, now: str) -> tuple[list[dict[str, Any]], str | None]:
+        """The cookies kept for a host and when they expire; none once the first of them has expired."""
+        row = self.conn.execute(
+            "SELECT cookies, expires FROM host_cookies WHERE host=? AND (expires IS NULL OR expires > ?)",
+            [host, now],
+        ).fetchone()
+        return (json.loads(row[0]), row[1]) if row else ([], None)
+
+    def keep_host_cookies(
+        self, host: str, cookies: list[dict[str, Any]], expires: str | None, at: str
+    ) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO host_cookies (host, cookies, expires, saved_at) VALUES (?, ?, ?, ?) ON CONFLICT (host) "
+                "DO UPDATE SET cookies=excluded.cookies, expires=excluded.expires, saved_at=excluded.saved_at",
+                [host, json.dumps(cookies, ensure_ascii=False), expires, at],
+            )
+
+    def forget_host_cookies(self, host: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM host_cookies WHERE host=?", [host])
 
     # -------------------------------------------------------------- the schedule
 

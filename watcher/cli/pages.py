@@ -13,8 +13,8 @@ import click
 from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
-from ..clock import Clock
-from ..errors import WatcherError
+from ..clock import Clock, system_clock
+from ..errors import Blocked, WatcherError
 from ..extract import extract as extract_page
 from ..extract.explain import notice_sources
 from ..extract.listing import Candidate
@@ -22,13 +22,20 @@ from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
 from ..models import Attachment, Extracted, NotModified, attachment_label
 from ..pipeline import with_attachments
+from ..transport import built_by_script
 from .base import Context, cli, echo_json, fail
 
 
-def read_target(target: str, base_url: str | None) -> tuple[str, str, str]:
-    """(text, encoding, base URL) for a URL or a FILE; raises WatcherError on failure."""
+def read_target(
+    target: str, base_url: str | None, browser: bool = False, clock: Clock = system_clock
+) -> tuple[str, str, str]:
+    """(text, encoding, base URL) for a URL or a FILE; raises WatcherError on failure. `browser`: a URL as
+    headless Chromium leaves it after the page's scripts."""
     if target.startswith(("http://", "https://")):
-        return (*asyncio.run(_fetch_one(target)), base_url or target)
+        page = _render_one(target, clock) if browser else _fetch_one(target)
+        return (*asyncio.run(page), base_url or target)
+    if browser:
+        raise WatcherError("--browser reads a URL, not a file")
     path = Path(target)
     cap = FetchSettings().max_bytes  # a file is read under the cap a fetched page has
     try:
@@ -50,6 +57,19 @@ def _one_off_fetcher(url: str) -> Fetcher:
 async def _fetch_one(url: str) -> tuple[str, str]:
     async with _one_off_fetcher(url) as fetcher:
         page = await fetcher.get(url)
+    assert not isinstance(page, NotModified)
+    return page.text, page.encoding
+
+
+async def _render_one(url: str, clock: Clock) -> tuple[str, str]:
+    from ..transport import Transport
+
+    async with _one_off_fetcher(url) as fetcher:
+        transport = Transport(fetcher, None, config_mod.Settings(), clock)
+        try:
+            page = await transport.render(config_mod.Source("extract", url, robots=False), url, "--browser")
+        finally:
+            await transport.aclose()
     assert not isinstance(page, NotModified)
     return page.text, page.encoding
 
@@ -85,6 +105,7 @@ def read_attachments(x: Extracted, clock: Clock, settings: AttachmentSettings | 
 @click.option(
     "--attachments", "attachments", is_flag=True, help="Also fetch and read a notice's attachments."
 )
+@click.option("--browser", is_flag=True, help="Read the URL through headless Chromium, after its scripts.")
 @click.pass_obj
 def extract(
     obj: Context,
@@ -94,14 +115,21 @@ def extract(
     as_json: bool,
     explain: bool,
     attachments: bool,
+    browser: bool,
 ) -> None:
     """Show what watcher reads on a page (URL or FILE)."""
     regions: list[Candidate] | None = [] if explain else None
     try:
-        text, encoding, base = read_target(target, base_url)
+        text, encoding, base = read_target(target, base_url, browser, obj.clock)
         result = extract_page(text, base, encoding, kind=kind, now=obj.clock(), explain=regions)
         if attachments and result.kind == "notice":
             result = read_attachments(result, obj.clock)
+    except Blocked as exc:
+        hint = (
+            "; `--browser` reads it as a `fetch: auto` source would" if exc.scripted and not browser else ""
+        )
+        fail(f"cannot read {target}: {exc}{hint}")
+        return
     except WatcherError as exc:
         fail(f"cannot read {target}: {exc}")
         return
@@ -111,6 +139,15 @@ def extract(
         click.echo(render_extracted(result, attachments))
     if regions is not None:
         click.echo(render_explanation(result, regions, text))
+        if (
+            not browser
+            and kind != "notice"
+            and built_by_script(text.encode(), len(result.items), result.text)
+        ):
+            click.echo(
+                "no list here, and the page's scripts load data: a `fetch: auto` source reads it through the "
+                "browser (its list is built by script); `--browser` shows what the browser sees"
+            )
 
 
 def render_explanation(x: Extracted, regions: list[Candidate], text: str) -> str:
