@@ -681,7 +681,7 @@ class Store:
 
 
 TABLES = ("sources", "validators", "items", "versions", "evidence", "events", "alerts", "attachment_files",
-          "attachment_urls")  # fmt: skip
+          "attachment_urls", "host_cookies")  # fmt: skip
 
 
 def copy_state(source: Store, target: Store, batch: int = 500) -> dict[str, int]:
