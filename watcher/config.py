@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -124,6 +125,14 @@ def _interval(value: Any) -> float:
     return -1.0 if value == "auto" else y.duration(value)  # -1: adaptive, settled in _sources
 
 
+def _encoding(value: Any) -> str | None:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return f"unknown encoding {value!r} (such as gbk, gb18030, utf-8)"
+    return None
+
+
 def _url(value: Any) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -161,7 +170,7 @@ _SOURCE = {
     "min_interval": y.Field((int, float, str), 900.0, y.check_duration, y.duration),
     "max_interval": y.Field((int, float, str), 86400.0, y.check_duration, y.duration),
     "selectors": y.Field(dict, {}),
-    "encoding": y.Field(str, None),
+    "encoding": y.Field(str, None, _encoding),
     "follow": y.Field(bool, True),
     "depth": y.Field(int, 1, lambda v: None if 0 <= v <= 3 else "must be 0 to 3"),
     "max_follow": y.Field(int, 30, y.between(1, 10_000)),
@@ -210,12 +219,16 @@ GUANGDONG_GOV = (
 
 
 def load(
-    path: str | os.PathLike[str] | None = None, state: str | None = None, text: str | None = None
+    path: str | os.PathLike[str] | None = None,
+    state: str | None = None,
+    text: str | None = None,
+    check_urls: bool = False,
 ) -> Config:
-    """Read and validate a configuration file. `state` (or WATCHER_STATE) overrides the file's state path."""
+    """Read and validate a configuration file. `state` (or WATCHER_STATE) overrides the file's state path.
+    `check_urls`: also have apprise parse every alert URL (a third of a second, to load its plugins)."""
     path = str(path or os.environ.get("WATCHER_CONFIG") or DEFAULT_CONFIG)
-    names: set[str] = set()
-    doc = y.load(path, text, build={("sources",): lambda d, at, item: _source(d, at, item, names)})
+    seen: dict[str, str] = {}  # each source's name and URL → the name of the source that has it
+    doc = y.load(path, text, build={("sources",): lambda d, at, item: _source(d, at, item, seen)})
     top = doc.value if doc.value is not None else {}
     if not isinstance(top, dict):
         raise doc.error((), "the file must be a mapping with 'sources:'")
@@ -227,11 +240,11 @@ def load(
     programmes = parse_programmes(doc, top["programmes"], ("programmes",)) if top.get("programmes") else ()
     known = {p.id: {t.id for t in p.tasks} for p in programmes or load_programmes()}
     subscribers = (
-        parse_subscribers(doc, top["subscribers"], {s.name for s in sources}, known)
+        parse_subscribers(doc, top["subscribers"], {s.name for s in sources}, known, check_urls)
         if top.get("subscribers")
         else ()
     )
-    alerts = parse_alert_settings(doc, top.get("alerts") or {})
+    alerts = parse_alert_settings(doc, top.get("alerts") or {}, check_urls)
     return Config(
         path=path, settings=settings, sources=sources, programmes=programmes, subscribers=subscribers,
         alerts=alerts,
@@ -250,6 +263,8 @@ def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
         memory_mb=raw.pop("attachment_memory_mb"),
     )  # fmt: skip
     state_dir = state or os.environ.get("WATCHER_STATE")
+    if not state_dir and from_file:  # `${PGPASSWORD}` in a PostgreSQL URL, say
+        from_file = y.expand_env(doc, ("settings", "state"), from_file)
     if not state_dir and from_file and is_database_url(from_file):
         state_dir = from_file
     elif not state_dir:  # a path in the file is relative to the file
@@ -266,11 +281,13 @@ def _sources(doc: y.Doc, value: Any) -> tuple[Source, ...]:
     return tuple(value)
 
 
-def _source(doc: y.Doc, at: y.Path_, item: Any, names: set[str]) -> Source:
+def _source(doc: y.Doc, at: y.Path_, item: Any, seen: dict[str, str]) -> Source:
     raw = y.record(doc, at, item, _SOURCE, "a source")
-    if raw["name"] in names:
+    if f"name:{raw['name']}" in seen:
         raise doc.error((*at, "name"), f"duplicate source name {raw['name']!r}")
-    names.add(raw["name"])
+    if (other := seen.get(f"url:{raw['url']}")) is not None:  # its notices would be filed under one name
+        raise doc.error((*at, "url"), f"the same URL as source {other!r}: one source per address")
+    seen[f"name:{raw['name']}"] = seen[f"url:{raw['url']}"] = raw["name"]
     selectors = y.record(doc, (*at, "selectors"), raw.pop("selectors"), _SELECTORS, "selectors")
     domains = raw.pop("allowed_domains")
     raw["allowed_domains"] = (

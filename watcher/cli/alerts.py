@@ -168,7 +168,7 @@ def edit_config(obj: Context, change: Callable[[Any], None]) -> None:
     out = io.StringIO()
     yaml.dump(data, out)
     try:
-        config_mod.load(str(path), obj.state, text=out.getvalue())
+        config_mod.load(str(path), obj.state, text=out.getvalue(), check_urls=True)
     except ConfigError as exc:
         fail(f"not written: {exc}", 2)
     tmp = path.with_name(path.name + ".tmp")

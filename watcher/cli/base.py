@@ -33,11 +33,7 @@ class Context:
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            try:
-                self._config = config_mod.load(self.config_path, self.state)
-            except ConfigError as exc:
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(2)
+            self._config = self.load()
             shared = state_mod.is_database_url(self._config.settings.state)
             if (
                 self.fresh
@@ -46,6 +42,14 @@ class Context:
             ):
                 click.echo(f"starting over: the old database is kept as {aside}", err=True)
         return self._config
+
+    def load(self, check_urls: bool = False) -> config_mod.Config:
+        """The configuration read now (exit 2 on an error); `check_urls`: apprise parses each alert URL."""
+        try:
+            return config_mod.load(self.config_path, self.state, check_urls=check_urls)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
 
     def writer(self, command: str) -> contextlib.AbstractContextManager[None]:
         """The state's write lock for a command that writes (see watcher.state)."""

@@ -123,10 +123,11 @@ def render_check(results: list[SourceResult]) -> Iterator[str]:
 @click.pass_obj
 def sources(obj: Context, validate: bool) -> None:
     """List the sources with their health: last success, failures, blocked."""
-    config = obj.config
     if validate:
+        config = obj.load(check_urls=True)
         click.echo(f"{config.path}: {len(config.sources)} sources, valid")
         return
+    config = obj.config
     store = open_store(obj)
     health = {row["name"]: row for row in store.sources()}
     rows = []
