@@ -16,6 +16,7 @@ from . import yamlconf as y
 from .alert.subscribers import AlertSettings, Subscriber, parse_alert_settings, parse_subscribers
 from .attachments import AttachmentSettings
 from .classify import Programme, load_programmes, parse_programmes
+from .errors import ConfigError
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
 from .state import is_database_url
@@ -218,6 +219,34 @@ GUANGDONG_GOV = (
 )  # fmt: skip
 
 
+def config_candidates() -> tuple[Path, ...]:
+    """Where a configuration is looked for when neither --config nor WATCHER_CONFIG names one: the
+    current directory, then the user's configuration directory (where `watcher init` may write one)."""
+    home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(DEFAULT_CONFIG), Path(home) / "watcher" / DEFAULT_CONFIG
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> str:
+    """The file to read: the one named (--config, WATCHER_CONFIG), else the first candidate that exists,
+    else ./sources.yaml (whose absence `load` reports with every path tried)."""
+    named = path or os.environ.get("WATCHER_CONFIG")
+    if named:
+        return str(named)
+    return str(next((p for p in config_candidates() if p.exists()), Path(DEFAULT_CONFIG)))
+
+
+def _unreadable(path: str, named: bool, exc: ConfigError) -> ConfigError:
+    """A configuration that cannot be read, with where it was looked for and how to choose another."""
+    tried = [path] if named else [str(p) for p in config_candidates()]
+    shown = ", ".join(str(Path(p).expanduser().absolute()) for p in tried)
+    reason = exc.message.removeprefix("cannot read: ")
+    return ConfigError(
+        path, None, "(file)",
+        f"cannot read the configuration ({reason}); tried {shown}. Choose a file with `--config FILE` or "
+        "the WATCHER_CONFIG variable, or write a starter one with `watcher init`",
+    )  # fmt: skip
+
+
 def load(
     path: str | os.PathLike[str] | None = None,
     state: str | None = None,
@@ -226,9 +255,15 @@ def load(
 ) -> Config:
     """Read and validate a configuration file. `state` (or WATCHER_STATE) overrides the file's state path.
     `check_urls`: also have apprise parse every alert URL (a third of a second, to load its plugins)."""
-    path = str(path or os.environ.get("WATCHER_CONFIG") or DEFAULT_CONFIG)
+    named = bool(path or os.environ.get("WATCHER_CONFIG"))
+    path = find_config(path)
     seen: dict[str, str] = {}  # each source's name and URL → the name of the source that has it
-    doc = y.load(path, text, build={("sources",): lambda d, at, item: _source(d, at, item, seen)})
+    try:
+        doc = y.load(path, text, build={("sources",): lambda d, at, item: _source(d, at, item, seen)})
+    except ConfigError as exc:
+        if exc.field == "(file)" and exc.message.startswith("cannot read"):
+            raise _unreadable(path, named, exc) from exc
+        raise
     top = doc.value if doc.value is not None else {}
     if not isinstance(top, dict):
         raise doc.error((), "the file must be a mapping with 'sources:'")

@@ -49,6 +49,25 @@ def describe(state: str) -> str:
     return f"{scheme}://{credentials.split(':')[0]}@{place}" if at else state
 
 
+POSTGRES_ADVICE = (
+    "Is the server running and reachable, and are the address, user and password in settings.state (or "
+    "WATCHER_STATE) right? Its backups are PostgreSQL's own (pg_dump, pg_restore)"
+)
+
+
+def _first_line(exc: Exception, state: str) -> str:
+    """psycopg's message runs over lines; the first says what failed (and never holds the password)."""
+    text = str(exc).replace(state, describe(state)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def database_down(state: str, exc: Exception) -> str:
+    """A PostgreSQL state that failed, as one line: what to look at (SQLite's backups do not apply)."""
+    return (
+        f"the PostgreSQL state {describe(state)} cannot be used: {_first_line(exc, state)}. {POSTGRES_ADVICE}"
+    )
+
+
 @contextlib.contextmanager
 def writer(
     state_dir: str | Path, command: str, wait: float = 600.0, waiting: Callable[[str], None] | None = None

@@ -9,12 +9,13 @@ import sqlite3
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from .. import config as config_mod
 from .. import state as state_mod
+from ..classify import load_programmes
 from ..errors import ConfigError
 from ..models import BEIJING
 from ..state import StateError
@@ -28,7 +29,15 @@ class Context:
 
     @property
     def config_file(self) -> str:
-        return self.config_path or config_mod.DEFAULT_CONFIG
+        return config_mod.find_config(self.config_path)
+
+    @property
+    def programmes(self) -> tuple[Any, ...]:
+        """The configured programmes; the bundled ones when no configuration was named or found (`classify`
+        and `programmes` work anywhere)."""
+        if self.config_path is None and not Path(self.config_file).exists():
+            return load_programmes()
+        return self.config.tracked_programmes
 
     @property
     def config(self) -> config_mod.Config:
@@ -70,7 +79,10 @@ class Commands(click.Group):
         except sqlite3.DatabaseError as exc:
             obj = ctx.obj if isinstance(ctx.obj, Context) else None
             state = obj.config.settings.state if obj else None
-            path = Path(state) / DB_NAME if state and not state_mod.is_database_url(state) else None
+            if state and state_mod.is_database_url(state):
+                click.echo(f"error: {state_mod.database_down(state, exc)}", err=True)
+                ctx.exit(2)
+            path = Path(state) / DB_NAME if state else None
             click.echo(f"error: {damaged(path, exc)}", err=True)
             ctx.exit(2)
 
@@ -108,9 +120,18 @@ def echo_lines(lines: Iterable[str]) -> None:
         click.echo(line)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def no_such_source(config: config_mod.Config, names: str, shown: int = 20) -> NoReturn:
+    """Exit 2 naming the sources there are (the first `shown` of a long file)."""
+    known = sorted(s.name for s in config.sources)
+    listed = ", ".join(known[:shown]) + (f" and {len(known) - shown} more" if len(known) > shown else "")
+    fail(
+        f"no such source: {names} ({f'the sources are: {listed}' if known else 'no source is configured'})", 2
+    )
 
 
 def now() -> dt.datetime:

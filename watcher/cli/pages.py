@@ -13,7 +13,7 @@ import click
 from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
-from ..errors import WatcherError
+from ..errors import FetchError, WatcherError
 from ..extract import extract as extract_page
 from ..extract.explain import notice_sources
 from ..extract.listing import Candidate
@@ -95,14 +95,21 @@ def extract(
         if attachments and result.kind == "notice":
             result = read_attachments(result)
     except WatcherError as exc:
-        fail(f"cannot read {target}: {exc}")
-        return
+        fail(f"cannot read {target}: {reason_of(exc, target)}")
     if as_json:
         echo_json(result.to_json())
     else:
         click.echo(render_extracted(result, attachments))
     if regions is not None:
         click.echo(render_explanation(result, regions, text))
+
+
+def reason_of(exc: WatcherError, target: str) -> str:
+    """A fetch error's reason without the address already named (once more only when a redirect led
+    elsewhere)."""
+    if isinstance(exc, FetchError):
+        return exc.reason if exc.url == target else f"{exc.url}: {exc.reason}"
+    return str(exc)
 
 
 def render_explanation(x: Extracted, regions: list[Candidate], text: str) -> str:
@@ -182,8 +189,7 @@ def classify(obj: Context, target: str | None, text: str | None, as_json: bool) 
     try:
         result = classify_target(classifier, target, text)
     except WatcherError as exc:
-        fail(f"cannot read {target}: {exc}")
-        return
+        fail(f"cannot read {target}: {reason_of(exc, target or '')}")
     if as_json:
         echo_json(result.to_json())
         return
@@ -221,7 +227,7 @@ def _facts(title: str, body: str) -> dict[str, Any]:
 
 
 def programmes_of(obj: Context) -> tuple[Any, ...]:
-    return obj.config.tracked_programmes
+    return obj.programmes
 
 
 @cli.command()

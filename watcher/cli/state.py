@@ -18,7 +18,7 @@ from .. import state as state_mod
 from ..alert import Channel, Delivery, Message
 from ..pipeline import SourceResult
 from ..store import Store, copy_state
-from .base import Context, cli, echo_json, echo_lines, fail, open_store
+from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store
 
 
 @cli.command()
@@ -32,7 +32,7 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) ->
     try:
         sources = app.select_sources(config, names)
     except KeyError as exc:
-        fail(f"no such source: {exc.args[0]}", 2)
+        no_such_source(config, exc.args[0])
     if dry_run and state_mod.is_database_url(config.settings.state):
         fail(
             "--dry-run works on a copy of a SQLite state; with PostgreSQL, run it with --state DIR on a copy",
