@@ -190,6 +190,9 @@ class Daemon:
         added, parked = self.checker.store.sync_sources(urls, first_due)
         if added or parked:
             log.info("schedule: %d sources added, %d parked", added, parked)
+        intervals = {name: source.interval for name, source in self.sources.items()}
+        if moved := self.checker.store.sync_intervals(intervals, now):  # a changed interval, at once
+            log.info("schedule: %d sources due at a new interval (%s)", len(moved), ", ".join(moved[:5]))
         self._wake.set()
 
     # -------------------------------------------------------------- the dispatcher

@@ -94,6 +94,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE versions ADD COLUMN seq INTEGER;
     """,
+    # 9: steering: a paused source is passed over by the dispatcher (`watcher sources pause`); the interval
+    # (whole seconds) its due time was set with, so that a changed interval moves the due time on reload
+    """
+    ALTER TABLE sources ADD COLUMN paused_at TEXT;
+    ALTER TABLE sources ADD COLUMN interval_s INTEGER;
+    """,
 ]
 
 CLAIM_LEASE = 120.0  # seconds a sender may hold an alert it is delivering (one message) before others may
@@ -487,7 +493,8 @@ class Store:
         locking = " FOR UPDATE SKIP LOCKED" if self.shared else ""  # another daemon's picks are passed over
         with self.transaction():
             rows = self.conn.execute(
-                f"SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?{locking}",
+                f"SELECT name, next_due FROM sources WHERE next_due <= ? AND paused_at IS NULL "
+                f"ORDER BY next_due LIMIT ?{locking}",
                 [now, limit],
             ).fetchall()
             self.conn.executemany(
@@ -523,8 +530,38 @@ class Store:
 
     def next_due(self) -> str | None:
         """When the next source falls due (None: nothing is scheduled)."""
-        row = self.conn.execute("SELECT min(next_due) FROM sources").fetchone()
+        row = self.conn.execute("SELECT min(next_due) FROM sources WHERE paused_at IS NULL").fetchone()
         return row[0] if row else None
+
+    def sync_intervals(self, intervals: Mapping[str, float], now: dt.datetime) -> list[str]:
+        """Each configured source's interval remembered; where it changed, the due time moved in proportion
+        from the last check (a backoff or spread stays, scaled), never before `now`. A source being checked
+        keeps its lease (its check writes the next due time with the new interval). Returns those moved."""
+        rows = self.conn.execute(
+            "SELECT name, interval_s, last_check, next_due, claimed_by FROM sources"
+        ).fetchall()
+        moved, remembered = [], []
+        for name, before, last, due, claimed in rows:
+            if name not in intervals or before == (after := round(intervals[name])):
+                continue
+            remembered.append((after, name))
+            if before and last and due and not claimed:
+                checked = dt.datetime.fromisoformat(last)
+                scaled = checked + (dt.datetime.fromisoformat(due) - checked) * (after / before)
+                moved.append((due_iso(max(scaled, now)), name))
+        with self.transaction():
+            self.conn.executemany("UPDATE sources SET interval_s=? WHERE name=?", remembered)
+            self.conn.executemany("UPDATE sources SET next_due=? WHERE name=?", moved)
+        return [name for _, name in moved]
+
+    def pause(self, name: str, url: str, at: str | None) -> None:
+        """Pause a source (`at`: since when), or with None resume it: its due time stays (at once if passed)."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO sources (name, url, paused_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET paused_at=excluded.paused_at",
+                [name, url, at],
+            )
 
     def new_items_since(self, source: str, since: str) -> int:
         """Notices a source listed for the first time since `since`: how often it publishes."""

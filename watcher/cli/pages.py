@@ -13,6 +13,7 @@ import click
 from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
+from ..config import Source
 from ..errors import FetchError, WatcherError
 from ..extract import extract as extract_page
 from ..extract.explain import notice_sources
@@ -21,13 +22,14 @@ from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
 from ..models import Attachment, Extracted, NotModified, attachment_label
 from ..pipeline import with_attachments
-from .base import Context, cli, echo_json, fail, now
+from .base import Context, cli, echo_json, fail, no_such_source, now
 
 
-def read_target(target: str, base_url: str | None) -> tuple[str, str, str]:
-    """(text, encoding, base URL) for a URL or a FILE; raises WatcherError on failure."""
+def read_target(target: str, base_url: str | None, source: Source | None = None) -> tuple[str, str, str]:
+    """(text, encoding, base URL) for a URL or a FILE; raises WatcherError on failure. A `source`'s
+    headers, encoding, TLS and robots settings are used to fetch its URL, as a check would."""
     if target.startswith(("http://", "https://")):
-        return (*asyncio.run(_fetch_one(target)), base_url or target)
+        return (*asyncio.run(_fetch_one(target, source)), base_url or target)
     path = Path(target)
     cap = FetchSettings().max_bytes  # a file is read under the cap a fetched page has
     try:
@@ -46,9 +48,13 @@ def _one_off_fetcher(url: str) -> Fetcher:
     return Fetcher(FetchSettings(per_host_delay=0, robots=False, retries=0, allow_private=own))
 
 
-async def _fetch_one(url: str) -> tuple[str, str]:
+async def _fetch_one(url: str, source: Source | None = None) -> tuple[str, str]:
+    options: dict[str, Any] = {}
+    if source is not None:
+        options = {"headers": dict(source.headers), "verify": source.verify_tls,
+                   "encoding": source.encoding, "robots": source.robots}  # fmt: skip
     async with _one_off_fetcher(url) as fetcher:
-        page = await fetcher.get(url)
+        page = await fetcher.get(url, **options)
     assert not isinstance(page, NotModified)
     return page.text, page.encoding
 
@@ -76,22 +82,30 @@ def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@click.option("--source", "source_name", metavar="NAME",
+              help="Try a configured source with all its settings (selectors, encoding, headers, kind).")  # fmt: skip
 @click.option("--base-url", help="Resolve relative links against this URL (for a FILE).")
-@click.option("--kind", type=click.Choice(config_mod.SOURCE_KINDS), default="auto", show_default=True)
+@click.option("--kind", type=click.Choice(config_mod.SOURCE_KINDS), default=None, help="[default: auto]")
 @click.option("--json", "as_json", is_flag=True, help="Print the fields as one JSON object.")
 @click.option("--explain", is_flag=True, help="Also show which regions could be the list, and why.")
 @click.option(
     "--attachments", "attachments", is_flag=True, help="Also fetch and read a notice's attachments."
 )
+@click.pass_obj
 def extract(
-    target: str, base_url: str | None, kind: str, as_json: bool, explain: bool, attachments: bool
-) -> None:
-    """Show what watcher reads on a page (URL or FILE)."""
+    obj: Context, target: str | None, source_name: str | None, base_url: str | None, kind: str | None,
+    as_json: bool, explain: bool, attachments: bool,
+) -> None:  # fmt: skip
+    """Show what watcher reads on a page (URL or FILE), or at a configured source (--source NAME)."""
+    source = configured_source(obj, source_name) if source_name else None
+    if source is not None and target is None:
+        target = source.url
+    if target is None:
+        raise click.UsageError("give a URL, a FILE or --source NAME")
     regions: list[Candidate] | None = [] if explain else None
     try:
-        text, encoding, base = read_target(target, base_url)
-        result = extract_page(text, base, encoding, kind=kind, now=now(), explain=regions)
+        result, text = try_page(target, base_url, source, kind, regions)
         if attachments and result.kind == "notice":
             result = read_attachments(result)
     except WatcherError as exc:
@@ -102,6 +116,30 @@ def extract(
         click.echo(render_extracted(result, attachments))
     if regions is not None:
         click.echo(render_explanation(result, regions, text))
+
+
+def configured_source(obj: Context, name: str) -> Source:
+    try:
+        return obj.config.source(name)
+    except KeyError:
+        no_such_source(obj.config, name)
+
+
+def try_page(
+    target: str,
+    base_url: str | None = None,
+    source: Source | None = None,
+    kind: str | None = None,
+    regions: list[Candidate] | None = None,
+) -> tuple[Extracted, str]:
+    """What watcher reads at `target` (and the page's text), with a source's settings when given: its
+    kind and selectors as a check applies them. Raises WatcherError."""
+    text, encoding, base = read_target(target, base_url, source)
+    selectors = source.selectors if source else None
+    kind = kind or (source.kind if source else "auto")
+    return extract_page(
+        text, base, encoding, kind=kind, selectors=selectors, now=now(), explain=regions
+    ), text
 
 
 def reason_of(exc: WatcherError, target: str) -> str:

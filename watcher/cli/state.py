@@ -119,26 +119,6 @@ def render_check(results: list[SourceResult]) -> Iterator[str]:
 
 
 @cli.command()
-@click.option("--validate", is_flag=True, help="Only validate the configuration.")
-@click.pass_obj
-def sources(obj: Context, validate: bool) -> None:
-    """List the sources with their health: last success, failures, blocked."""
-    if validate:
-        config = obj.load(check_urls=True)
-        click.echo(f"{config.path}: {len(config.sources)} sources, valid")
-        return
-    config = obj.config
-    store = open_store(obj)
-    health = {row["name"]: row for row in store.sources()}
-    rows = []
-    for s in config.sources:
-        h = health.get(s.name, {})
-        rows.append((s.name, s.kind, f"{s.interval / 60:g}m", h.get("status") or "never checked",
-                     h.get("last_success") or "", h.get("failures") or 0, h.get("error") or ""))  # fmt: skip
-    click.echo(report.table(["source", "kind", "every", "status", "last success", "failures", "error"], rows))
-
-
-@cli.command()
 @click.option("--source", help="Only this source.")
 @click.option("--since", help="Only items first seen on or after this date (YYYY-MM-DD).")
 @click.option("--changed", is_flag=True, help="Only items with more than one version.")
