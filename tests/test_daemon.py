@@ -141,6 +141,41 @@ def test_sighup_reloads_and_a_broken_file_is_rejected(running: tuple[Daemon, Web
     assert get(daemon.url("/healthz"))[0] == 200
 
 
+def test_a_changed_interval_and_a_pause_steer_the_running_daemon(
+    running: tuple[Daemon, Webhook, LocalServer],
+) -> None:
+    """An interval lengthened on SIGHUP moves the stored due time (it stayed before); shortened back, the
+    source is due again at once; `watcher sources pause`, run beside the daemon, stops its checks and
+    `resume` brings them back, without a reload."""
+    daemon, _hook, _server = running
+    wait_for(lambda: len(checks_of(daemon, "kjj")) >= 2, what="checks every 2 s")
+    good = daemon.config.read_text("utf-8")
+    daemon.config.write_text(good.replace("interval: 2s", "interval: 1h"), "utf-8")
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: any("new interval" in str(line["message"]) for line in daemon.lines()), what="moved")
+    settled = len(checks_of(daemon, "kjj"))
+    time.sleep(5)
+    assert len(checks_of(daemon, "kjj")) <= settled + 2  # a check in flight writes with the old interval
+    daemon.config.write_text(good, "utf-8")
+    daemon.signal(signal.SIGHUP)
+    now_checked = len(checks_of(daemon, "kjj"))
+    wait_for(lambda: len(checks_of(daemon, "kjj")) > now_checked, what="checks every 2 s again")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "watcher", "--config", str(daemon.config), "--state", str(daemon.state)]
+        return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=60)
+
+    assert cli("sources", "pause", "kjj").returncode == 0
+    paused = len(checks_of(daemon, "kjj"))
+    time.sleep(5)
+    assert len(checks_of(daemon, "kjj")) <= paused + 1  # one in flight at the pause may finish
+    listed = cli("sources").stdout
+    assert "paused" in next(line for line in listed.splitlines() if line.startswith("kjj"))
+    assert cli("sources", "resume", "kjj").returncode == 0
+    resumed = len(checks_of(daemon, "kjj"))
+    wait_for(lambda: len(checks_of(daemon, "kjj")) > resumed, what="checks after resume")
+
+
 def test_sigterm_exits_cleanly_within_ten_seconds(running: tuple[Daemon, Webhook, LocalServer]) -> None:
     daemon, _hook, server = running
     server.site.put(demo.LIST_PATH, server.site.routes[demo.LIST_PATH].body, delay=30)  # a check in flight
