@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
 import uvicorn
 
 from watcher import config as config_mod
-from watcher import demo
+from watcher import demo, queries, when
 from watcher.app import check_sources
 from watcher.localsite import LocalServer
+from watcher.store import Store
 from watcher.web import build_app
 
 from .conftest import NOW
@@ -212,3 +216,89 @@ def test_a_subscriber_feed_applies_its_filter(server: LocalServer, tmp_path: Pat
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(base + "/feeds/subscribers/nobody.xml", timeout=10)
     assert [e.title for e in feed.entries] == [notices[1].title]
+
+
+def page(served_base: str, path: str) -> Any:
+    from selectolax.lexbor import LexborHTMLParser
+
+    with urllib.request.urlopen(served_base + path, timeout=10) as r:
+        return LexborHTMLParser(r.read().decode("utf-8"))
+
+
+def test_a_notice_shows_its_text_with_the_changed_lines_marked_and_times_in_words(served: Served) -> None:
+    store = Store(served.config.settings.state)
+    key = next(r["key"] for r in queries.items(store, limit=20) if r["title"] == served.notices[0].title)
+    tree = page(served.base, "/notice/" + urllib.parse.quote(key, safe=""))
+    body = [p.text() for p in tree.css("div.body p")]
+    assert any("各有关单位" in line for line in body)  # the notice's text, line by line
+    marked = [m.text() for m in tree.css("div.body mark")]
+    assert marked and all("12月12日" in line for line in marked)  # the line the revision changed, marked
+    assert "12月5日" not in " ".join(body)  # the text is the current version's
+    # the page's clock is NOW (10:00): the two checks ran at 10:00 and 12:00 the same day
+    assert [t.text() for t in tree.css("div.version time")] == ["今天 12:00", "今天 10:00"]
+    assert tree.css_first("div.version time").attributes["datetime"].startswith("2026-11-23T12:00")
+
+
+def test_times_in_words_against_the_clock() -> None:
+    now = NOW  # 2026-11-23 10:00 Beijing
+    assert when.in_words("2026-11-23T09:12:00+08:00", now) == "今天 09:12"
+    assert when.in_words("2026-11-23T01:12:00+00:00", now) == "今天 09:12"  # shown in Beijing time
+    assert when.in_words("2026-11-22T18:40:00+08:00", now) == "昨天 18:40"
+    assert when.in_words("2026-11-20T08:00:00+08:00", now) == "3 天前"
+    assert when.in_words("2026-11-26T08:00:00+08:00", now) == "3 天后"
+    assert when.in_words("2026-10-02T08:00:00+08:00", now) == "10月2日"
+    assert when.in_words("2025-10-02T08:00:00+08:00", now) == "2025年10月2日"
+    assert when.until_words("2026-11-23T10:00:30+08:00", now) == "即将"
+    assert when.until_words("2026-11-23T10:12:00+08:00", now) == "12 分钟后"
+    assert when.interval(1800, chinese=True) == "每 30 分钟" and when.interval(90) == "90s"
+
+
+@pytest.fixture
+def sources_page(server: LocalServer, tmp_path: Path) -> Iterator[str]:
+    """Three sources at the clock's NOW: one checked fine, one whose host refuses, one paused."""
+    demo.publish(server, demo.sample_notices(NOW.date()))
+    dead = f"http://127.0.0.1:{free_port()}/list.html"
+    text = (f"settings:\n  per_host: {{delay: 0}}\n  retries: 0\nsources:\n"
+            f"  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
+            f"  - name: dead\n    url: {dead}\n    interval: 30m\n"
+            f"  - name: resting\n    url: {server.url('/resting.html')}\n    interval: 1d\n")  # fmt: skip
+    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
+    run_check(config, NOW - dt.timedelta(days=3))
+    with Store(tmp_path) as store:
+        store.pause("resting", server.url("/resting.html"), (NOW - dt.timedelta(hours=2)).isoformat())
+    with serving(config) as base:
+        yield base
+
+
+def test_the_sources_page_says_address_interval_next_check_and_last_result(sources_page: str) -> None:
+    rows = {
+        r.css_first("b").text(): [td.text(strip=True) for td in r.css("td")]
+        for r in page(sources_page, "/sources").css("tr.source")
+    }
+    kjj, dead, resting = rows["kjj"], rows["dead"], rows["resting"]
+    assert kjj[0].endswith(demo.LIST_PATH) and kjj[1] == "每 1 小时"
+    assert (
+        kjj[2] == "即将" and kjj[3] == "正常 · 3 天前" and kjj[5] == "无"
+    )  # overdue since the checks stopped
+    assert dead[1] == "每 30 分钟" and dead[3] == "出错 · 3 天前" and dead[4] == "1"
+    assert dead[5].startswith("cannot connect to 127.0.0.1:") and dead[5].endswith("connection refused")
+    assert (
+        resting[1] == "每 1 天" and resting[2] == "已暂停（今天 08:00起）" and resting[3] == "出错 · 3 天前"
+    )
+
+
+@BROWSER
+def test_the_sources_page_holds_on_a_phone(sources_page: str, browser: object) -> None:
+    browser.set_window_size(390, 844)  # type: ignore[attr-defined]
+    browser.get(sources_page + "/sources")  # type: ignore[attr-defined]
+    scroll = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")  # type: ignore[attr-defined]
+    widths = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...document.querySelectorAll('table.sources td')].map(e => e.getBoundingClientRect().width)"
+    )
+    assert scroll[0] <= scroll[1], "no sideways scrolling on a phone"
+    assert min(widths) > 250, "each value a line of its own, not a column a character wide"
+    browser.set_window_size(1200, 900)  # type: ignore[attr-defined]
+    heights = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...document.querySelectorAll('table.sources th')].map(e => e.getBoundingClientRect().height)"
+    )
+    assert max(heights) < 2 * min(heights), "every heading on one line at desktop width"

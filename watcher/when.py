@@ -56,3 +56,29 @@ def relative(value: str | dt.datetime | None, now: dt.datetime) -> str:
         else f"{size // 86400:.0f}d"
     )
     return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
+def until_words(value: str | dt.datetime | None, now: dt.datetime) -> str:
+    """When something is next due, on the page: `即将` (due or within a minute), `12 分钟后`, `3 小时后`,
+    then as `in_words` says it."""
+    when = parse(value)
+    if when is None:
+        return ""
+    seconds = (when - now).total_seconds()
+    if seconds < 60:
+        return "即将"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} 分钟后"
+    if seconds < 86400:
+        return f"{seconds // 3600:.0f} 小时后"
+    return in_words(when, now)
+
+
+_UNITS = ((86400, "d", "天"), (3600, "h", "小时"), (60, "m", "分钟"), (1, "s", "秒"))
+
+
+def interval(seconds: float, chinese: bool = False) -> str:
+    """`1h`, `30m`, `90s`, `1d` as a source's interval is written; `每 1 小时` in Chinese."""
+    size, short, long = next(u for u in _UNITS if seconds % u[0] == 0 or u[0] == 1)
+    amount = f"{seconds / size:g}"
+    return f"每 {amount} {long}" if chinese else f"{amount}{short}"

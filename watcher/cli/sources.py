@@ -105,10 +105,7 @@ def sources(ctx: click.Context, validate: bool) -> None:
 
 
 def every(source: config_mod.Source) -> str:
-    """1h, 30m, 90s, 1d: as a source's interval is written."""
-    seconds = source.interval
-    unit = next(((n, u) for n, u in ((86400, "d"), (3600, "h"), (60, "m")) if seconds % n == 0), (1, "s"))
-    text = f"{seconds / unit[0]:g}{unit[1]}"
+    text = when.interval(source.interval)
     return f"auto ({text})" if source.adaptive else text
 
 
