@@ -176,6 +176,29 @@ def test_a_changed_interval_and_a_pause_steer_the_running_daemon(
     wait_for(lambda: len(checks_of(daemon, "kjj")) > resumed, what="checks after resume")
 
 
+def test_check_beside_a_running_daemon_asks_it_to_check_now(
+    running: tuple[Daemon, Webhook, LocalServer],
+) -> None:
+    """`watcher check kjj` refused while the daemon held the state; now it makes the source due in the store,
+    the daemon checks it within a second or two, and the command prints that check's result."""
+    daemon, _hook, server = running
+    wait_for(lambda: checks_of(daemon, "kjj"), what="the first check")
+    good = daemon.config.read_text("utf-8")
+    daemon.config.write_text(good.replace("interval: 2s", "interval: 1h"), "utf-8")
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: any("new interval" in str(line["message"]) for line in daemon.lines()), what="moved")
+    time.sleep(2)  # a check in flight at the reload has written
+    before = len(checks_of(daemon, "kjj"))
+    demo.publish(server, demo.next_round(demo.sample_notices()))
+    cmd = [sys.executable, "-m", "watcher", "--config", str(daemon.config), "--state", str(daemon.state)]
+    asked = subprocess.run([*cmd, "check", "kjj", "--wait", "60"], capture_output=True, text=True, timeout=90)
+    assert asked.returncode == 0, asked.stderr
+    assert "asked `watcher run` (pid" in asked.stderr
+    row = next(line for line in asked.stdout.splitlines() if line.startswith("kjj"))
+    assert row.split()[1] == "ok" and int(row.split()[2]) == 1 and int(row.split()[3]) >= 2  # new, changed
+    assert len(checks_of(daemon, "kjj")) == before + 1  # the daemon's check, not one of its own
+
+
 def test_sigterm_exits_cleanly_within_ten_seconds(running: tuple[Daemon, Webhook, LocalServer]) -> None:
     daemon, _hook, server = running
     server.site.put(demo.LIST_PATH, server.site.routes[demo.LIST_PATH].body, delay=30)  # a check in flight

@@ -117,6 +117,24 @@ def _acquire(fd: int, path: Path, command: str, wait: float, waiting: Callable[[
             time.sleep(0.1)
 
 
+def daemon_holding(state: str | Path) -> str | None:
+    """The `watcher run` that holds a SQLite state's lock (as `_describe` names it), or None."""
+    if is_database_url(str(state)):
+        return None
+    try:
+        fd = os.open(Path(state) / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None  # no lock file: nobody ever wrote here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None  # free: nobody holds it
+    except BlockingIOError:
+        holder = _describe(fd)
+        return holder if "watcher run" in holder else None
+    finally:
+        os.close(fd)
+
+
 def _describe(fd: int) -> str:
     try:
         holder = json.loads(os.pread(fd, 4096, 0) or b"{}")

@@ -554,6 +554,13 @@ class Store:
             self.conn.executemany("UPDATE sources SET next_due=? WHERE name=?", moved)
         return [name for _, name in moved]
 
+    def check_now(self, names: list[str], now: str) -> list[str]:
+        """Due at once, for whichever daemon looks next (`watcher check` beside a daemon): those not being
+        checked already and not paused. Returns the names made due."""
+        q = "UPDATE sources SET next_due=? WHERE name=? AND claimed_by IS NULL AND paused_at IS NULL AND next_due IS NOT NULL"
+        with self.transaction():
+            return [name for name in names if self.conn.execute(q, [now, name]).rowcount]
+
     def pause(self, name: str, url: str, at: str | None) -> None:
         """Pause a source (`at`: since when), or with None resume it: its due time stays (at once if passed)."""
         with self.transaction():

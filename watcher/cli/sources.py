@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,9 +19,9 @@ from ..config import DEFAULT_CONFIG
 from ..errors import ConfigError, WatcherError
 from ..extract.listing import Candidate
 from ..models import Extracted
-from ..store import now_iso
+from ..store import Store, due_iso, now_iso
 from .alerts import edit_config
-from .base import Context, cli, echo_lines, fail, no_such_source, now, open_store
+from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, now, open_store
 from .pages import reason_of, try_page
 
 STARTER_SOURCE = ("gz-kjj-tzgg", "https://kjj.gz.gov.cn/xxgk/tzgg/", "广州市科学技术局 通知公告")
@@ -264,3 +265,70 @@ def preview(x: Extracted, regions: list[Candidate], source: config_mod.Source) -
     for link in x.items[:5]:
         lines.append(f"    {link.date.iso if link.date else '          '}  {link.title}")
     return lines
+
+
+def ask_daemon(obj: Context, chosen: list[config_mod.Source], holder: str, wait: float, as_json: bool) -> int:
+    """`watcher check` beside a daemon: the sources made due now in the store (any daemon on the state
+    takes them within a second), then their results read back as each check writes. Exit status as
+    `check`'s: 0 when every one was checked fine."""
+    store = open_store(obj)
+    try:
+        rows = {row["name"]: row for row in store.sources()}
+        paused = [s.name for s in chosen if rows.get(s.name, {}).get("paused_at")]
+        unknown = [s.name for s in chosen if s.name not in paused and not _scheduled(rows.get(s.name))]
+        waiting = [s.name for s in chosen if s.name not in paused and s.name not in unknown]
+        for name in paused:
+            click.echo(f"! {name} is paused: `watcher sources resume {name}` first", err=True)
+        for name in unknown:
+            click.echo(f"! {name} is not in the daemon's schedule yet: reload it (SIGHUP) first", err=True)
+        asked = now()
+        store.check_now(waiting, due_iso(asked))
+        if waiting:
+            click.echo(f"asked {holder} to check {', '.join(waiting)} now", err=True)
+        done = _wait_for_checks(store, {n: rows[n].get("last_check") for n in waiting}, wait)
+        results = [_result(store, done[n], now_iso(asked)) for n in waiting if n in done]
+    finally:
+        store.close()
+    late = [n for n in waiting if n not in done]
+    if as_json:
+        echo_json({"sources": results, "not_checked": paused + unknown + late})
+    else:
+        click.echo(report.table(["source", "status", "new", "changed", "checked", "error"],
+                                [(r["name"], r["status"], r["new"], r["changed"], r["checked"], r["error"] or "")
+                                 for r in results]))  # fmt: skip
+        for name in late:
+            click.echo(
+                f"! {name}: no result within {wait:g} s; `watcher sources` shows it when it comes", err=True
+            )
+    fine = all(r["status"] in ("ok", "not_modified") for r in results)
+    return 0 if fine and len(results) == len(chosen) else 1
+
+
+def _scheduled(row: dict[str, Any] | None) -> bool:
+    return bool(row and (row.get("next_due") or row.get("claimed_by")))
+
+
+def _wait_for_checks(store: Store, before: dict[str, str | None], wait: float) -> dict[str, dict[str, Any]]:
+    """The sources' rows once each has a new last check (or when `wait` seconds have passed)."""
+    deadline = time.monotonic() + wait
+    done: dict[str, dict[str, Any]] = {}
+    while len(done) < len(before) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        for row in store.sources():
+            name = row["name"]
+            if name in before and name not in done and row.get("last_check") != before[name]:
+                done[name] = row
+    return done
+
+
+def _result(store: Store, row: dict[str, Any], since: str) -> dict[str, Any]:
+    counts = {
+        r["change"]: r["n"]
+        for r in store.query(
+            "SELECT v.change AS change, count(*) AS n FROM versions v JOIN items i ON i.key = v.item_key "
+            "WHERE i.source = ? AND v.seen_at >= ? GROUP BY v.change",
+            [row["name"], since],
+        )
+    }
+    return {"name": row["name"], "status": row.get("status"), "new": counts.get("new", 0),
+            "changed": counts.get("changed", 0), "checked": row.get("last_check"), "error": row.get("error")}  # fmt: skip

@@ -19,20 +19,29 @@ from ..alert import Channel, Delivery, Message
 from ..pipeline import SourceResult
 from ..store import Store, copy_state
 from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store
+from .sources import ask_daemon
 
 
 @cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: sources and changes.")
 @click.option("--dry-run", is_flag=True, help="Print the alerts instead of sending them.")
+@click.option("--by-daemon", is_flag=True,
+              help="Ask the running daemons to check now (the default beside a SQLite state's daemon).")  # fmt: skip
+@click.option("--wait", default=300.0, show_default=True, help="Seconds to wait for a daemon's results.")
 @click.pass_obj
-def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) -> None:
-    """Check the sources once (all, or the NAMES given) and report what is new and changed."""
+def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool, by_daemon: bool,
+          wait: float) -> None:  # fmt: skip
+    """Check the sources once (all, or the NAMES given) and report what is new and changed. Beside a
+    running daemon, the daemon is asked to check them now (through the store) and its results printed."""
     config = obj.config
     try:
         sources = app.select_sources(config, names)
     except KeyError as exc:
         no_such_source(config, exc.args[0])
+    holder = None if dry_run else state_mod.daemon_holding(config.settings.state)
+    if holder or by_daemon:
+        sys.exit(ask_daemon(obj, sources, holder or "the daemons", wait, as_json))
     if dry_run and state_mod.is_database_url(config.settings.state):
         fail(
             "--dry-run works on a copy of a SQLite state; with PostgreSQL, run it with --state DIR on a copy",
