@@ -134,3 +134,7 @@ def steer(store: Store) -> None:
     assert store.next_due() == at(3000)  # a paused source never wakes the dispatcher
     store.pause("c", "http://c.cn/", None)
     assert store.due_sources(at(60), 10, "d", at(600)) == [("c", at(0))]
+    store.pause("b", "http://b.cn/", at(0))
+    # `watcher check` beside a daemon: due now, except one being checked (c, claimed) or paused (b)
+    assert store.check_now(["a", "b", "c"], at(1)) == ["a"]
+    assert store.due_sources(at(2), 10, "d", at(600)) == [("a", at(1))]
