@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import os
 import shutil
@@ -20,13 +21,15 @@ from typing import Any
 import feedparser
 import pytest
 import uvicorn
+from click.testing import CliRunner
 
 from watcher import config as config_mod
 from watcher import demo, queries, when
 from watcher.app import check_sources
+from watcher.cli import cli
 from watcher.localsite import LocalServer
 from watcher.store import Store
-from watcher.web import build_app
+from watcher.web import access, build_app
 
 from .conftest import NOW
 from .receivers import free_port, wait_for
@@ -72,10 +75,11 @@ def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
 
 
 @contextmanager
-def serving(config: config_mod.Config) -> Iterator[str]:
+def serving(config: config_mod.Config, password: str | None = None) -> Iterator[str]:
     """The app on uvicorn in a thread, on a free loopback port."""
     port = free_port()
-    web = uvicorn.Server(uvicorn.Config(build_app(config, clock=lambda: NOW), host="127.0.0.1", port=port,
+    app = build_app(config, clock=lambda: NOW, password=password)
+    web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                         log_level="warning", lifespan="off"))  # fmt: skip
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
@@ -302,3 +306,57 @@ def test_the_sources_page_holds_on_a_phone(sources_page: str, browser: object) -
         "return [...document.querySelectorAll('table.sources th')].map(e => e.getBoundingClientRect().height)"
     )
     assert max(heights) < 2 * min(heights), "every heading on one line at desktop width"
+
+
+def status_of(url: str, password: str | None = None) -> int:
+    request = urllib.request.Request(url)
+    if password is not None:
+        request.add_header(
+            "Authorization", "Basic " + base64.b64encode(f"anyone:{password}".encode()).decode()
+        )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_password_guards_the_page_and_each_feed_opens_with_its_own_token(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """WATCHER_PAGE_PASSWORD_FILE (a Docker secret): the page asks for it; `watcher subscribers` prints each
+    subscriber's feed address with a token that opens that feed and nothing else. With `page_url`, feed
+    entries link to the notice's page on watcher, the original named in the summary."""
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    path = tmp_path / "web.yaml"
+    path.write_text(f"settings:\n  per_host: {{delay: 0}}\n  page_url: https://watcher.example.org/\nsources:\n"
+                    f"  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
+                    "subscribers:\n  - name: parks\n    urls: ['json://127.0.0.1:9/x']\n    kinds: [遴选]\n")  # fmt: skip
+    (tmp_path / "page_password").write_text("s3cret-pw\n")
+    config = config_mod.load(str(path), state=str(tmp_path / "state"))
+    run_check(config, NOW)
+    listed = CliRunner().invoke(
+        cli, ["--config", str(path), "--state", str(tmp_path / "state"), "subscribers"],
+        env={"WATCHER_PAGE_PASSWORD_FILE": str(tmp_path / "page_password")},
+    )  # fmt: skip
+    feed = next(line.split()[1] for line in listed.output.splitlines() if line.strip().startswith("feed "))
+    assert feed.startswith("/feeds/subscribers/parks.xml?token=")
+    with serving(config, password="s3cret-pw") as base:
+        assert status_of(base + "/") == 401 and status_of(base + "/sources", "wrong") == 401
+        assert status_of(base + "/", "s3cret-pw") == 200
+        assert status_of(base + feed) == 200  # a feed reader without a password
+        assert status_of(base + feed.replace("parks.xml", "../all.xml")) == 401  # that token opens one feed
+        assert status_of(base + "/feeds/all.xml?token=" + feed.rsplit("=", 1)[1]) == 401
+        parsed = feedparser.parse(urllib.request.urlopen(base + feed, timeout=10).read())
+    (entry,) = parsed.entries
+    assert entry.title == notices[1].title
+    assert entry.link.startswith("https://watcher.example.org/notice/")
+    assert f"原文 {server.url(notices[1].path)}" in entry.summary
+
+
+def test_the_page_served_beyond_loopback_without_a_password_is_warned_of() -> None:
+    assert access.exposure_warning("0.0.0.0", None) is not None
+    assert "WATCHER_PAGE_PASSWORD" in (access.exposure_warning("192.168.1.5", None) or "")
+    assert access.exposure_warning("127.0.0.1", None) is None and access.exposure_warning("::1", None) is None
+    assert access.exposure_warning("0.0.0.0", "pw") is None

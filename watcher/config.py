@@ -19,6 +19,7 @@ from .classify import Programme, load_programmes, parse_programmes
 from .errors import ConfigError
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
+from .secrets import SecretError, secret
 from .state import is_database_url
 
 NO_SELECTORS = Selectors()  # shared by the sources that give none (nearly all)
@@ -67,6 +68,7 @@ class Settings:
     state: str = DEFAULT_STATE
     allow_private: tuple[str, ...] = ()
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
+    page_url: str | None = None  # where readers reach watcher's page: feed entries link to it
 
     def fetch_settings(self, own_hosts: tuple[str, ...] = ()) -> FetchSettings:
         """`own_hosts`: the configured sources' hosts, which may be internal (see gate.py)."""
@@ -156,6 +158,7 @@ _SETTINGS = {
     "max_attachments": y.Field(int, 10, y.between(0, 100)),
     "attachment_seconds": y.Field((int, float), 30.0, y.between(1, 3600), float),
     "attachment_memory_mb": y.Field(int, 1024, y.between(128, 65536)),
+    "page_url": y.Field(str, None, _url),
 }
 _PER_HOST = {
     "concurrency": y.Field(int, 1, y.between(1, 100)),
@@ -297,7 +300,10 @@ def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
         max_count=raw.pop("max_attachments"), seconds=raw.pop("attachment_seconds"),
         memory_mb=raw.pop("attachment_memory_mb"),
     )  # fmt: skip
-    state_dir = state or os.environ.get("WATCHER_STATE")
+    try:
+        state_dir = state or secret("WATCHER_STATE")
+    except SecretError as exc:
+        raise doc.error(("settings", "state"), str(exc)) from exc
     if not state_dir and from_file:  # `${PGPASSWORD}` in a PostgreSQL URL, say
         from_file = y.expand_env(doc, ("settings", "state"), from_file)
     if not state_dir and from_file and is_database_url(from_file):

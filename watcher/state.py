@@ -84,7 +84,8 @@ def writer(
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StateError(
-            f"the state in {path} is read-only ({exc.strerror}): `watcher {command}` cannot write there; "
+            f"the state in {path} is read-only ({exc.strerror}) for uid {os.getuid()}: `watcher {command}` "
+            "cannot write there (a container's state volume must be writable by its user); "
             "read-only commands (items, alerts, sources, search, serve, check --dry-run) still work"
         ) from exc
     try:

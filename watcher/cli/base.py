@@ -18,6 +18,7 @@ from .. import state as state_mod
 from ..classify import load_programmes
 from ..errors import ConfigError
 from ..models import BEIJING
+from ..secrets import SecretError, export, secret
 from ..state import StateError
 from ..store import DB_NAME, Store, damaged
 
@@ -95,6 +96,11 @@ class Commands(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, state: str | None, fresh: bool) -> None:
     """watcher: notice monitoring and change alerts for government S&T programmes."""
+    try:  # NAME_FILE for a secret (Docker's /run/secrets/…): the state's URL, libpq's PGPASSWORD
+        state = state or secret("WATCHER_STATE")
+        export()
+    except SecretError as exc:
+        fail(str(exc), 2)
     ctx.obj = Context(config_path, state, fresh)
 
 

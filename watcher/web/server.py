@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from ..config import Config
 from ..models import BEIJING
 from . import ops
+from .access import Guard, page_password
 from .feeds import Feeds
 from .pages import Pages
 
@@ -22,15 +24,20 @@ if TYPE_CHECKING:
 
 
 def build_app(
-    config: Config, daemon: Daemon | None = None, clock: Callable[[], dt.datetime] | None = None
+    config: Config,
+    daemon: Daemon | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
+    password: str | None = None,
 ) -> Starlette:
-    """The page and the feeds; with a daemon, also /healthz and /metrics."""
+    """The page and the feeds; with a daemon, also /healthz and /metrics. `password` (by default
+    WATCHER_PAGE_PASSWORD or its _FILE): required of every page and feed (see access.py)."""
     now = clock or (lambda: dt.datetime.now(BEIJING))
     pages = Pages((lambda: daemon.config) if daemon else (lambda: config), now)
     routes: list[Route] = [*pages.routes(), *Feeds(pages).routes()]
     if daemon is not None:
         routes += [Route(path, endpoint) for path, endpoint in ops.routes(daemon).items()]  # type: ignore[arg-type]
-    return Starlette(routes=routes)
+    password = password or page_password()
+    return Starlette(routes=routes, middleware=[Middleware(Guard, password=password)] if password else [])
 
 
 class _Server(uvicorn.Server):
