@@ -360,3 +360,46 @@ def test_the_page_served_beyond_loopback_without_a_password_is_warned_of() -> No
     assert "WATCHER_PAGE_PASSWORD" in (access.exposure_warning("192.168.1.5", None) or "")
     assert access.exposure_warning("127.0.0.1", None) is None and access.exposure_warning("::1", None) is None
     assert access.exposure_warning("0.0.0.0", "pw") is None
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SHOT_PAGES = ("index", "deadlines", "notice", "sources")
+SHOT_SIZES = {"desktop": (1200, 900), "phone": (390, 844)}
+
+
+def png_width(data: bytes) -> int:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big")  # IHDR's width
+
+
+@BROWSER
+def test_each_page_holds_at_desktop_and_phone_width_as_the_screenshots_in_docs_show(
+    served: Served, browser: object, tmp_path: Path
+) -> None:
+    """Every page at both widths: no sideways scrolling, no heading broken a character per line, no date
+    broken in two; its screenshot taken now has the shape of the one in docs/ (WATCHER_SCREENSHOTS=1
+    writes them there: `make screenshots`)."""
+    out = DOCS if os.environ.get("WATCHER_SCREENSHOTS") else tmp_path
+    key = next(r["key"] for r in queries.items(Store(served.config.settings.state), limit=20)
+               if r["title"] == served.notices[0].title)  # fmt: skip
+    paths = {"index": "/", "deadlines": "/deadlines", "notice": "/notice/" + urllib.parse.quote(key, safe=""),
+             "sources": "/sources"}  # fmt: skip
+    for size, (width, height) in SHOT_SIZES.items():
+        browser.set_window_size(width, height)  # type: ignore[attr-defined]
+        for name in SHOT_PAGES:
+            browser.get(served.base + paths[name])  # type: ignore[attr-defined]
+            scroll = browser.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )  # type: ignore[attr-defined]
+            assert scroll[0] <= scroll[1], f"{name} scrolls sideways at {size} width"
+            lines = browser.execute_script(  # type: ignore[attr-defined]
+                "return [...document.querySelectorAll('th, .deadline, time, .date')].filter(e => e.offsetParent)"
+                ".map(e => e.getClientRects().length)"
+            )
+            assert all(n == 1 for n in lines), (
+                f"{name}: a heading or a date broken over lines at {size} width"
+            )
+            shot = browser.get_screenshot_as_png()  # type: ignore[attr-defined]
+            (out / f"page-{name}-{size}.png").write_bytes(shot)
+            shipped = DOCS / f"page-{name}-{size}.png"
+            assert shipped.exists() and png_width(shipped.read_bytes()) == png_width(shot), shipped
