@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser postgres demo test lint bench clean realpages chaos fuzz screenshots
+.PHONY: install browser postgres faketime demo test test-later lint bench clean realpages chaos fuzz screenshots
 
 $(BIN)/watcher: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,8 +34,28 @@ postgres:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
 		echo "postgresql not installed: the PostgreSQL tests will be skipped"
 
-test: lint browser postgres
+# Debian's faketime (libfaketime) runs the suite's date-sensitive part with the clock moved ahead.
+faketime:
+	@command -v faketime >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq faketime >/dev/null; } || echo "faketime not installed: the suite runs on today's date only"
+
+# The tests where dates decide what happens (alerts, reminders, digests, the schedule, the daemon, checks,
+# the stores, the page): run again with every clock, the processes' and PostgreSQL's too, 400 days ahead.
+DATED := tests/test_alerts.py tests/test_alerts_crash.py tests/test_attachments.py tests/test_check.py \
+	tests/test_daemon.py tests/test_postgres.py tests/test_reliability.py tests/test_schedule.py \
+	tests/test_state.py tests/test_web.py
+LATER ?= +400d
+
+test: lint browser postgres faketime
 	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory test-later
+
+test-later: install
+	@if command -v faketime >/dev/null; then \
+		echo "== the date-sensitive tests again, the clock moved $(LATER)"; \
+		faketime -f "$(LATER)" $(BIN)/pytest -q -p no:cacheprovider $(DATED); \
+	elif [ -n "$$WATCHER_REQUIRE_FAKETIME" ]; then echo "faketime is required here" >&2; exit 1; \
+	else echo "faketime not installed: skipped the suite a year ahead"; fi
 
 bench: install
 	$(BIN)/python benchmarks/extract_bench.py

@@ -6,7 +6,6 @@ python benchmarks/alert_bench.py [--alerts 10000]
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import resource
 import sys
@@ -20,7 +19,7 @@ from tests.receivers import Webhook
 from watcher import config as config_mod
 from watcher.alert.message import sample
 from watcher.app import open_sender
-from watcher.models import BEIJING
+from watcher.clock import system_clock, today
 from watcher.store import Store, now_iso
 
 
@@ -29,8 +28,8 @@ def rss_mb() -> float:
 
 
 def fill(store: Store, count: int, channel: str) -> None:
-    now = now_iso(dt.datetime.now(BEIJING))
-    payload = json.dumps(sample(dt.date.today()).to_json(), ensure_ascii=False)
+    now = now_iso(system_clock())
+    payload = json.dumps(sample(today(system_clock)).to_json(), ensure_ascii=False)
     rows = [
         {"id": f"bench{i:08d}", "subscriber": "bench", "channel": channel, "item_key": f"k{i}", "reason": "new",
          "status": "pending", "attempts": 0, "created": now, "due": now, "payload": payload}

@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 from tests import documents  # noqa: E402
 from watcher.attachments.formats import read  # noqa: E402
 from watcher.attachments.worker import Limits, parse  # noqa: E402
+from watcher.clock import system_clock  # noqa: E402
+from watcher.clock import today as clock_today  # noqa: E402
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
@@ -115,13 +117,12 @@ def check_with_attachments(notices: int, read_them: bool) -> tuple[float, float,
     DOC, WPS, DOCX, XLSX, XLS in turn), made distinct by a trailing comment so that each is read: wall
     seconds, CPU seconds of the checking process and its workers, attachments parsed, peak RSS MB of the
     checking process and of the largest worker."""
-    import datetime as dt
     import tempfile
 
     from watcher.localsite import LocalServer
 
     real = [p for p in sorted((ROOT / "tests" / "attachments").iterdir()) if p.suffix != ".yaml"]
-    today = dt.date.today().isoformat()
+    today = clock_today(system_clock).isoformat()
     body = "各有关单位：现将有关事项通知如下。" * 5
     with LocalServer() as server, tempfile.TemporaryDirectory() as state:
         rows = []

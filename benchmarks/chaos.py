@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from watcher import demo
+from watcher.clock import system_clock, today
 from watcher.localsite import LocalServer
 
 
@@ -69,7 +70,7 @@ class Site:
 
     def __init__(self, server: LocalServer) -> None:
         self.server, self.notices, self.expected = server, [], Counter[tuple[str, str]]()
-        self.today = dt.date.today()
+        self.today = today(system_clock)  # the processes it kills run on the system clock
 
     def step(self, round_: int) -> None:
         n = demo.DemoNotice(

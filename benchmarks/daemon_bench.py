@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from watcher import demo
+from watcher.clock import system_clock, today
 from watcher.localsite import LocalServer
 
 
@@ -41,7 +42,7 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="also serve /healthz, /metrics and the page")
     args = parser.parse_args()
     with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
-        demo.publish(server, demo.sample_notices())
+        demo.publish(server, demo.sample_notices(today(system_clock)))
         sources = "".join(
             f"  - name: s{i}\n    url: {server.url(demo.LIST_PATH)}?s={i}\n    interval: 6h\n"
             for i in range(args.sources)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from watcher.localsite import LocalServer
-from watcher.models import BEIJING
+
+from .kit import NOW, SteppedClock
 
 # Every test talks to servers on 127.0.0.1 that it starts; a proxy configured on the machine (watcher
 # honours HTTP_PROXY like curl) must not carry those requests, here or in the processes tests start.
@@ -17,7 +17,13 @@ for _name in ("http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_name.upper(), None)
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=BEIJING)
+__all__ = ["FIXTURES", "NOW"]
+
+
+@pytest.fixture
+def clock() -> SteppedClock:
+    """The clock of in-process tests: NOW until the test moves it (tests/kit.py)."""
+    return SteppedClock()
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,49 +14,27 @@ from watcher import config as config_mod
 from watcher import demo
 from watcher.alert import AlertData, render
 from watcher.alert.message import sample
-from watcher.app import check_sources, send_alerts
+from watcher.app import send_alerts
 from watcher.cli import cli
 from watcher.errors import ConfigError
 from watcher.localsite import LocalServer
 from watcher.store import Store
 
-from .conftest import NOW
+from .kit import NOW, demo_source, invoke, load_config, run_check, source, subscriber, write_config
+from .kit import SteppedClock as Clock
 from .receivers import Mailbox, Webhook
 
-FAST = "settings:\n  per_host: {concurrency: 4, delay: 0}\n"  # one local host serves everything
 
-
-class Clock:
-    def __init__(self, now: dt.datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-def configure(server: LocalServer, state: Path, subscribers: str, alerts: str = "") -> config_mod.Config:
-    text = f"""settings:
-  per_host: {{concurrency: 4, delay: 0}}
-  timeout: 2
-  retries: 0
-sources:
-  - name: kjj
-    url: {server.url(demo.LIST_PATH)}
-subscribers:
-{subscribers}
-alerts:
-  recent_days: 60
-{alerts}"""
-    path = state / "watcher.yaml"
-    path.write_text(text, "utf-8")
+def configure(
+    server: LocalServer, state: Path, *subscribers: dict[str, Any], **alerts: Any
+) -> config_mod.Config:
+    alerts = {"recent_days": 60, **alerts}
+    path = write_config(state / "watcher.yaml", [demo_source(server)], subscribers, alerts, timeout=2)
     return config_mod.load(str(path), state=str(state))
 
 
 def check(config: config_mod.Config, clock: Clock) -> None:
-    asyncio.run(check_sources(config, clock=clock))
+    run_check(config, clock)
 
 
 def titles(hook: Webhook) -> list[str]:
@@ -74,9 +52,7 @@ def test_email_arrives_with_chinese_subject_and_both_parts(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Mailbox() as box:
-        config = configure(
-            server, tmp_path, f"  - name: ops\n    urls: ['{box.url}']\n    programmes: [guangfo]"
-        )
+        config = configure(server, tmp_path, subscriber("ops", box.url, programmes=["guangfo"]))
         check(config, Clock())
         report = send_alerts(config, clock=Clock())
         assert report.sent == 1 and report.failed == 0
@@ -95,9 +71,7 @@ def test_email_text_part_carries_the_links_one_line_each(
     """A reader of the plain-text part (a text-only client, a phone's preview) gets the addresses the HTML
     part links to, and each field on its own line, not every line followed by a blank one."""
     with Mailbox() as box:
-        config = configure(
-            server, tmp_path, f"  - name: ops\n    urls: ['{box.url}']\n    programmes: [guangfo]"
-        )
+        config = configure(server, tmp_path, subscriber("ops", box.url, programmes=["guangfo"]))
         check(config, Clock())
         assert send_alerts(config, clock=Clock()).sent == 1
         (mail,) = box.messages
@@ -118,16 +92,15 @@ def test_filters_choose_who_hears_what(
     for hook in hooks.values():
         hook.__enter__()
     try:
-        subs = {
-            "guangfo": "programmes: [guangfo]",
-            "selection": "kinds: [遴选]",
-            "keyword": "programmes: [kczg]\n    keywords: [活動周]",  # Traditional finds Simplified
-            "foshan": "regions: [佛山]",
-            "task": "programmes: [guangfo/transfer, prd/talent]",
-            "any": "changes: false",
+        subs: dict[str, dict[str, Any]] = {
+            "guangfo": {"programmes": ["guangfo"]},
+            "selection": {"kinds": ["遴选"]},
+            "keyword": {"programmes": ["kczg"], "keywords": ["活動周"]},  # Traditional finds Simplified
+            "foshan": {"regions": ["佛山"]},
+            "task": {"programmes": ["guangfo/transfer", "prd/talent"]},
+            "any": {"changes": False},
         }
-        text = "\n".join(f"  - name: {n}\n    urls: ['{hooks[n].url}']\n    {f}" for n, f in subs.items())
-        config = configure(server, tmp_path, text)
+        config = configure(server, tmp_path, *(subscriber(n, hooks[n].url, **f) for n, f in subs.items()))
         check(config, Clock())
         send_alerts(config, clock=Clock())
         got = {name: sorted(titles(hook)) for name, hook in hooks.items()}
@@ -147,8 +120,12 @@ def test_changed_notice_says_what_changed(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Webhook() as all_hook, Webhook() as new_only:
-        subs = f"  - name: all\n    urls: ['{all_hook.url}']\n  - name: new-only\n    urls: ['{new_only.url}']\n    changes: false"
-        config = configure(server, tmp_path, subs)
+        config = configure(
+            server,
+            tmp_path,
+            subscriber("all", all_hook.url),
+            subscriber("new-only", new_only.url, changes=False),
+        )
         clock = Clock()
         check(config, clock)
         send_alerts(config, clock=clock)
@@ -172,7 +149,7 @@ def test_receiver_down_then_back_delivers_each_once(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Webhook(status=503) as hook:
-        config = configure(server, tmp_path, f"  - name: ops\n    urls: ['{hook.url}']")
+        config = configure(server, tmp_path, subscriber("ops", hook.url))
         clock = Clock()
         check(config, clock)
         first = send_alerts(config, clock=clock)
@@ -196,9 +173,12 @@ def test_gives_up_after_the_limit_and_tells_the_admin(
 ) -> None:
     with Webhook(status=500) as hook, Webhook() as admin:
         config = configure(
-            server, tmp_path, f"  - name: ops\n    urls: ['{hook.url}']\n    programmes: [guangfo]",
-            f"  retry_for: 2h\n  admin: ['{admin.url}']",
-        )  # fmt: skip
+            server,
+            tmp_path,
+            subscriber("ops", hook.url, programmes=["guangfo"]),
+            retry_for="2h",
+            admin=[admin.url],
+        )
         clock = Clock()
         check(config, clock)
         for _ in range(17):  # four hours, a flush every quarter
@@ -206,8 +186,8 @@ def test_gives_up_after_the_limit_and_tells_the_admin(
             clock.advance(minutes=15)
         assert 3 <= len(hook.posts) <= 9  # exponential backoff, not every quarter hour
         assert len(admin.messages) == 1 and "未能送达 ops" in admin.messages[0]
-        result = CliRunner().invoke(
-            cli, ["--state", str(tmp_path), "--config", config.path, "alerts", "--failed", "--json"]
+        result = invoke(
+            clock, "--state", str(tmp_path), "--config", config.path, "alerts", "--failed", "--json"
         )
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)
@@ -220,9 +200,7 @@ def test_digest_groups_by_programme_at_its_time(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Webhook() as hook:
-        config = configure(
-            server, tmp_path, f"  - name: daily\n    urls: ['{hook.url}']\n    digest: '08:30'"
-        )
+        config = configure(server, tmp_path, subscriber("daily", hook.url, digest="08:30"))
         clock = Clock()  # 10:00: the digest is due tomorrow at 08:30
         check(config, clock)
         assert send_alerts(config, clock=clock).messages == 0
@@ -242,9 +220,7 @@ def test_quiet_hours_hold_immediate_alerts(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Webhook() as hook:
-        config = configure(
-            server, tmp_path, f"  - name: night\n    urls: ['{hook.url}']\n    quiet: '22:00-07:30'"
-        )
+        config = configure(server, tmp_path, subscriber("night", hook.url, quiet="22:00-07:30"))
         clock = Clock(NOW.replace(hour=23))
         check(config, clock)
         assert send_alerts(config, clock=clock).messages == 0
@@ -259,9 +235,7 @@ def test_deadline_reminders_once_each(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Webhook() as hook:
-        config = configure(
-            server, tmp_path, f"  - name: ops\n    urls: ['{hook.url}']\n    programmes: [guangfo]"
-        )
+        config = configure(server, tmp_path, subscriber("ops", hook.url, programmes=["guangfo"]))
         clock = Clock()  # the 广佛 call closes 2026-12-05, twelve days ahead
         check(config, clock)
         send_alerts(config, clock=clock)
@@ -282,9 +256,7 @@ def test_no_reminder_inside_the_window_it_was_found_in(server: LocalServer, tmp_
     notices = demo.sample_notices(NOW.date() + dt.timedelta(days=10))  # deadline 2 days after the first check
     demo.publish(server, notices)
     with Webhook() as hook:
-        config = configure(
-            server, tmp_path, f"  - name: ops\n    urls: ['{hook.url}']\n    programmes: [guangfo]"
-        )
+        config = configure(server, tmp_path, subscriber("ops", hook.url, programmes=["guangfo"]))
         clock = Clock(NOW + dt.timedelta(days=10))
         check(config, clock)
         for _ in range(3):
@@ -303,14 +275,11 @@ def test_a_repost_on_another_site_is_not_sent_again(
     for notice in (copy, *site[2:]):
         server.site.put(notice.path.replace("/kjj/tzgg/", "/mirror/"), demo.render_notice(notice))
     with Webhook() as hook:
-        config = configure(
-            server, tmp_path, f"  - name: ops\n    urls: ['{hook.url}']\n    programmes: [guangfo]"
+        config = configure(server, tmp_path, subscriber("ops", hook.url, programmes=["guangfo"]))
+        mirror_url = server.url("/mirror/list.html").replace("127.0.0.1", "localhost")
+        mirror = load_config(
+            tmp_path, [source("mirror", mirror_url)], [subscriber("ops", hook.url, programmes=["guangfo"])]
         )
-        mirror = config_mod.load(
-            "test.yaml", state=str(tmp_path),
-            text=f"{FAST}sources:\n  - name: mirror\n    url: {server.url('/mirror/list.html').replace('127.0.0.1', 'localhost')}\n"
-            f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\n    programmes: [guangfo]\n",
-        )  # fmt: skip
         clock = Clock()
         check(config, clock)
         send_alerts(config, clock=clock)
@@ -357,14 +326,13 @@ def test_secrets_are_masked_and_never_logged(
     monkeypatch.setenv("HOOK_TOKEN", secret)
     with Webhook(status=500) as hook:
         url = hook.url.replace("/hook", "/hook/${HOOK_TOKEN}")
-        path = tmp_path / "watcher.yaml"
-        path.write_text(f"{FAST}sources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-                        f"subscribers:\n  - name: ops\n    urls: ['{url}', 'json://127.0.0.1:9/?token=${{HOOK_TOKEN}}']\n")  # fmt: skip
-        runner = CliRunner()
+        ops = subscriber("ops", url, "json://127.0.0.1:9/?token=${HOOK_TOKEN}")
+        path = write_config(tmp_path / "watcher.yaml", [demo_source(server)], [ops])
         base = ["--config", str(path), "--state", str(tmp_path / "state")]
-        listed = runner.invoke(cli, [*base, "subscribers"])
-        checked = runner.invoke(cli, [*base, "check"])
-        failed = runner.invoke(cli, [*base, "alerts", "--json"])
+        clock = Clock()
+        listed = invoke(clock, *base, "subscribers")
+        checked = invoke(clock, *base, "check")
+        failed = invoke(clock, *base, "alerts", "--json")
     assert "${HOOK_TOKEN}" in listed.output and secret not in listed.output
     assert hook.posts, "the webhook was tried"
     for out in (checked.output, failed.output):
@@ -393,11 +361,10 @@ def test_dry_run_prints_the_messages_and_changes_nothing(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Webhook() as hook:
-        path = tmp_path / "watcher.yaml"
-        path.write_text(f"{FAST}sources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-                        f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\n")  # fmt: skip
+        ops = subscriber("ops", hook.url)
+        path = write_config(tmp_path / "watcher.yaml", [demo_source(server)], [ops], alerts={})  # 14 days
         state = tmp_path / "state"
-        result = CliRunner().invoke(cli, ["--config", str(path), "--state", str(state), "check", "--dry-run"])
+        result = invoke(Clock(), "--config", str(path), "--state", str(state), "check", "--dry-run")
         assert result.exit_code == 0, result.output
         assert hook.posts == []
     assert result.output.count("── would send to json://127.0.0.1") == 2  # the two live calls
@@ -467,12 +434,8 @@ def test_removed_notices_are_alerted_only_where_asked(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:
     with Webhook() as hook:
-        config = configure(
-            server, tmp_path, f"  - name: ops\n    urls: ['{hook.url}']\n    programmes: [guangfo]"
-        )
-        text = Path(config.path).read_text().replace("    url: ", "    alert_removed: true\n    url: ", 1)
-        Path(config.path).write_text(text)
-        config = config_mod.load(config.path, state=str(tmp_path))
+        ops = subscriber("ops", hook.url, programmes=["guangfo"])
+        config = load_config(tmp_path, [demo_source(server, alert_removed=True)], [ops])
         clock = Clock()
         check(config, clock)
         send_alerts(config, clock=clock)

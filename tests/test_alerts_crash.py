@@ -14,6 +14,8 @@ from pathlib import Path
 from watcher import demo
 from watcher.localsite import LocalServer
 
+from . import kit
+from .kit import real_today
 from .receivers import Webhook, wait_for
 
 
@@ -33,17 +35,15 @@ def pending(state: Path) -> int:
 
 
 def write_config(path: Path, server: LocalServer, hook: Webhook, slow: bool) -> None:
-    slow_source = f"  - name: slow\n    url: {server.url('/slow/list.html')}\n" if slow else ""
-    path.write_text(
-        f"settings:\n  per_host: {{concurrency: 4, delay: 0}}\n  timeout: 60\n  retries: 0\n"
-        f"sources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n{slow_source}"
-        f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\nalerts:\n  recent_days: 60\n"
+    sources = [kit.demo_source(server)] + (
+        [kit.source("slow", server.url("/slow/list.html"))] if slow else []
     )
+    kit.write_config(path, sources, [kit.subscriber("ops", hook.url)], timeout=60)
 
 
 def publish(server: LocalServer) -> None:
     # The real date: the child processes run on the real clock.
-    demo.publish(server, demo.sample_notices())
+    demo.publish(server, demo.sample_notices(real_today()))
     server.site.put("/slow/list.html", "<html><body>…</body></html>", delay=120)
 
 

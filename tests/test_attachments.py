@@ -26,8 +26,8 @@ from watcher.localsite import LocalServer
 from watcher.pipeline import SourceResult
 from watcher.store import Store
 
-from . import documents
-from .conftest import NOW
+from . import documents, kit
+from .kit import NOW
 from .receivers import Webhook
 
 REAL = Path(__file__).parent / "attachments"
@@ -145,11 +145,7 @@ def test_workers_are_kept_between_files_and_replaced_after_a_failure() -> None:
 
 
 def notice_page(title: str, body: str, attachments: list[tuple[str, str]], date: str = "2026-11-20") -> str:
-    links = "".join(f'<p><a href="{href}">{name}</a></p>' for name, href in attachments)
-    return (
-        f"<html><head><title>{title}</title></head><body><h1>{title}</h1><p>发布日期：{date}</p>"
-        f"<div class='content'><p>{body}</p>{links}</div></body></html>"
-    )
+    return kit.notice_page(title, [body], date=date, attachments=attachments)
 
 
 OLDER = ("/kjj/tzgg/t0.html", "关于公布2026年度第一批科技计划项目评审结果的公示")
@@ -173,17 +169,12 @@ BODY = "各有关单位：为做好本年度项目申报工作，现将有关事
 
 
 def load(
-    server: LocalServer, state: str | Path, extra: str = "", hook: Webhook | None = None
+    server: LocalServer, state: str | Path, hook: Webhook | None = None, **settings: Any
 ) -> config_mod.Config:
-    subscribers = (
-        f"subscribers:\n  - name: ops\n    keywords: [组织申报]\n    urls: ['{hook.url}']\n" if hook else ""
+    subscribers = [kit.subscriber("ops", hook.url, keywords=["组织申报"])] if hook else []
+    return kit.load_config(
+        state, [kit.source("kjj", server.url("/kjj/tzgg/index.html"))], subscribers, **settings
     )
-    text = (
-        f"settings:\n  per_host: {{concurrency: 4, delay: 0}}\n  timeout: 5\n  retries: 0\n{extra}"
-        f"sources:\n  - name: kjj\n    url: {server.url('/kjj/tzgg/index.html')}\n{subscribers}"
-        "alerts:\n  recent_days: 60\n"
-    )
-    return config_mod.load("test.yaml", state=str(state), text=text)
 
 
 def check(config: config_mod.Config, now: dt.datetime = NOW) -> tuple[SourceResult, int]:
@@ -309,7 +300,7 @@ def test_hostile_attachments_fail_alone(server: LocalServer, tmp_path: Path) -> 
     publish(server, {"/kjj/tzgg/t5.html": TITLE}, files)
     page = notice_page(TITLE, BODY, [(p.rsplit("/", 1)[-1], p) for p in [*files, "/a/gone.pdf"]])
     server.site.put("/kjj/tzgg/t5.html", page)  # and one more link, to a file that is not there
-    config = load(server, tmp_path, extra="  max_attachment_bytes: 2500000\n")
+    config = load(server, tmp_path, max_attachment_bytes=2_500_000)
     result, _ = check(config)
     assert result.status == "ok" and [c.kind for c in result.changes] == ["new", "new"]
     version = current(config)

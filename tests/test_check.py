@@ -8,6 +8,7 @@ import logging
 import socket
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -21,25 +22,15 @@ from watcher.models import Extracted
 from watcher.pipeline import Checker, SourceResult
 from watcher.store import Store
 
-from .conftest import FIXTURES, NOW
+from . import kit
+from .conftest import FIXTURES
+from .kit import NOW
 
 
-def load(server: LocalServer, state: Path, extra: str = "", **source: object) -> config_mod.Config:
-    opts = "".join(f"\n    {k}: {v}" for k, v in source.items())
-    text = f"""settings:
-  per_host: {{concurrency: 4, delay: 0}}
-  timeout: 2  # generous enough for a loaded CI machine; the hanging host waits longer
-  retries: 1
-sources:
-  - name: kjj
-    url: {server.url(demo.LIST_PATH)}{opts}
-{extra}"""
-    return config_mod.load("test.yaml", state=str(state), text=text)
-
-
-def run(config: config_mod.Config) -> dict[str, SourceResult]:
-    results = asyncio.run(check_sources(config, clock=lambda: NOW))
-    return {r.name: r for r in results}
+def load(server: LocalServer, state: Path, *others: dict[str, Any]) -> config_mod.Config:
+    """The demo list and `others`; a 2 s timeout is generous enough for a loaded CI machine (the hanging
+    host waits longer)."""
+    return kit.load_config(state, [kit.demo_source(server), *others], timeout=2, retries=1)
 
 
 def kinds(result: SourceResult) -> list[tuple[str, str]]:
@@ -51,25 +42,25 @@ def test_three_rounds_and_a_restart(server: LocalServer, tmp_path: Path) -> None
     demo.publish(server, notices)
     config = load(server, tmp_path)
 
-    first = run(config)["kjj"]
+    first = kit.run_check(config)["kjj"]
     assert first.status == "ok"
     assert kinds(first) == sorted(("new", n.title) for n in notices)
 
     statuses_before = server.site.statuses[304]
-    second = run(config)["kjj"]  # a fresh Store each run: the state survives a restart
+    second = kit.run_check(config)["kjj"]  # a fresh Store each run: the state survives a restart
     assert second.status == "not_modified" and second.changes == []
     assert server.site.statuses[304] > statuses_before
 
     fresh = demo.next_round(notices)
     demo.publish(server, fresh)
-    third = run(config)["kjj"]
+    third = kit.run_check(config)["kjj"]
     got = {(c.kind, c.title): c.what for c in third.changes}
     assert got == {
         ("new", fresh[0].title): (),
         ("changed", notices[0].title): ("body", "attachments", "deadline"),
         ("changed", notices[1].title): ("attachments",),
     }
-    fourth = run(config)["kjj"]  # the counter keeps ticking on the server side: still nothing
+    fourth = kit.run_check(config)["kjj"]  # the counter keeps ticking on the server side: still nothing
     assert fourth.changes == []
 
     revised = next(c for c in third.changes if c.what == ("body", "attachments", "deadline"))
@@ -83,18 +74,14 @@ def test_three_rounds_and_a_restart(server: LocalServer, tmp_path: Path) -> None
 def test_counter_tick_on_gbk_page_is_not_a_change(server: LocalServer, tmp_path: Path) -> None:
     page = (FIXTURES / "pages" / "seed000_trad_gbk.html").read_bytes()
     server.site.put("/news/a.html", page, conditional=False)
-    config = config_mod.load(
-        "t.yaml",
-        state=str(tmp_path),
-        text=f"settings: {{per_host: {{delay: 0}}}}\nsources:\n  - name: s\n    url: {server.url('/news/a.html')}\n    follow: false\n",
-    )
-    assert [c.kind for c in run(config)["s"].changes] == ["new"]
+    config = kit.load_config(tmp_path, [kit.source("s", server.url("/news/a.html"), follow=False)])
+    assert [c.kind for c in kit.run_check(config)["s"].changes] == ["new"]
     server.site.put(
         "/news/a.html",
         page.replace("點擊:1885".encode("gb18030"), "點擊:1886".encode("gb18030")),
         conditional=False,
     )
-    again = run(config)["s"]
+    again = kit.run_check(config)["s"]
     assert again.status == "ok" and again.changes == []
 
 
@@ -108,18 +95,15 @@ def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> No
     with socket.socket() as probe:  # a port nothing listens on: a dead host
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}/"
-    extra = "".join(
-        f"  - name: {name}\n    url: {url}\n"
-        for name, url in [
-            ("hang", server.url("/hang.html")),
-            ("e500", server.url("/500.html")),
-            ("loop", server.url("/loop.html")),
-            ("bot", server.url("/challenge.html")),
-            ("dead", dead),
-        ]
-    )
-    config = load(server, tmp_path, extra)
-    results = run(config)
+    faulty = [
+        kit.source("hang", server.url("/hang.html")),
+        kit.source("e500", server.url("/500.html")),
+        kit.source("loop", server.url("/loop.html")),
+        kit.source("bot", server.url("/challenge.html")),
+        kit.source("dead", dead),
+    ]
+    config = load(server, tmp_path, *faulty)
+    results = kit.run_check(config)
     assert results["kjj"].status == "ok" and len(results["kjj"].changes) == 4
     assert results["hang"].status == "error" and "time" in (results["hang"].error or "")
     assert results["e500"].status == "error" and results["e500"].error == "HTTP 500"
@@ -141,7 +125,7 @@ def test_an_unforeseen_error_fails_its_source_alone(server: LocalServer, tmp_pat
     """Whatever a step raises, the other sources are checked and the run ends; nothing half-written."""
     demo.publish(server, demo.sample_notices(NOW.date()))
     server.site.put("/other.html", (FIXTURES / "pages" / "call_notice.html").read_bytes())
-    config = load(server, tmp_path, f"  - name: other\n    url: {server.url('/other.html')}\n")
+    config = load(server, tmp_path, kit.source("other", server.url("/other.html")))
 
     def classify(x: Extracted, source: str) -> dict[str, object] | None:
         if source == "kjj":
@@ -169,10 +153,11 @@ def test_broken_certificate_fails_unless_the_source_opts_out(tmp_path: Path) -> 
     ca.issue_cert("127.0.0.1").configure_cert(tls)
     with LocalServer(tls=tls) as https:
         demo.publish(https, demo.sample_notices(NOW.date()))
-        # the same list under another address (one source per URL): the query is ignored by the site
-        extra = f"  - name: lax\n    url: {https.url(demo.LIST_PATH)}?lax\n    verify_tls: false\n"
-        config = load(https, tmp_path, extra)
-        results = run(config)
+        # the same list under another address (one source per URL): the site ignores the query
+        config = load(
+            https, tmp_path, kit.source("lax", https.url(demo.LIST_PATH) + "?lax", verify_tls=False)
+        )
+        results = kit.run_check(config)
     assert https.base.startswith("https://")
     assert results["kjj"].status == "error" and "certificate" in (results["kjj"].error or "").lower()
     assert results["lax"].status == "ok" and len(results["lax"].changes) == 4
@@ -183,17 +168,17 @@ def test_empty_list_and_challenge_are_health_events_not_removals(server: LocalSe
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
     config = load(server, tmp_path)
-    run(config)
+    kit.run_check(config)
     server.site.put(demo.LIST_PATH, "<html><body><p>网站改版中</p></body></html>")
-    broken = run(config)["kjj"]
+    broken = kit.run_check(config)["kjj"]
     assert broken.status == "error" and "yielded no entries" in (broken.error or "")
     assert broken.changes == []
     server.site.put(demo.LIST_PATH, (FIXTURES / "pages" / "challenge.html").read_bytes(), status=412)
-    assert run(config)["kjj"].status == "blocked"
+    assert kit.run_check(config)["kjj"].status == "blocked"
     store = Store(tmp_path)
     assert store.query("SELECT count(*) AS n FROM items WHERE removed_at IS NOT NULL")[0]["n"] == 0
     demo.publish(server, notices)
-    healed = run(config)["kjj"]
+    healed = kit.run_check(config)["kjj"]
     assert healed.status == "ok" and healed.changes == []
 
 
@@ -201,16 +186,16 @@ def test_removed_entries_are_recorded(server: LocalServer, tmp_path: Path) -> No
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
     config = load(server, tmp_path)
-    run(config)
+    kit.run_check(config)
     demo.publish(server, notices[:3])
-    result = run(config)["kjj"]
+    result = kit.run_check(config)["kjj"]
     assert [(c.kind, c.title) for c in result.changes] == [("removed", notices[3].title)]
 
 
 def test_check_stores_classification_and_items_filter_on_it(server: LocalServer, tmp_path: Path) -> None:
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
-    run(load(server, tmp_path))
+    kit.run_check(load(server, tmp_path))
     store = Store(tmp_path)
     guangfo = queries.items(store, programme="guangfo")
     assert [r["title"] for r in guangfo] == [notices[0].title]
@@ -223,8 +208,7 @@ def test_check_stores_classification_and_items_filter_on_it(server: LocalServer,
 
 def test_progress_hears_of_every_source(server: LocalServer, tmp_path: Path) -> None:
     demo.publish(server, demo.sample_notices(NOW.date()))
-    extra = f"  - name: gone\n    url: {server.url('/nope.html')}\n"
-    config = load(server, tmp_path, extra)
+    config = load(server, tmp_path, kit.source("gone", server.url("/nope.html")))
     seen: list[tuple[str, str]] = []
     asyncio.run(check_sources(config, clock=lambda: NOW, progress=lambda r: seen.append((r.name, r.status))))
     assert sorted(seen) == [("gone", "error"), ("kjj", "ok")]
@@ -236,9 +220,9 @@ def test_the_log_line_of_a_failed_check_says_why_without_counters(
     """`check dead: error … errors=0` read as a contradiction: a failed check logs its reason alone."""
     demo.publish(server, demo.sample_notices(NOW.date()))
     server.site.put("/gone.html", b"", status=404)
-    config = load(server, tmp_path, f"  - name: gone\n    url: {server.url('/gone.html')}\n")
+    config = load(server, tmp_path, kit.source("gone", server.url("/gone.html")))
     with caplog.at_level(logging.INFO, logger="watcher.check"):
-        run(config)
+        kit.run_check(config)
     lines = {
         r.getMessage().split(":")[0]: r.getMessage()
         for r in caplog.records

@@ -13,7 +13,8 @@ from watcher.errors import ConfigError
 from watcher.extract import extract
 from watcher.fetch import decode
 
-from .conftest import FIXTURES, NOW
+from .conftest import FIXTURES
+from .kit import NOW
 
 CLASSIFIER = Classifier(load_programmes())
 

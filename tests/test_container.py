@@ -19,6 +19,8 @@ import yaml
 from watcher import demo
 from watcher.localsite import LocalServer
 
+from . import kit
+from .kit import real_today
 from .receivers import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,10 +62,9 @@ def test_the_dockerfile_environment_runs_and_is_healthy(server: LocalServer, tmp
     )
     assert pip.returncode == 0, pip.stderr[-2000:]
 
-    demo.publish(server, demo.sample_notices())
-    config = tmp_path / "sources.yaml"  # mounted over the baked-in file, as the README says
-    config.write_text(f"settings:\n  per_host: {{delay: 0}}\nsources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-                      "    interval: 1h\n")  # fmt: skip
+    demo.publish(server, demo.sample_notices(real_today()))
+    # mounted over the baked-in file, as the README says
+    config = kit.write_config(tmp_path / "sources.yaml", [kit.demo_source(server, interval="1h")])
     env = env_of(dockerfile)
     port = free_port()
     env.update(

@@ -20,7 +20,8 @@ from watcher.fetch import Fetcher, FetchSettings
 from watcher.localsite import LocalServer
 from watcher.models import Extracted, NotModified
 
-from .conftest import FIXTURES, NOW
+from .conftest import FIXTURES
+from .kit import NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,25 +4,21 @@ the source lives on 127.0.0.1, its own host, which is allowed."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from watcher import config as config_mod
-from watcher.app import check_sources
 from watcher.localsite import LocalServer
 from watcher.pipeline import SourceResult
 
-from .conftest import NOW
-
-BODY = "<p>" + "各有关单位：现将有关事项通知如下。" * 8 + "</p>"
+from . import kit
 
 
 def notice(title: str) -> str:
-    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{BODY}</body></html>"
+    return kit.notice_page(title, ["各有关单位：现将有关事项通知如下。" * 8])
 
 
 @pytest.fixture
@@ -34,21 +30,16 @@ def internal() -> Iterator[LocalServer]:
 
 
 def run(
-    server: LocalServer, state: Path, list_path: str, extra: str = "", robots: bool = False, source: str = ""
+    server: LocalServer,
+    state: Path,
+    list_path: str,
+    robots: bool = False,
+    settings: dict[str, Any] | None = None,
+    **options: Any,
 ) -> SourceResult:
-    text = f"""settings:
-  per_host: {{concurrency: 4, delay: 0}}
-  timeout: 2
-  retries: 0{extra}
-sources:
-  - name: kjj
-    url: {server.url(list_path)}
-    robots: {str(robots).lower()}{source}
-"""
-    (result,) = asyncio.run(
-        check_sources(config_mod.load("t.yaml", state=str(state), text=text), clock=lambda: NOW)
-    )
-    return result
+    kjj = kit.source("kjj", server.url(list_path), robots=robots, **options)
+    config = kit.load_config(state, [kjj], timeout=2, **(settings or {}))
+    return kit.run_check(config)["kjj"]
 
 
 def listing(server: LocalServer, hrefs: list[str]) -> None:
@@ -104,7 +95,7 @@ def test_allow_private_lets_an_intranet_host_in(
     server: LocalServer, internal: LocalServer, tmp_path: Path
 ) -> None:
     listing(server, ["/ok.html", internal.url("/secret.html")])
-    result = run(server, tmp_path, "/list.html", extra="\n  allow_private: [127.0.0.2]")
+    result = run(server, tmp_path, "/list.html", settings={"allow_private": ["127.0.0.2"]})
     assert sorted(c.title for c in result.changes) == sorted(
         ["第0条科技计划项目申报通知", "内网里的一条通知公告不应被抓取"]
     )
@@ -130,7 +121,7 @@ def test_related_notices_and_feed_entries_go_through_the_gate(
         "<span>2026-11-03</span></li></ul></body></html>",
     )
     # allowed_domains lets the related link through its own check: the gate still stops it.
-    result = run(server, tmp_path / "a", "/list.html", source="\n    allowed_domains: [127.0.0.1, 127.0.0.2]")
+    result = run(server, tmp_path / "a", "/list.html", allowed_domains=["127.0.0.1", "127.0.0.2"])
     assert result.status == "ok" and any("internal address" in e for e in result.errors), result.errors
     rss = (
         '<?xml version="1.0"?><rss version="2.0"><channel><title>通知</title><item><title>内网条目</title>'

@@ -7,17 +7,17 @@ else is alerted, nothing counts as removed), then a fresh notice in the new temp
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 
 from watcher import config as config_mod
-from watcher.app import check_sources, send_alerts
+from watcher.app import send_alerts
 from watcher.localsite import LocalServer
 from watcher.pipeline import SourceResult
 from watcher.store import Store
 
-from .conftest import NOW
+from . import kit
+from .kit import NOW
 from .receivers import Webhook
 
 LIST = "/kjj/tzgg/index.html"
@@ -42,8 +42,7 @@ def column(entries: list[tuple[str, str, str]], template: str, sidebar: int = 0)
 
 
 def notice(title: str) -> bytes:
-    body = "<p>" + "各有关单位：为做好科技计划项目申报工作，现将有关事项通知如下。" * 6 + "</p>"
-    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>".encode()
+    return kit.notice_page(title).encode()
 
 
 def publish(
@@ -57,32 +56,17 @@ def publish(
 
 
 def run(config: config_mod.Config) -> SourceResult:
-    (result,) = asyncio.run(check_sources(config, clock=lambda: NOW))
-    return result
+    return kit.run_check(config)["kjj"]
 
 
 def test_layout_change_is_a_health_event(server: LocalServer, tmp_path: Path) -> None:
     today = NOW.date()
     entries = [entry(n, today - dt.timedelta(days=n)) for n in range(1, 6)]
     with Webhook() as hook, Webhook() as admin:
-        path = tmp_path / "watcher.yaml"
-        path.write_text(
-            f"""settings:
-  per_host: {{concurrency: 4, delay: 0}}
-  timeout: 2
-  retries: 0
-sources:
-  - name: kjj
-    url: {server.url(LIST)}
-subscribers:
-  - name: office
-    urls: ['{hook.url}']
-    keywords: [科技计划]
-alerts:
-  recent_days: 60
-  admin: ['{admin.url}']
-""",
-            "utf-8",
+        office = kit.subscriber("office", hook.url, keywords=["科技计划"])
+        alerts = {"recent_days": 60, "admin": [admin.url]}
+        path = kit.write_config(
+            tmp_path / "watcher.yaml", [kit.source("kjj", server.url(LIST))], [office], alerts
         )
         config = config_mod.load(str(path), state=str(tmp_path))
         publish(server, entries, "old")

@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -21,9 +19,9 @@ from watcher import config as config_mod
 from watcher.localsite import LocalServer
 from watcher.store import Store, due_iso
 
-from .conftest import NOW
+from .kit import NOW, DaemonProcess, real_today
 from .pg import Cluster
-from .receivers import Webhook, free_port, wait_for
+from .receivers import Webhook, wait_for
 
 
 def demo_config(server: LocalServer, state: str, hook: Webhook) -> config_mod.Config:
@@ -87,7 +85,7 @@ def test_two_dispatchers_never_take_one_source(pg_cluster: Cluster) -> None:
 def test_migrate_state_moves_a_sqlite_state_with_its_history(
     server: LocalServer, tmp_path: Path, pg_cluster: Cluster
 ) -> None:
-    notices = demo.sample_notices()
+    notices = demo.sample_notices(real_today())
     demo.publish(server, notices)
     config_file = tmp_path / "watcher.yaml"
     config_file.write_text(
@@ -113,16 +111,16 @@ def test_migrate_state_moves_a_sqlite_state_with_its_history(
 
 def site(server: LocalServer, per_source: int, slow: str | None = None) -> list[str]:
     """Three sources of `per_source` notices each; `slow`: a source whose list takes 4 s to answer."""
-    titles = []
+    titles, day = [], real_today().isoformat()  # the daemons run on the system's clock
     for k in range(3):
         rows = []
         for i in range(per_source):
             title = f"关于组织申报第{k}-{i}批广佛科技创新合作项目的通知"
             titles.append(title)
             path = f"/s{k}/n{i}.html"
-            rows.append(f'<li><a href="{path}">{title}</a><span>{NOW.date().isoformat()}</span></li>')
+            rows.append(f'<li><a href="{path}">{title}</a><span>{day}</span></li>')
             server.site.put(path, f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
-                                  f"<p>发布日期：{NOW.date().isoformat()}</p><p>{'各有关单位：现组织申报。' * 6}</p></body></html>")  # fmt: skip
+                                  f"<p>发布日期：{day}</p><p>{'各有关单位：现组织申报。' * 6}</p></body></html>")  # fmt: skip
         older = (
             '<li><a href="/old.html">关于公布2026年度第一批项目评审结果的公示</a><span>2026-01-05</span></li>'
         )
@@ -135,25 +133,9 @@ def site(server: LocalServer, per_source: int, slow: str | None = None) -> list[
     return titles
 
 
-class Daemon:
-    def __init__(self, config: Path, state: str, log: Path) -> None:
-        self.port = free_port()
-        cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--state", state, "run",
-               "--http", f"127.0.0.1:{self.port}"]  # fmt: skip
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(cmd, stderr=out, stdout=subprocess.DEVNULL)
-
-    def health(self) -> dict[str, object]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as r:
-                return dict(json.loads(r.read()))
-        except OSError:
-            return {}
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+def outbox(url: str) -> dict[str, int]:
+    with Store(url) as store:
+        return store.alert_counts()
 
 
 def test_three_daemons_share_one_database_and_survive_one_killed_mid_check(
@@ -171,7 +153,7 @@ def test_three_daemons_share_one_database_and_survive_one_killed_mid_check(
             f"subscribers:\n  - name: ops\n    keywords: [广佛]\n    urls: ['{hook.url}']\nalerts:\n  recent_days: 60\n",
             "utf-8",
         )
-        daemons = [Daemon(config, url, tmp_path / f"d{i}.log") for i in range(3)]
+        daemons = [DaemonProcess(config, url, tmp_path / f"d{i}.log").start(wait=False) for i in range(3)]
         try:
             wait_for(
                 lambda: all(d.health().get("status") == "ok" for d in daemons),
@@ -190,12 +172,15 @@ def test_three_daemons_share_one_database_and_survive_one_killed_mid_check(
 
             wait_for(checking_s1, timeout=30, what="a daemon checking s1")
             assert victim is not None
-            victim.proc.send_signal(signal.SIGKILL)  # mid-check: nothing of it was written
-            victim.proc.wait()
+            victim.signal(signal.SIGKILL)  # mid-check: nothing of it was written
+            victim.stop()  # reaped
             survivors = [d for d in daemons if d is not victim]
             titles = site(server, 4)  # and one more each, with every list answering at once again
             wait_for(lambda: len(hook.posts) >= 12, timeout=90, what="every change, s1's from a survivor")
-            time.sleep(3)  # nothing more arrives
+            wait_for(
+                lambda: outbox(url) == {"sent": 12}, what="every alert marked sent: nothing more to send"
+            )
+            assert len(hook.posts) == 12
             assert all(d.health().get("status") == "ok" for d in survivors)
         finally:
             for d in daemons:

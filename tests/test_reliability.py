@@ -3,37 +3,30 @@ real SQLite file."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from watcher import config as config_mod
 from watcher import demo
-from watcher.app import check_sources, send_alerts
+from watcher.app import send_alerts
 from watcher.localsite import LocalServer
 from watcher.pipeline import SourceResult
 from watcher.store import Store
 
-from .conftest import NOW
+from . import kit
+from .kit import NOW, notice_page
 from .receivers import Webhook
 
 
-def load(server: LocalServer, state: str | Path, url: str, extra: str = "") -> config_mod.Config:
-    text = f"""settings:
-  per_host: {{concurrency: 4, delay: 0}}
-  timeout: 2
-  retries: 0
-sources:
-  - name: kjj
-    url: {url}{extra}
-"""
-    return config_mod.load("test.yaml", state=str(state), text=text)
+def load(server: LocalServer, state: str | Path, url: str, **options: Any) -> config_mod.Config:
+    return kit.load_config(state, [kit.source("kjj", url, **options)], timeout=2)
 
 
 def run(config: config_mod.Config) -> SourceResult:
-    (result,) = asyncio.run(check_sources(config, clock=lambda: NOW))
+    (result,) = kit.run_check(config).values()
     return result
 
 
@@ -114,7 +107,7 @@ def test_entries_past_max_follow_are_read_in_later_checks(server: LocalServer, s
         for i in range(12)
     ]  # fmt: skip
     demo.publish(server, notices)
-    config = load(server, state, server.url(demo.LIST_PATH), "\n    max_follow: 5")
+    config = load(server, state, server.url(demo.LIST_PATH), max_follow=5)
     read: list[int] = []
     for _ in range(3):
         run(config)
@@ -125,31 +118,9 @@ def test_entries_past_max_follow_are_read_in_later_checks(server: LocalServer, s
     assert run(config).changes == []
 
 
-def notice_page(title: str, paragraphs: list[str]) -> str:
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1><div id='zoom'>{body}</div></body></html>"
-
-
 def subscribed(server: LocalServer, folder: Path, state: str, url: str, hook: Webhook) -> config_mod.Config:
-    path = folder / "watcher.yaml"
-    path.write_text(
-        f"""settings:
-  per_host: {{concurrency: 4, delay: 0}}
-  timeout: 2
-  retries: 0
-sources:
-  - name: kjj
-    url: {url}
-subscribers:
-  - name: office
-    urls: ['{hook.url}']
-    keywords: [科技]
-    changes: true
-alerts:
-  recent_days: 60
-""",
-        "utf-8",
-    )
+    office = kit.subscriber("office", hook.url, keywords=["科技"], changes=True)
+    path = kit.write_config(folder / "watcher.yaml", [kit.source("kjj", url)], [office], timeout=2)
     return config_mod.load(str(path), state=str(state))
 
 
@@ -216,17 +187,9 @@ def test_a_slow_server_holds_its_source_for_twice_the_timeout_at_most(
     """Retries included: 1 s timeout, 2 retries, a server that answers after 4 s. Each attempt used to get
     the whole budget (three times 2 s, plus the waits between them)."""
     server.site.put("/slow.html", "<html><body>late</body></html>", delay=4.0)
-    text = f"""settings:
-  per_host: {{concurrency: 4, delay: 0}}
-  timeout: 1
-  retries: 2
-sources:
-  - name: slow
-    url: {server.url("/slow.html")}
-"""
-    config = config_mod.load("test.yaml", state=str(tmp_path), text=text)
+    config = kit.load_config(tmp_path, [kit.source("slow", server.url("/slow.html"))], timeout=1, retries=2)
     started = time.monotonic()
-    (result,) = asyncio.run(check_sources(config, clock=lambda: NOW))
+    result = run(config)
     elapsed = time.monotonic() - started
     assert result.status == "error" and "timed out" in (result.error or "")
     assert elapsed < 2.0 + 1.0  # timeout × 2, and a second for a loaded machine

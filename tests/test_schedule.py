@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from watcher import app
-from watcher import config as config_mod
 from watcher.localsite import LocalServer
+from watcher.schedule import Daemon
 from watcher.store import Store, due_iso
 
-from .conftest import NOW
+from . import kit
+from .kit import NOW
 
 
 def at(seconds: float) -> str:
@@ -59,16 +61,13 @@ def test_a_dead_daemons_claims_are_due_again_and_a_check_frees_its_claim(
     server.site.put(
         "/a.html", "<html><head><title>通知</title></head><body><h1>通知</h1><p>正文。</p></body></html>"
     )
-    config = config_mod.load(
-        "t.yaml", state=str(tmp_path),
-        text=f"settings: {{per_host: {{delay: 0}}}}\nsources:\n  - name: a\n    url: {server.url('/a.html')}\n    interval: 1h\n",
-    )  # fmt: skip
+    config = kit.load_config(tmp_path, [kit.source("a", server.url("/a.html"), interval="1h")])
     store = Store(tmp_path)
     store.sync_sources({"a": server.url("/a.html")}, lambda name: at(0))
     assert store.due_sources(at(1), 5, "dead", at(600)) == [("a", at(0))]
     assert store.release_sources(at(2)) == 1 and store.next_due() == at(2)  # a successor gives it back
     store.due_sources(at(3), 5, "alive", at(600))
-    asyncio.run(app.check_sources(config, clock=lambda: NOW))
+    kit.run_check(config)
     (row,) = store.query("SELECT claimed_by, next_due FROM sources")
     due = dt.datetime.fromisoformat(row["next_due"]) - NOW
     assert row["claimed_by"] is None and dt.timedelta(minutes=54) <= due <= dt.timedelta(minutes=66)
@@ -86,32 +85,80 @@ def test_an_adaptive_interval_follows_how_often_a_source_publishes(
     server: LocalServer, tmp_path: Path
 ) -> None:
     server.site.put("/list.html", list_page(10))
-    config = config_mod.load(
-        "t.yaml", state=str(tmp_path),
-        text="settings: {per_host: {delay: 0}}\nsources:\n"
-             f"  - name: busy\n    url: {server.url('/list.html')}\n    follow: false\n    interval: auto\n"
-             "    min_interval: 30m\n    max_interval: 12h\n",
-    )  # fmt: skip
+    busy = kit.source(
+        "busy",
+        server.url("/list.html"),
+        follow=False,
+        interval="auto",
+        min_interval="30m",
+        max_interval="12h",
+    )
+    config = kit.load_config(tmp_path, [busy])
     source = config.sources[0]
-    clock = [NOW]
+    clock = kit.SteppedClock()
 
     async def interval_after_check() -> float:
-        async with app.open_checker(config, clock=lambda: clock[0]) as checker:
+        async with app.open_checker(config, clock=clock) as checker:
             await checker.check_all()
             return checker.interval_of(source)
 
     assert source.adaptive and source.interval == 3600
     assert asyncio.run(interval_after_check()) == 12 * 3600  # the first check's catalogue is not news
     for day in range(1, 7):  # then it publishes four notices a day for six days
-        clock[0] = NOW + dt.timedelta(days=day)
+        clock.now = NOW + dt.timedelta(days=day)
         server.site.put("/list.html", list_page(10 + 4 * day))
         interval = asyncio.run(interval_after_check())
     assert interval == 7 * 86400 / 25  # 24 new in the last week: about every 6.7 hours
     server.site.put("/list.html", list_page(10 + 4 * 6 + 400))
-    clock[0] += dt.timedelta(days=1)
+    clock.advance(days=1)
     assert asyncio.run(interval_after_check()) == 30 * 60  # never below its minimum
-    clock[0] += dt.timedelta(days=30)
+    clock.advance(days=30)
     assert asyncio.run(interval_after_check()) == 12 * 3600  # silent for a month: its maximum
+
+
+def test_the_daemon_checks_a_source_once_an_interval_by_its_clock(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """The daemon in this process on a stepped clock: no check before a source is due, one when it is, and
+    the next due an interval later, whatever the date."""
+    server.site.put("/a.html", kit.notice_page("关于组织申报科技计划项目的通知"))
+    config = kit.load_config(tmp_path, [kit.source("a", server.url("/a.html"), interval="1h", follow=False)])
+    clock = kit.SteppedClock(NOW + dt.timedelta(days=400))  # any day
+    daemon = Daemon(config, clock=clock)
+
+    async def scenario() -> list[dt.timedelta]:
+        running = asyncio.create_task(daemon.run())
+        store = Store(tmp_path)
+        try:
+            await until(lambda: store.next_due() is not None)
+            gaps = []
+            for _ in range(2):
+                due = dt.datetime.fromisoformat(store.next_due() or "")
+                assert server.site.hits["/a.html"] == len(gaps)  # not due yet: not checked
+                gaps.append(due - clock())
+                clock.now = due  # the clock reaches the due time: checked within the dispatcher's tick
+                await until(lambda: sum(daemon.stats.checks.values()) == len(gaps))
+            return gaps
+        finally:
+            daemon.stopping.set()
+            await running
+            store.close()
+
+    first, second = asyncio.run(scenario())
+    assert (
+        dt.timedelta(0) <= first <= dt.timedelta(hours=1)
+    )  # start-up spreads first checks over the interval
+    assert dt.timedelta(minutes=54) <= second <= dt.timedelta(minutes=66)  # then every hour, ±10%
+    assert server.site.hits["/a.html"] == 2 and daemon.stats.checks == {"ok": 1, "not_modified": 1}
+
+
+async def until(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    """Poll `condition` while the event loop runs the daemon; fail after `timeout` seconds."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out")
 
 
 def test_a_changed_interval_moves_the_due_time_and_a_paused_source_is_passed_over(state: str) -> None:

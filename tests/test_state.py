@@ -22,12 +22,14 @@ from watcher import config as config_mod
 from watcher.localsite import LocalServer
 from watcher.store import Store
 
-from .conftest import NOW
+from . import kit
+from .kit import NOW, get, real_today, watcher
+from .kit import DaemonProcess as Daemon
 from .receivers import Webhook, wait_for
 
 
 def site_of_40(server: LocalServer) -> list[demo.DemoNotice]:
-    today = dt.date.today()
+    today = real_today()
     notices = [
         demo.DemoNotice(7000 + i, f"关于第{i}批广佛科技创新合作项目申报的通知", (today - dt.timedelta(days=i % 20)).isoformat(),
                         ["各有关单位：为推进广佛科技创新合作，现组织申报。" * 4])
@@ -38,19 +40,8 @@ def site_of_40(server: LocalServer) -> list[demo.DemoNotice]:
 
 
 def write_config(tmp_path: Path, server: LocalServer, hook: Webhook) -> Path:
-    path = tmp_path / "watcher.yaml"
-    path.write_text(
-        f"settings:\n  per_host: {{concurrency: 4, delay: 0}}\n  timeout: 5\n  retries: 0\n"
-        f"sources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n    max_follow: 50\n"
-        f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\nalerts:\n  recent_days: 60\n",
-        "utf-8",
-    )
-    return path
-
-
-def watcher(config: Path, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--state", str(state_dir), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    kjj = kit.demo_source(server, max_follow=50)
+    return kit.write_config(tmp_path / "watcher.yaml", [kjj], [kit.subscriber("ops", hook.url)])
 
 
 def spawn(config: Path, state_dir: Path, *args: str) -> subprocess.Popen[str]:
@@ -228,7 +219,7 @@ def test_a_full_disk_is_one_line_and_loses_nothing(
         assert watcher(config, small_disk, "check").returncode == 0
         sent = len(hook.messages)
         fill(small_disk)
-        notices.insert(0, demo.DemoNotice(7999, "关于新一批广佛科技创新合作项目申报的通知", dt.date.today().isoformat(),
+        notices.insert(0, demo.DemoNotice(7999, "关于新一批广佛科技创新合作项目申报的通知", real_today().isoformat(),
                                           ["各有关单位：现组织申报。" * 200]))  # fmt: skip
         demo.publish(server, notices)
         full = watcher(config, small_disk, "check")
@@ -246,20 +237,15 @@ def test_the_daemon_reports_a_failing_store_on_healthz(
     admin channel is told once, directly; with room again, checks write and /healthz is 200."""
     notices = site_of_40(server)
     with Webhook() as hook, Webhook() as admin:
-        config = tmp_path / "watcher.yaml"
-        config.write_text(
-            f"settings:\n  per_host: {{concurrency: 4, delay: 0}}\n  timeout: 5\n  retries: 0\n"
-            f"sources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n    interval: 1s\n    max_follow: 50\n"
-            f"subscribers:\n  - name: ops\n    urls: ['{hook.url}']\nalerts:\n  recent_days: 60\n  admin: ['{admin.url}']\n",
-            "utf-8",
-        )
-        from .test_daemon import Daemon, get
+        kjj = kit.demo_source(server, interval="1s", max_follow=50)
+        alerts = {"recent_days": 60, "admin": [admin.url]}
+        config = kit.write_config(tmp_path / "watcher.yaml", [kjj], [kit.subscriber("ops", hook.url)], alerts)
 
         daemon = Daemon(config, small_disk).start()
         try:
             wait_for(lambda: len(hook.messages) >= 40, what="the first alerts")
             fill(small_disk)
-            notices.insert(0, demo.DemoNotice(7998, "关于又一批广佛科技创新合作项目申报的通知", dt.date.today().isoformat(),
+            notices.insert(0, demo.DemoNotice(7998, "关于又一批广佛科技创新合作项目申报的通知", real_today().isoformat(),
                                               ["各有关单位：现组织申报。" * 200]))  # fmt: skip
             demo.publish(server, notices)
             wait_for(lambda: get(daemon.url("/healthz"))[0] == 503, what="/healthz 503")

@@ -78,7 +78,12 @@ def test_group_commit_writes_together_and_a_bad_check_fails_alone(tmp_path: Path
     transactions.clear()
 
     async def together() -> None:
-        await asyncio.gather(*(writes.save(CheckRecord(f"t{i}", "http://a", "ok")) for i in range(20)))
+        await asyncio.gather(
+            *(
+                writes.save(CheckRecord(f"t{i}", "http://a", "ok", at="2026-11-23T10:00:00+08:00"))
+                for i in range(20)
+            )
+        )
 
     asyncio.run(together())
     assert len(transactions) == 3 and len(store.sources()) == 24  # 8 + 8 at the cap, 4 after the delay

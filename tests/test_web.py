@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import os
 import shutil
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -25,13 +23,13 @@ from click.testing import CliRunner
 
 from watcher import config as config_mod
 from watcher import demo, queries, when
-from watcher.app import check_sources
 from watcher.cli import cli
 from watcher.localsite import LocalServer
 from watcher.store import Store
 from watcher.web import access, build_app
 
-from .conftest import NOW
+from . import kit
+from .kit import NOW
 from .receivers import free_port, wait_for
 
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -54,10 +52,6 @@ class Served:
             return bytes(r.read())
 
 
-def run_check(config: config_mod.Config, when: object) -> None:
-    asyncio.run(check_sources(config, clock=lambda: when))  # type: ignore[arg-type,return-value]
-
-
 @pytest.fixture
 def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
     """A state with known notices: the demo site checked twice (the second time with revisions), plus a
@@ -65,11 +59,10 @@ def served(server: LocalServer, tmp_path: Path) -> Iterator[Served]:
     notices = demo.sample_notices(NOW.date())
     notices.append(demo.DemoNotice(8700, HOSTILE, notices[0].date, ["广佛科技创新合作，联合攻关。"]))
     demo.publish(server, notices)
-    text = f"settings:\n  per_host: {{delay: 0}}\nsources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
-    run_check(config, NOW)
+    config = kit.load_config(tmp_path, [kit.demo_source(server)], alerts={})
+    kit.run_check(config, kit.SteppedClock(NOW))
     demo.publish(server, [*demo.next_round(notices[:4]), notices[4]])
-    run_check(config, NOW.replace(hour=12))
+    kit.run_check(config, kit.SteppedClock(NOW.replace(hour=12)))
     with serving(config) as base:
         yield Served(base, server, notices, config)
 
@@ -182,8 +175,7 @@ def test_search_in_traditional_finds_simplified(served: Served, browser: object)
 @BROWSER
 def test_page_content_is_escaped(served: Served, browser: object, tmp_path: Path) -> None:
     browser.get(served.base + "/")  # type: ignore[attr-defined]
-    time.sleep(0.3)
-    assert HOSTILE in " ".join(texts(browser, "li.notice"))  # shown as text…
+    wait_for(lambda: HOSTILE in " ".join(texts(browser, "li.notice")), what="the hostile title shown as text")
     assert browser.execute_script("return window.__xss === undefined")  # type: ignore[attr-defined]  # …never run
     shot = tmp_path / "page.png"
     browser.save_screenshot(str(shot))  # type: ignore[attr-defined]
@@ -209,10 +201,9 @@ def test_feeds_validate_and_show_a_revision_as_updated(served: Served) -> None:
 def test_a_subscriber_feed_applies_its_filter(server: LocalServer, tmp_path: Path) -> None:
     notices = demo.sample_notices(NOW.date())
     demo.publish(server, notices)
-    text = (f"settings:\n  per_host: {{delay: 0}}\nsources:\n  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
-            "subscribers:\n  - name: parks\n    urls: ['json://127.0.0.1:9/x']\n    kinds: [遴选]\n")  # fmt: skip
-    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
-    run_check(config, NOW)
+    parks = kit.subscriber("parks", "json://127.0.0.1:9/x", kinds=["遴选"])
+    config = kit.load_config(tmp_path, [kit.demo_source(server)], [parks], alerts={})
+    kit.run_check(config, kit.SteppedClock(NOW))
     with serving(config) as base:
         feed = feedparser.parse(
             urllib.request.urlopen(base + "/feeds/subscribers/parks.xml", timeout=10).read()
@@ -267,7 +258,7 @@ def sources_page(server: LocalServer, tmp_path: Path) -> Iterator[str]:
             f"  - name: dead\n    url: {dead}\n    interval: 30m\n"
             f"  - name: resting\n    url: {server.url('/resting.html')}\n    interval: 1d\n")  # fmt: skip
     config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
-    run_check(config, NOW - dt.timedelta(days=3))
+    kit.run_check(config, kit.SteppedClock(NOW - dt.timedelta(days=3)))
     with Store(tmp_path) as store:
         store.pause("resting", server.url("/resting.html"), (NOW - dt.timedelta(hours=2)).isoformat())
     with serving(config) as base:
@@ -335,7 +326,7 @@ def test_a_password_guards_the_page_and_each_feed_opens_with_its_own_token(
                     "subscribers:\n  - name: parks\n    urls: ['json://127.0.0.1:9/x']\n    kinds: [遴选]\n")  # fmt: skip
     (tmp_path / "page_password").write_text("s3cret-pw\n")
     config = config_mod.load(str(path), state=str(tmp_path / "state"))
-    run_check(config, NOW)
+    kit.run_check(config, kit.SteppedClock(NOW))
     listed = CliRunner().invoke(
         cli, ["--config", str(path), "--state", str(tmp_path / "state"), "subscribers"],
         env={"WATCHER_PAGE_PASSWORD_FILE": str(tmp_path / "page_password")},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,9 +13,10 @@ from typing import Any
 from .alert import Channel, Delivery, FlushReport, Message, Planner, Sender, plan_reminders, render
 from .alert.message import AlertData
 from .classify import Classifier
+from .clock import Clock, system_clock, today
 from .config import Config, Source
 from .fetch import Fetcher
-from .models import BEIJING, Extracted
+from .models import Extracted
 from .pipeline import AdminNotice, AlertPlanner, Change, Checker, ClassifyHook, SourceResult
 from .store import DB_NAME, Store, VersionRow, now_iso
 
@@ -26,13 +26,13 @@ log = logging.getLogger("watcher.app")
 @asynccontextmanager
 async def open_checker(
     config: Config,
-    clock: Callable[[], dt.datetime] | None = None,
+    clock: Clock = system_clock,
 ) -> AsyncIterator[Checker]:
     store = Store(config.settings.state)
     settings = config.fetch_settings()
     fetcher = Fetcher(settings)
-    classify, plan = _hooks(config, clock or _now)
-    tell_admin = _admin_hook(config, clock or _now)
+    classify, plan = _hooks(config, clock)
+    tell_admin = _admin_hook(config, clock)
     checker = Checker(
         config, store, fetcher, classify=classify, plan_alerts=plan, clock=clock, tell_admin=tell_admin
     )
@@ -44,11 +44,7 @@ async def open_checker(
         store.close()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(BEIJING)
-
-
-def _hooks(config: Config, clock: Callable[[], dt.datetime]) -> tuple[ClassifyHook, AlertPlanner]:
+def _hooks(config: Config, clock: Clock) -> tuple[ClassifyHook, AlertPlanner]:
     """The classifier (the configured programmes, else the bundled ones) and the alert planner."""
     classifier = Classifier(config.tracked_programmes)
     planner = planner_of(config)
@@ -62,7 +58,7 @@ def _hooks(config: Config, clock: Callable[[], dt.datetime]) -> tuple[ClassifyHo
     return classify, plan
 
 
-def _admin_hook(config: Config, clock: Callable[[], dt.datetime]) -> AdminNotice:
+def _admin_hook(config: Config, clock: Clock) -> AdminNotice:
     planner = planner_of(config)
 
     def tell_admin(source: Source, title: str, detail: str) -> list[dict[str, Any]]:
@@ -76,13 +72,13 @@ def _admin_hook(config: Config, clock: Callable[[], dt.datetime]) -> AdminNotice
 @contextmanager
 def open_sender(
     config: Config,
-    clock: Callable[[], dt.datetime] | None = None,
+    clock: Clock = system_clock,
     deliver: Callable[[Channel, Message], str | None] | None = None,
 ) -> Iterator[Sender]:
     """A sender on its own connection: the daemon runs it in a thread beside the checks."""
     store = Store(config.settings.state)
     try:
-        store.release_claims()  # left by a sender killed mid-send; callers hold the state's write lock
+        store.release_claims(clock())  # left by a sender killed mid-send; callers hold the state's write lock
         yield Sender(store, planner_of(config), deliver, clock)
     finally:
         store.close()
@@ -95,7 +91,7 @@ def planner_of(config: Config) -> Planner:
 
 def send_alerts(
     config: Config,
-    clock: Callable[[], dt.datetime] | None = None,
+    clock: Clock = system_clock,
     deliver: Callable[[Channel, Message], str | None] | None = None,
     reminders: bool = True,
     should_stop: Callable[[], bool] = lambda: False,
@@ -107,7 +103,7 @@ def send_alerts(
         return sender.flush(should_stop)
 
 
-def tell_admin_now(config: Config, title: str, detail: str) -> None:
+def tell_admin_now(config: Config, title: str, detail: str, clock: Clock = system_clock) -> None:
     """Straight to the admin channels, not through the outbox: for when the outbox itself is failing."""
     admin = planner_of(config).admin
     if admin is None:
@@ -115,7 +111,7 @@ def tell_admin_now(config: Config, title: str, detail: str) -> None:
     data = AlertData(change="health", title=title, url="", source="watcher", diff=detail)
     deliver = Delivery()
     for channel in admin.channels:
-        message = render([data], channel.scheme, _now().astimezone(BEIJING).date())
+        message = render([data], channel.scheme, today(clock))
         if error := deliver(channel, message):
             log.error("telling the admin via %s failed: %s", channel.masked, error)
 
@@ -123,7 +119,7 @@ def tell_admin_now(config: Config, title: str, detail: str) -> None:
 async def check_sources(
     config: Config,
     sources: list[Source] | None = None,
-    clock: Callable[[], dt.datetime] | None = None,
+    clock: Clock = system_clock,
     progress: Callable[[SourceResult], None] | None = None,
 ) -> list[SourceResult]:
     async with open_checker(config, clock) as checker:

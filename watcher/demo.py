@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape as xml_escape
 
 from .localsite import LocalServer
-from .models import BEIJING
 
 LIST_PATH = "/kjj/tzgg/index.html"
 
@@ -35,9 +34,8 @@ class DemoNotice:
         return f"/kjj/tzgg/{self.date[:7].replace('-', '')}/t{self.date.replace('-', '')}_{self.pid}.html"
 
 
-def sample_notices(today: dt.date | None = None) -> list[DemoNotice]:
-    """Four notices dated in the last weeks, so they are recent whenever the demo runs."""
-    today = today or dt.datetime.now(BEIJING).date()
+def sample_notices(today: dt.date) -> list[DemoNotice]:
+    """Four notices dated in the weeks before `today`, so they are recent whenever the demo runs."""
     y = today.year
 
     def ago(days: int) -> str:

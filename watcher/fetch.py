@@ -44,7 +44,7 @@ from .errors import (  # noqa: E402
     TooLarge,
 )
 from .gate import Gate  # noqa: E402
-from .models import BEIJING, NotModified, Page, Validators  # noqa: E402
+from .models import NotModified, Page, Validators  # noqa: E402
 
 DEFAULT_UA = "watcher/0.1 (+notice monitor; polite: 1 request/s per host)"
 
@@ -236,7 +236,6 @@ class Fetcher:
                 text=text,
                 encoding=used,
                 content_type=content_type,
-                fetched_at=dt.datetime.now(BEIJING),
                 etag=headers.get("etag"),
                 last_modified=headers.get("last-modified"),
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -37,7 +37,6 @@ class Page:
     text: str
     encoding: str
     content_type: str = ""
-    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(BEIJING))
     etag: str | None = None
     last_modified: str | None = None
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .attachments import AttachmentReader, Read
+from .clock import Clock, system_clock
 from .config import Config, Source
 from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
 from .errors import ExtractError, FetchError
@@ -126,12 +127,12 @@ class Checker:
         fetcher: Fetcher,
         classify: ClassifyHook | None = None,
         plan_alerts: AlertPlanner | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        clock: Clock = system_clock,
         tell_admin: AdminNotice | None = None,
     ) -> None:
         self.config, self.store, self.fetcher = config, store, fetcher
         self.classify, self.plan_alerts, self.tell_admin = classify, plan_alerts, tell_admin
-        self.clock = clock or (lambda: dt.datetime.now(BEIJING))
+        self.clock = clock
         self._gate = asyncio.Semaphore(config.settings.concurrency)
         self._writes = GroupCommit(store)
         self.attachments = AttachmentReader(store, config.settings.attachments, self.clock)

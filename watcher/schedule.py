@@ -27,7 +27,6 @@ import random
 import signal
 import socket
 import sqlite3
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import app, state
 from . import config as config_mod
+from .clock import Clock, system_clock
 from .config import Source
 from .errors import ConfigError
 from .models import BEIJING
@@ -60,7 +60,8 @@ TICK = 1.0  # the dispatcher looks for due sources at least this often
 class Stats:
     """What /healthz and /metrics report; updated by the daemon, read by the HTTP handlers."""
 
-    started: float = field(default_factory=time.time)
+    clock: Clock = system_clock
+    started: dt.datetime = field(init=False)
     last_success: str | None = None
     checks: dict[str, int] = field(default_factory=dict)  # by outcome
     items: dict[str, int] = field(default_factory=lambda: {"new": 0, "changed": 0, "removed": 0})
@@ -70,6 +71,9 @@ class Stats:
     reloads: dict[str, int] = field(default_factory=lambda: {"ok": 0, "rejected": 0})
     lags: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10_000))
     dispatched: int = 0
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
 
     def lag(self, quantile: float) -> float:
         """How late due checks started (seconds), over the last 10,000."""
@@ -83,26 +87,28 @@ class Stats:
         for kind in self.items:
             self.items[kind] += result.count(kind)
         if result.status in ("ok", "not_modified"):
-            self.last_success = dt.datetime.now(BEIJING).isoformat(timespec="seconds")
+            self.last_success = self.clock().isoformat(timespec="seconds")
         index = next((i for i, b in enumerate(LATENCY_BUCKETS) if result.elapsed <= b), len(LATENCY_BUCKETS))
         self.latency[index] += 1
         self.latency_sum += result.elapsed
 
 
 class Daemon:
-    def __init__(self, config: config_mod.Config, state: str | None = None) -> None:
-        self.config, self.state = config, state
-        self.stats = Stats()
+    def __init__(
+        self, config: config_mod.Config, state: str | None = None, clock: Clock = system_clock
+    ) -> None:
+        self.config, self.state, self.clock = config, state, clock
+        self.stats = Stats(clock)
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=BEIJING)
         self.checker: Checker | None = None
         self.claimed: dict[str, asyncio.Task[Any]] = {}  # source name → its check in flight
         self.sources: dict[str, Source] = {}
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(clock().timestamp())}"
         self.rng = random.Random()
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
-        self._last_reminders = -REMIND_EVERY  # the first send also writes the reminders due
+        self._last_reminders: dt.datetime | None = None  # the first send also writes the reminders due
         self.store_error: str | None = None  # the database failed: /healthz says so until a check writes
 
     # -------------------------------------------------------------- life cycle
@@ -112,12 +118,12 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        async with app.open_checker(self.config) as checker:
+        async with app.open_checker(self.config, self.clock) as checker:
             self.checker = checker
-            checker.store.release_sources(due_iso())  # claims of a daemon that died: due again
+            checker.store.release_sources(due_iso(self.clock()))  # claims of a daemon that died: due again
             self._schedule_sources(first=True)
             self.scheduler.add_job(self._send, IntervalTrigger(seconds=SEND_EVERY), id="send",
-                                   next_run_time=dt.datetime.now(BEIJING), coalesce=True, max_instances=1)  # fmt: skip
+                                   next_run_time=self._soon(), coalesce=True, max_instances=1)  # fmt: skip
             if not checker.store.shared:  # PostgreSQL has its own backups (pg_dump, replicas)
                 self.scheduler.add_job(self._backup, IntervalTrigger(hours=24), id="backup", coalesce=True,
                                        max_instances=1, next_run_time=self._first_backup())  # fmt: skip
@@ -149,7 +155,9 @@ class Daemon:
                 task.cancel()  # a check writes only at its end, in one transaction: nothing half-written
             await asyncio.gather(*pending, return_exceptions=True)
             if cancelled and self.checker:
-                self.checker.store.release_sources(due_iso(), cancelled)  # due again at the next start
+                self.checker.store.release_sources(
+                    due_iso(self.clock()), cancelled
+                )  # due again at the next start
 
     def healthy(self) -> bool:
         dispatching = self._dispatcher is not None and not self._dispatcher.done()
@@ -178,7 +186,7 @@ class Daemon:
         their first interval at start-up (spread), within five seconds after a reload."""
         assert self.checker is not None
         self.sources = {s.name: s for s in self.config.sources}
-        now = dt.datetime.now(BEIJING)
+        now = self.clock()
 
         def first_due(name: str) -> str:
             interval = self.sources[name].interval
@@ -200,15 +208,13 @@ class Daemon:
     async def _dispatch_forever(self) -> None:
         """Start due checks while there are free slots; sleep until the next due time, a finished check
         or a reload, and at most TICK."""
-        renewed = time.monotonic()
+        renewed = self.clock()
         while not self.stopping.is_set():
             try:
-                if self.claimed and time.monotonic() - renewed >= RENEW:
+                if self.claimed and (self.clock() - renewed).total_seconds() >= RENEW:
                     assert self.checker is not None
-                    self.checker.store.renew(
-                        self.owner, due_iso(dt.datetime.now(BEIJING) + dt.timedelta(seconds=LEASE))
-                    )
-                    renewed = time.monotonic()
+                    self.checker.store.renew(self.owner, due_iso(self.clock() + dt.timedelta(seconds=LEASE)))
+                    renewed = self.clock()
                 self._dispatch()
                 wait = self._until_next_due()
             except sqlite3.DatabaseError as exc:
@@ -223,7 +229,7 @@ class Daemon:
         free = self.capacity - len(self.claimed)
         if free <= 0 or self.stopping.is_set():
             return
-        now = dt.datetime.now(BEIJING)
+        now = self.clock()
         lease = due_iso(now + dt.timedelta(seconds=LEASE))
         unknown = []
         for name, due in self.checker.store.due_sources(due_iso(now), free, self.owner, lease):
@@ -253,7 +259,7 @@ class Daemon:
         due = self.checker.store.next_due()
         if due is None:
             return TICK
-        seconds = (dt.datetime.fromisoformat(due) - dt.datetime.now(BEIJING)).total_seconds()
+        seconds = (dt.datetime.fromisoformat(due) - self.clock()).total_seconds()
         return min(max(seconds, 0.01), TICK)
 
     @property
@@ -289,21 +295,19 @@ class Daemon:
         log.error("%s; %s", message, advice)
         self.stats.checks["store_error"] = self.stats.checks.get("store_error", 0) + 1
         if self.store_error is None:
-            app.tell_admin_now(self.config, "watcher 数据库故障", message)
+            app.tell_admin_now(self.config, "watcher 数据库故障", message, self.clock)
         self.store_error = message
 
     def _first_backup(self) -> dt.datetime:
         """Daily; at once when the newest backup is more than a day old (or there is none)."""
-        now = dt.datetime.now(BEIJING)
+        now = self.clock()
         found = state.backups(Path(self.config.settings.state))
-        if not found:
-            return now + dt.timedelta(seconds=BACKUP_DELAY)
-        newest = dt.datetime.fromtimestamp(found[-1].stat().st_mtime, BEIJING)
-        return max(newest + dt.timedelta(days=1), now + dt.timedelta(seconds=BACKUP_DELAY))
+        newest = (state.taken_at(found[-1]) if found else None) or now - dt.timedelta(days=1)
+        return self._soon(max((newest - now).total_seconds() + 86400, BACKUP_DELAY))
 
     async def _backup(self) -> None:
         try:
-            target = await asyncio.to_thread(state.backup, Path(self.config.settings.state))
+            target = await asyncio.to_thread(state.backup, Path(self.config.settings.state), self.clock)
         except (OSError, sqlite3.Error) as exc:
             log.error("backup failed: %s", exc)
             return
@@ -312,7 +316,7 @@ class Daemon:
     def _send_soon(self) -> None:
         """Immediate alerts go out right after the check that wrote them, not at the next send tick."""
         if self.scheduler.running and not self.stopping.is_set():
-            self.scheduler.modify_job("send", next_run_time=dt.datetime.now(BEIJING))
+            self.scheduler.modify_job("send", next_run_time=self._soon())
 
     async def _send(self) -> None:
         if not self.stopping.is_set():
@@ -320,11 +324,19 @@ class Daemon:
             self.stats.alerts["sent"] += report.sent
             self.stats.alerts["failed"] += report.failed
 
+    def _soon(self, seconds: float = 0.0) -> dt.datetime:
+        """A run time for APScheduler, which runs jobs by the system's clock whatever `self.clock` says."""
+        return system_clock() + dt.timedelta(seconds=seconds)
+
     def _flush(self) -> Any:
-        reminders = time.monotonic() - self._last_reminders >= REMIND_EVERY
-        report = app.send_alerts(self.config, reminders=reminders, should_stop=self.stopping.is_set)
+        now = self.clock()
+        last = self._last_reminders
+        reminders = last is None or (now - last).total_seconds() >= REMIND_EVERY
+        report = app.send_alerts(
+            self.config, self.clock, reminders=reminders, should_stop=self.stopping.is_set
+        )
         if reminders:
-            self._last_reminders = time.monotonic()
+            self._last_reminders = now
         return report
 
 

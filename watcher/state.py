@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from .clock import Clock, system_clock
 from .errors import WatcherError
 from .models import BEIJING
 
@@ -70,7 +71,11 @@ def database_down(state: str, exc: Exception) -> str:
 
 @contextlib.contextmanager
 def writer(
-    state_dir: str | Path, command: str, wait: float = 600.0, waiting: Callable[[str], None] | None = None
+    state_dir: str | Path,
+    command: str,
+    wait: float = 600.0,
+    waiting: Callable[[str], None] | None = None,
+    clock: Clock = system_clock,
 ) -> Iterator[None]:
     """Hold the state's write lock for the block. A second `check` or `send` waits up to `wait` seconds
     for the first (told through `waiting`); the daemon is not waited for: it never finishes. A PostgreSQL
@@ -91,7 +96,7 @@ def writer(
     try:
         _acquire(fd, path, command, wait, waiting)
         os.ftruncate(fd, 0)
-        since = dt.datetime.now(BEIJING).isoformat(timespec="seconds")
+        since = clock().isoformat(timespec="seconds")
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command, "since": since}).encode(), 0)
         yield
     finally:
@@ -183,11 +188,12 @@ def start_over(state_dir: Path) -> Path | None:
 # ---------------------------------------------------------------- backups, restore, check
 
 
-def backup(state_dir: Path, keep: int = KEEP_BACKUPS) -> Path:
-    """An online copy through SQLite's backup API, consistent while others write; the last `keep` stay."""
+def backup(state_dir: Path, clock: Clock = system_clock, keep: int = KEEP_BACKUPS) -> Path:
+    """An online copy through SQLite's backup API, consistent while others write; the last `keep` stay.
+    Named for when it was taken by `clock`, so that names sort by age and say it (see `taken_at`)."""
     folder = state_dir / BACKUPS
     folder.mkdir(exist_ok=True)
-    target = folder / f"watcher-{_stamp()}.db"
+    target = folder / f"watcher-{_stamp(clock)}.db"
     partial = target.with_suffix(".db.part")
     src, copy = sqlite3.connect(state_dir / DB_NAME), sqlite3.connect(partial)
     try:
@@ -244,5 +250,16 @@ def integrity(db: Path) -> list[str]:
     return [] if rows == ["ok"] else rows
 
 
-def _stamp() -> str:
-    return dt.datetime.now(BEIJING).strftime("%Y%m%d-%H%M%S-%f")
+_STAMP = "%Y%m%d-%H%M%S-%f"
+
+
+def _stamp(clock: Clock = system_clock) -> str:
+    return clock().astimezone(BEIJING).strftime(_STAMP)
+
+
+def taken_at(backup: Path) -> dt.datetime | None:
+    """When a backup was taken, from its name (a file's mtime is the system's time, not watcher's clock)."""
+    try:
+        return dt.datetime.strptime(backup.stem.removeprefix("watcher-"), _STAMP).replace(tzinfo=BEIJING)
+    except ValueError:
+        return None

@@ -159,14 +159,14 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def now_iso(now: dt.datetime | None = None) -> str:
-    return (now or dt.datetime.now(BEIJING)).astimezone(BEIJING).isoformat(timespec="seconds")
+def now_iso(now: dt.datetime) -> str:
+    return now.astimezone(BEIJING).isoformat(timespec="seconds")
 
 
-def due_iso(when: dt.datetime | None = None) -> str:
+def due_iso(when: dt.datetime) -> str:
     """A due time, to the millisecond (a source every 2 s is not rounded to whole seconds). It sorts with
     `now_iso` values as the times they are: same zone, and '+' sorts before '.'."""
-    return (when or dt.datetime.now(BEIJING)).astimezone(BEIJING).isoformat(timespec="milliseconds")
+    return when.astimezone(BEIJING).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -224,8 +224,8 @@ class CheckRecord:
     source: str
     url: str
     status: str
+    at: str  # when the check ran, by the checker's clock
     error: str | None = None
-    at: str = field(default_factory=now_iso)
     next_due: str | None = None
     item_count: int | None = None
     region: str | None = None  # where the list was read from (kept when None)
@@ -602,20 +602,20 @@ class Store:
         created, attempts = row.fetchone()
         return str(created), int(attempts or 0)
 
-    def claim(self, ids: list[str], owner: str) -> list[str]:
+    def claim(self, ids: list[str], owner: str, now: dt.datetime) -> list[str]:
         """Take these pending alerts for one sender, atomically: of two senders, one gets each alert."""
         with self.transaction():
             marks = ",".join("?" * len(ids))
             q = f"""UPDATE alerts SET claimed_by=?, claimed_at=? WHERE id IN ({marks}) AND status='pending'
                     AND claimed_by IS NULL RETURNING id"""
-            taken = {row[0] for row in self.conn.execute(q, [owner, now_iso(), *ids]).fetchall()}
+            taken = {row[0] for row in self.conn.execute(q, [owner, now_iso(now), *ids]).fetchall()}
         return [i for i in ids if i in taken]
 
-    def release_claims(self) -> int:
+    def release_claims(self, now: dt.datetime) -> int:
         """Claims left by a sender that died before marking its alerts: they are sent again (at least
         once). On SQLite the caller holds the state's write lock, so no other sender is alive and every
         claim is a dead one's; on a shared database, only claims older than CLAIM_LEASE are."""
-        stale = now_iso(dt.datetime.now(BEIJING) - dt.timedelta(seconds=CLAIM_LEASE)) if self.shared else None
+        stale = now_iso(now - dt.timedelta(seconds=CLAIM_LEASE)) if self.shared else None
         with self.transaction():
             return self.conn.execute(
                 "UPDATE alerts SET claimed_by=NULL WHERE claimed_by IS NOT NULL AND status='pending'"

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from ..clock import Clock, system_clock
 from ..models import BEIJING
 from ..store import Store, now_iso
 from .message import AlertData, Message, render
@@ -91,12 +92,12 @@ class Sender:
         store: Store,
         planner: Planner,
         deliver: Callable[[Channel, Message], str | None] | None = None,
-        clock: Callable[[], dt.datetime] | None = None,
+        clock: Clock = system_clock,
         rng: random.Random | None = None,
     ) -> None:
         self.store, self.planner = store, planner
         self.deliver = deliver or Delivery()
-        self.clock = clock or (lambda: dt.datetime.now(BEIJING))
+        self.clock = clock
         self.rng = rng or random.Random()
         self._lock = threading.Lock()  # one flush at a time per sender
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -147,7 +148,7 @@ class Sender:
         now: dt.datetime,
         report: FlushReport,
     ) -> None:
-        ids = self.store.claim(ids, self.owner)
+        ids = self.store.claim(ids, self.owner, now)
         if not ids:
             return  # another sender took them
         if sub is None or channel is None:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..clock import Clock
 from ..errors import FetchError
 from ..models import Attachment, NotModified, Page, Validators
 from .worker import Limits, Workers
@@ -64,9 +65,7 @@ class AttachmentReader:
     """Reads a notice's attachments. Without a store (`watcher extract --attachments`) every attachment is
     fetched and read, and nothing is remembered."""
 
-    def __init__(
-        self, store: Store | None, settings: AttachmentSettings, clock: Callable[[], dt.datetime]
-    ) -> None:
+    def __init__(self, store: Store | None, settings: AttachmentSettings, clock: Clock) -> None:
         self.store, self.settings, self.clock = store, settings, clock
         self._workers = Workers(settings.limits, settings.workers)
         self.parsed = 0  # files read by a worker, for logs and benchmarks

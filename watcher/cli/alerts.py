@@ -17,8 +17,9 @@ from .. import app, report
 from .. import config as config_mod
 from ..alert import Delivery, Subscriber, render
 from ..alert.message import sample
+from ..clock import today
 from ..errors import ConfigError
-from .base import Context, cli, echo_json, fail, now, open_store
+from .base import Context, cli, echo_json, fail, open_store
 
 
 def audience(obj: Context) -> tuple[Subscriber, ...]:
@@ -64,7 +65,7 @@ def alerts(obj: Context, status: str | None, limit: int, as_json: bool) -> None:
 def send(obj: Context) -> None:
     """Deliver the pending alerts that are due (and the deadline reminders due today)."""
     with obj.writer("send"):
-        result = app.send_alerts(obj.config)
+        result = app.send_alerts(obj.config, obj.clock)
     click.echo(str(result))
     for error in result.errors[:10]:
         click.echo(f"! {error}", err=True)
@@ -82,7 +83,8 @@ def notify_test(obj: Context, name: str) -> None:
         return
     failures = 0
     for channel in sub.channels:
-        message = render([sample(now().date())], channel.scheme, now().date())
+        day = today(obj.clock)
+        message = render([sample(day)], channel.scheme, day)
         error = Delivery()(channel, message)
         failures += error is not None
         click.echo(f"{'✓' if error is None else '✗'} {channel.masked}: {error or 'accepted'}")

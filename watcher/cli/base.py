@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sqlite3
 import sys
@@ -16,16 +15,18 @@ import click
 from .. import config as config_mod
 from .. import state as state_mod
 from ..classify import load_programmes
+from ..clock import Clock, system_clock
 from ..errors import ConfigError
-from ..models import BEIJING
 from ..secrets import SecretError, export, secret
 from ..state import StateError
 from ..store import DB_NAME, Store, damaged
 
 
 class Context:
-    def __init__(self, config_path: str | None, state: str | None, fresh: bool = False) -> None:
-        self.config_path, self.state, self.fresh = config_path, state, fresh
+    def __init__(
+        self, config_path: str | None, state: str | None, fresh: bool = False, clock: Clock = system_clock
+    ) -> None:
+        self.config_path, self.state, self.fresh, self.clock = config_path, state, fresh, clock
         self._config: config_mod.Config | None = None
 
     @property
@@ -64,7 +65,7 @@ class Context:
     def writer(self, command: str) -> contextlib.AbstractContextManager[None]:
         """The state's write lock for a command that writes (see watcher.state)."""
         return state_mod.writer(
-            self.config.settings.state, command, waiting=lambda m: click.echo(m, err=True)
+            self.config.settings.state, command, waiting=lambda m: click.echo(m, err=True), clock=self.clock
         )
 
 
@@ -101,7 +102,9 @@ def cli(ctx: click.Context, config_path: str | None, state: str | None, fresh: b
         export()
     except SecretError as exc:
         fail(str(exc), 2)
-    ctx.obj = Context(config_path, state, fresh)
+    # A program embedding the CLI (the tests) may hand it a clock as `obj`; otherwise the system's.
+    clock = ctx.obj if callable(ctx.obj) else system_clock
+    ctx.obj = Context(config_path, state, fresh, clock)
 
 
 def echo_json(value: Any) -> None:
@@ -138,10 +141,6 @@ def no_such_source(config: config_mod.Config, names: str, shown: int = 20) -> No
     fail(
         f"no such source: {names} ({f'the sources are: {listed}' if known else 'no source is configured'})", 2
     )
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(BEIJING)
 
 
 def open_store(obj: Context) -> Store:

@@ -8,6 +8,7 @@ import click
 
 from .. import config as config_mod
 from .. import logs
+from ..clock import Clock
 from .base import Context, cli, fail
 
 
@@ -35,13 +36,13 @@ def run(obj: Context, http: str | None, log_format: str) -> None:
 
     address = parse_http(http)
     logs.setup(log_format)
-    daemon = Daemon(obj.config, obj.state)
+    daemon = Daemon(obj.config, obj.state, obj.clock)
 
     async def serve_http(d: Daemon) -> None:
         from ..web import build_app, serve  # Starlette, Jinja2 and uvicorn (8 MB) only with --http
 
         assert address is not None
-        await serve(build_app(d.config, d), *address)
+        await serve(build_app(d.config, d, d.clock), *address)
 
     with obj.writer("run"):
         asyncio.run(daemon.run(serve_http if address else None))
@@ -52,10 +53,10 @@ def run(obj: Context, http: str | None, log_format: str) -> None:
 @click.pass_obj
 def serve_command(obj: Context, http: str) -> None:
     """Serve the page and the Atom feeds on their own (read-only), without the daemon."""
-    serve_page(obj.config, http)
+    serve_page(obj.config, http, obj.clock)
 
 
-def serve_page(config: config_mod.Config, http: str) -> None:
+def serve_page(config: config_mod.Config, http: str, clock: Clock) -> None:
     import uvicorn
 
     from ..web import build_app
@@ -63,4 +64,4 @@ def serve_page(config: config_mod.Config, http: str) -> None:
     address = parse_http(http)
     assert address is not None
     click.echo(f"watcher page on http://{address[0]}:{address[1]}/ (Ctrl-C to stop)")
-    uvicorn.run(build_app(config), host=address[0], port=address[1], log_level="warning")
+    uvicorn.run(build_app(config, clock=clock), host=address[0], port=address[1], log_level="warning")

@@ -13,6 +13,7 @@ import click
 from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
+from ..clock import Clock
 from ..config import Source
 from ..errors import FetchError, WatcherError
 from ..extract import extract as extract_page
@@ -22,7 +23,7 @@ from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
 from ..models import Attachment, Extracted, NotModified, attachment_label
 from ..pipeline import with_attachments
-from .base import Context, cli, echo_json, fail, no_such_source, now
+from .base import Context, cli, echo_json, fail, no_such_source
 
 
 def read_target(target: str, base_url: str | None, source: Source | None = None) -> tuple[str, str, str]:
@@ -59,7 +60,7 @@ async def _fetch_one(url: str, source: Source | None = None) -> tuple[str, str]:
     return page.text, page.encoding
 
 
-def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -> Extracted:
+def read_attachments(x: Extracted, clock: Clock, settings: AttachmentSettings | None = None) -> Extracted:
     """The notice with its attachments fetched and read now (nothing is remembered)."""
     settings = settings or AttachmentSettings()
     web = [a for a in x.attachments if a.url.startswith(("http://", "https://"))]
@@ -67,7 +68,7 @@ def read_attachments(x: Extracted, settings: AttachmentSettings | None = None) -
         return x
 
     async def run() -> Read:
-        reader = AttachmentReader(None, settings, now)
+        reader = AttachmentReader(None, settings, clock)
         async with _one_off_fetcher(x.url) as fetcher:
             try:
                 return await reader.read(
@@ -105,9 +106,9 @@ def extract(
         raise click.UsageError("give a URL, a FILE or --source NAME")
     regions: list[Candidate] | None = [] if explain else None
     try:
-        result, text = try_page(target, base_url, source, kind, regions)
+        result, text = try_page(target, obj.clock, base_url, source, kind, regions)
         if attachments and result.kind == "notice":
-            result = read_attachments(result)
+            result = read_attachments(result, obj.clock)
     except WatcherError as exc:
         fail(f"cannot read {target}: {reason_of(exc, target)}")
     if as_json:
@@ -127,6 +128,7 @@ def configured_source(obj: Context, name: str) -> Source:
 
 def try_page(
     target: str,
+    clock: Clock,
     base_url: str | None = None,
     source: Source | None = None,
     kind: str | None = None,
@@ -138,7 +140,7 @@ def try_page(
     selectors = source.selectors if source else None
     kind = kind or (source.kind if source else "auto")
     return extract_page(
-        text, base, encoding, kind=kind, selectors=selectors, now=now(), explain=regions
+        text, base, encoding, kind=kind, selectors=selectors, now=clock(), explain=regions
     ), text
 
 
@@ -225,7 +227,7 @@ def classify(obj: Context, target: str | None, text: str | None, as_json: bool) 
     """Match a notice (URL, FILE or --text) against the tracked programmes, with reasons."""
     classifier = Classifier(programmes_of(obj))
     try:
-        result = classify_target(classifier, target, text)
+        result = classify_target(classifier, target, text, obj.clock)
     except WatcherError as exc:
         fail(f"cannot read {target}: {reason_of(exc, target or '')}")
     if as_json:
@@ -241,7 +243,9 @@ def classify(obj: Context, target: str | None, text: str | None, as_json: bool) 
             click.echo(f"    {r.term} in {r.field} ×{r.count}")
 
 
-def classify_target(classifier: Classifier, target: str | None, text: str | None) -> Classification:
+def classify_target(
+    classifier: Classifier, target: str | None, text: str | None, clock: Clock
+) -> Classification:
     if text is not None:
         title, _, body = text.partition("\n\n")
         return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
@@ -252,8 +256,10 @@ def classify_target(classifier: Classifier, target: str | None, text: str | None
         title, _, body = raw.partition("\n")
         return classifier.classify(title.strip(), body.strip(), **_facts(title, body))
     page_text, encoding, base = read_target(target, None)
-    x = extract_page(page_text, base, encoding, kind="notice", now=now())
-    return classifier.classify_extracted(read_attachments(x))  # a programme may be named only in the guide
+    x = extract_page(page_text, base, encoding, kind="notice", now=clock())
+    return classifier.classify_extracted(
+        read_attachments(x, clock)
+    )  # a programme may be named only in the guide
 
 
 def _facts(title: str, body: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ..extract.listing import Candidate
 from ..models import Extracted
 from ..store import Store, due_iso, now_iso
 from .alerts import edit_config
-from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, now, open_store
+from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store
 from .pages import reason_of, try_page
 
 STARTER_SOURCE = ("gz-kjj-tzgg", "https://kjj.gz.gov.cn/xxgk/tzgg/", "广州市科学技术局 通知公告")
@@ -94,7 +94,7 @@ def sources(ctx: click.Context, validate: bool) -> None:
         return
     config = obj.config
     health = {row["name"]: row for row in open_store(obj).sources()}
-    at = now()
+    at = obj.clock()
     rows = []
     for s in config.sources:
         h = health.get(s.name, {})
@@ -134,7 +134,7 @@ def last_result(row: dict[str, Any], at: dt.datetime) -> str:
 def sources_pause(obj: Context, names: tuple[str, ...]) -> None:
     """Pause sources: a running daemon passes them over from its next look at the schedule (no restart),
     until `watcher sources resume`. `watcher check NAME` still checks one on request."""
-    _steer(obj, names, now_iso(now()))
+    _steer(obj, names, now_iso(obj.clock()))
     click.echo(f"paused {', '.join(names)}")
 
 
@@ -184,7 +184,7 @@ def sources_add(obj: Context, url: str, name: str | None, selectors: tuple[str, 
     if not no_preview:
         regions: list[Candidate] = []
         try:
-            x, _ = try_page(url, source=source, regions=regions)
+            x, _ = try_page(url, obj.clock, source=source, regions=regions)
         except WatcherError as exc:
             fail(f"not added: cannot read {url}: {reason_of(exc, url)} (--no-preview adds it anyway)")
         echo_lines(preview(x, regions, source))
@@ -281,7 +281,7 @@ def ask_daemon(obj: Context, chosen: list[config_mod.Source], holder: str, wait:
             click.echo(f"! {name} is paused: `watcher sources resume {name}` first", err=True)
         for name in unknown:
             click.echo(f"! {name} is not in the daemon's schedule yet: reload it (SIGHUP) first", err=True)
-        asked = now()
+        asked = obj.clock()
         store.check_now(waiting, due_iso(asked))
         if waiting:
             click.echo(f"asked {holder} to check {', '.join(waiting)} now", err=True)

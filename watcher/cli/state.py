@@ -16,6 +16,7 @@ from .. import app, queries, report
 from .. import config as config_mod
 from .. import state as state_mod
 from ..alert import Channel, Delivery, Message
+from ..clock import today
 from ..pipeline import SourceResult
 from ..store import Store, copy_state
 from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store
@@ -54,11 +55,11 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool, by
         app.scratch_state(config) if dry_run else contextlib.nullcontext(config) as run_config,
     ):
         show = Progress(len(sources)) if sys.stderr.isatty() and not as_json else None
-        results = asyncio.run(app.check_sources(run_config, sources, progress=show))
+        results = asyncio.run(app.check_sources(run_config, sources, obj.clock, progress=show))
         if show:
             show.done()
         deliver = Preview(out) if dry_run else Delivery(console=out)
-        sent = app.send_alerts(run_config, deliver=deliver)
+        sent = app.send_alerts(run_config, obj.clock, deliver=deliver)
     if as_json:
         echo_json(
             {
@@ -184,7 +185,8 @@ def search(obj: Context, text: str, limit: int) -> None:
 @click.option(
     "--serve", "http", metavar="HOST:PORT", help="Then serve the page and feeds on the demo's state."
 )
-def demo(http: str | None) -> None:
+@click.pass_obj
+def demo(obj: Context, http: str | None) -> None:
     """Run offline on bundled pages: check, let the site change, check again, show what changed."""
     import tempfile  # the demo's alone, like its local server
 
@@ -193,24 +195,24 @@ def demo(http: str | None) -> None:
     from .daemon import serve_page
 
     with LocalServer() as server, tempfile.TemporaryDirectory(prefix="watcher-demo-") as state:
-        notices = sample.sample_notices()
+        notices = sample.sample_notices(today(obj.clock))
         sample.publish(server, notices)
         config = config_mod.load("demo.yaml", state=state, text=sample.demo_config(server.base))
         click.echo(f"Serving a sample 通知公告 list and its notices on {server.base}\n")
         click.echo("== First check: everything is new")
-        echo_lines(render_check(asyncio.run(app.check_sources(config))))
+        echo_lines(render_check(asyncio.run(app.check_sources(config, clock=obj.clock))))
         click.echo("\n== Alerts (no subscriber configured, so they go to the console)\n")
-        click.echo(app.send_alerts(config))
+        click.echo(app.send_alerts(config, obj.clock))
         sample.publish(server, sample.next_round(notices))
         click.echo(
             "\n== The site changes: a new notice, a deadline moved, an attachment added, a counter ticks"
         )
         click.echo("== Second check: exactly the new and changed notices")
-        echo_lines(render_check(asyncio.run(app.check_sources(config))))
+        echo_lines(render_check(asyncio.run(app.check_sources(config, clock=obj.clock))))
         click.echo("\n== Alerts\n")
-        click.echo(app.send_alerts(config))
+        click.echo(app.send_alerts(config, obj.clock))
         if http:
-            serve_page(config, http)
+            serve_page(config, http, obj.clock)
 
 
 @cli.group("state")

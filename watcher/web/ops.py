@@ -62,7 +62,7 @@ def metrics(daemon: Daemon) -> Response:
            {k: outbox.get(k, 0) for k in ("pending", "sent", "failed")}, "status")  # fmt: skip
     family("sources_failing", "gauge", "Sources whose last check failed.", len(failing_sources(daemon)))
     family("reloads_total", "counter", "Configuration reloads.", s.reloads, "result")
-    family("start_time_seconds", "gauge", "When the daemon started (Unix time).", s.started)
+    family("start_time_seconds", "gauge", "When the daemon started (Unix time).", s.started.timestamp())
     family(
         "checks_running", "gauge", "Checks in flight, each holding its source's claim.", len(daemon.claimed)
     )

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from .. import queries, when
 from ..alert.message import what_changed
+from ..clock import Clock
 from ..config import Config, Source
 from ..store import Store
 
@@ -77,7 +78,7 @@ def templates() -> Any:
 
 
 class Pages:
-    def __init__(self, config: Callable[[], Config], clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, config: Callable[[], Config], clock: Clock) -> None:
         self.current, self.clock = config, clock  # the daemon's configuration can change on SIGHUP
         self._local = threading.local()  # one read connection per worker thread
 

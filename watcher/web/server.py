@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -12,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from ..clock import Clock, system_clock
 from ..config import Config
-from ..models import BEIJING
 from . import ops
 from .access import Guard, page_password
 from .feeds import Feeds
@@ -24,14 +23,11 @@ if TYPE_CHECKING:
 
 
 def build_app(
-    config: Config,
-    daemon: Daemon | None = None,
-    clock: Callable[[], dt.datetime] | None = None,
-    password: str | None = None,
+    config: Config, daemon: Daemon | None = None, clock: Clock = system_clock, password: str | None = None
 ) -> Starlette:
     """The page and the feeds; with a daemon, also /healthz and /metrics. `password` (by default
     WATCHER_PAGE_PASSWORD or its _FILE): required of every page and feed (see access.py)."""
-    now = clock or (lambda: dt.datetime.now(BEIJING))
+    now = clock
     pages = Pages((lambda: daemon.config) if daemon else (lambda: config), now)
     routes: list[Route] = [*pages.routes(), *Feeds(pages).routes()]
     if daemon is not None:
