@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install browser postgres faketime demo test test-later lint bench clean realpages chaos fuzz
+.PHONY: install browser postgres faketime demo test test-later lint bench clean realpages chaos fuzz screenshots
 
 $(BIN)/watcher: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,8 @@ lint: install
 browser:
 	@command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium chromium-driver >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq fonts-wqy-microhei >/dev/null; } || echo "no Chinese font: screenshots will show boxes"
 
 # The PostgreSQL tests start a throwaway server from Debian's packages; install them when missing (needs root).
 postgres:
@@ -61,6 +63,10 @@ bench: install
 	$(BIN)/python benchmarks/classify_bench.py
 	$(BIN)/python benchmarks/alert_bench.py
 	$(BIN)/python benchmarks/daemon_bench.py
+
+# The page at desktop and phone width, into docs/ (the test checks the shipped ones keep their shape).
+screenshots: install browser
+	WATCHER_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web.py -k screenshots
 
 clean:
 	rm -rf $(VENV) state/*.db*

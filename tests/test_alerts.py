@@ -65,6 +65,26 @@ def test_email_arrives_with_chinese_subject_and_both_parts(
     assert site[0].title in html and f'href="{server.url(site[0].path)}"' in html
 
 
+def test_email_text_part_carries_the_links_one_line_each(
+    server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
+) -> None:
+    """A reader of the plain-text part (a text-only client, a phone's preview) gets the addresses the HTML
+    part links to, and each field on its own line, not every line followed by a blank one."""
+    with Mailbox() as box:
+        config = configure(server, tmp_path, subscriber("ops", box.url, programmes=["guangfo"]))
+        check(config, Clock())
+        assert send_alerts(config, clock=Clock()).sent == 1
+        (mail,) = box.messages
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    lines = text.splitlines()
+    guide = next(line for line in lines if line.startswith("附件："))
+    assert guide.startswith("附件：附件1") and server.url("") in guide and ".docx" in guide.rsplit(" ", 1)[1]
+    assert f"链接：原文 {server.url(site[0].path)}" in lines
+    assert "" not in lines[:8], text  # heading, title and fields follow one another
+    kind = lines.index(next(line for line in lines if line.startswith("类别：")))
+    assert lines[kind + 1].startswith("截止：")
+
+
 def test_filters_choose_who_hears_what(
     server: LocalServer, site: list[demo.DemoNotice], tmp_path: Path
 ) -> None:

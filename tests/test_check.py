@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import socket
 import ssl
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trustme
 
 from watcher import config as config_mod
@@ -107,7 +109,11 @@ def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> No
     assert results["e500"].status == "error" and results["e500"].error == "HTTP 500"
     assert results["loop"].status == "error" and "redirect" in (results["loop"].error or "")
     assert results["bot"].status == "blocked"
-    assert results["dead"].status == "error" and "connection failed" in (results["dead"].error or "")
+    port = dead.rsplit(":", 1)[1].strip("/")  # in watcher's words, not aiohttp's `ssl:default [Connect call…`
+    assert (
+        results["dead"].status == "error"
+        and results["dead"].error == f"cannot connect to 127.0.0.1:{port}: connection refused"
+    )
     assert server.site.hits["/500.html"] == 2  # retried once, then given up
     rows = {r["name"]: r for r in Store(tmp_path).sources()}
     assert rows["e500"]["failures"] == 1 and rows["kjj"]["failures"] == 0
@@ -147,7 +153,10 @@ def test_broken_certificate_fails_unless_the_source_opts_out(tmp_path: Path) -> 
     ca.issue_cert("127.0.0.1").configure_cert(tls)
     with LocalServer(tls=tls) as https:
         demo.publish(https, demo.sample_notices(NOW.date()))
-        config = load(https, tmp_path, kit.source("lax", https.url(demo.LIST_PATH), verify_tls=False))
+        # the same list under another address (one source per URL): the site ignores the query
+        config = load(
+            https, tmp_path, kit.source("lax", https.url(demo.LIST_PATH) + "?lax", verify_tls=False)
+        )
         results = kit.run_check(config)
     assert https.base.startswith("https://")
     assert results["kjj"].status == "error" and "certificate" in (results["kjj"].error or "").lower()
@@ -203,3 +212,23 @@ def test_progress_hears_of_every_source(server: LocalServer, tmp_path: Path) -> 
     seen: list[tuple[str, str]] = []
     asyncio.run(check_sources(config, clock=lambda: NOW, progress=lambda r: seen.append((r.name, r.status))))
     assert sorted(seen) == [("gone", "error"), ("kjj", "ok")]
+
+
+def test_the_log_line_of_a_failed_check_says_why_without_counters(
+    server: LocalServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`check dead: error … errors=0` read as a contradiction: a failed check logs its reason alone."""
+    demo.publish(server, demo.sample_notices(NOW.date()))
+    server.site.put("/gone.html", b"", status=404)
+    config = load(server, tmp_path, kit.source("gone", server.url("/gone.html")))
+    with caplog.at_level(logging.INFO, logger="watcher.check"):
+        kit.run_check(config)
+    lines = {
+        r.getMessage().split(":")[0]: r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith("check")
+    }
+    assert lines["check gone"].startswith("check gone: error (HTTP 404) after ")
+    assert "errors=" not in lines["check gone"] and "new=" not in lines["check gone"]
+    assert lines["check kjj"].startswith("check kjj: ok new=4 changed=0 fetched=")
+    assert "errors=" not in lines["check kjj"]  # no entry failed: nothing to count

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from watcher import config as config_mod
+from watcher import secrets
 from watcher.cli import cli
 from watcher.errors import ConfigError
 
@@ -52,6 +53,24 @@ def test_values_are_typed_and_defaults_filled() -> None:
         (("    follow: no", "    follow: 1"), 8, "sources[0].follow", "true or false"),
         (("settings:", "setings:"), 1, "setings", "unknown section"),
         (("    headers: {Referer", "    headers: [Referer"), 9, "(syntax)", ""),
+        (
+            ("    kind: gkmlpt", "    kind: gkmlpt\n    encoding: gbkk"),
+            13,
+            "sources[1].encoding",
+            "unknown encoding",
+        ),
+        (
+            ("http://www.foshan.gov.cn/gkmlpt/index", "https://kjj.gz.gov.cn/tzgg/"),
+            11,
+            "sources[1].url",
+            "the same URL as source 'kjj'",
+        ),
+        (
+            ("  concurrency: 4", "  state: postgresql://w:${WATCHER_TEST_UNSET}@db/w"),
+            2,
+            "settings.state",
+            "WATCHER_TEST_UNSET is not set",
+        ),
     ],
 )
 def test_errors_name_file_line_and_field(edit: tuple[str, str], line: int, field: str, message: str) -> None:
@@ -61,6 +80,68 @@ def test_errors_name_file_line_and_field(edit: tuple[str, str], line: int, field
         config_mod.load("w.yaml", text=text)
     assert (info.value.path, info.value.line, info.value.field) == ("w.yaml", line, field)
     assert message in info.value.message
+
+
+def test_the_state_url_takes_variables_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_TEST_PGPW", "s3cret")
+    monkeypatch.delenv("WATCHER_STATE", raising=False)
+    text = GOOD.replace("  concurrency: 4", "  state: postgresql://w:${WATCHER_TEST_PGPW}@db/w")
+    assert config_mod.load("w.yaml", text=text).settings.state == "postgresql://w:s3cret@db/w"
+    assert config_mod.load("w.yaml", text=GOOD.replace("concurrency: 4", "state: ${WATCHER_TEST_PGPW}"))
+
+
+def test_secrets_come_from_files_named_by_their_file_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Docker and Compose secrets are files: `${NAME}` reads NAME, else the file NAME_FILE names (its
+    newline dropped); PostgreSQL's PGPASSWORD likewise, for libpq."""
+    (tmp_path / "key").write_text("abc123\n")
+    monkeypatch.setenv("WATCHER_TEST_KEY_FILE", str(tmp_path / "key"))
+    monkeypatch.delenv("WATCHER_TEST_KEY", raising=False)
+    text = (
+        GOOD + "subscribers:\n  - name: ops\n    urls: ['json://127.0.0.1/hook?token=${WATCHER_TEST_KEY}']\n"
+    )
+    (channel,) = config_mod.load("w.yaml", text=text).subscribers[0].channels
+    assert channel.url.endswith("token=abc123") and channel.scrub(channel.url).endswith("token=****")
+    monkeypatch.setenv("WATCHER_TEST_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(
+        ConfigError, match=r"w.yaml:16: subscribers\[0\].urls\[0\]: WATCHER_TEST_KEY_FILE=.*No such file"
+    ):
+        config_mod.load("w.yaml", text=text)
+    env = {"PGPASSWORD_FILE": str(tmp_path / "key")}
+    secrets.export(environ=env)
+    assert env["PGPASSWORD"] == "abc123"
+
+
+def test_a_configuration_that_cannot_be_written_is_left_as_it_was(tmp_path: Path) -> None:
+    """As under a read-only mount (here the file beside it, which the edit writes first, cannot be made,
+    even by root): one line saying so, the file untouched."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(GOOD)
+    (tmp_path / "sources.yaml.tmp").mkdir()
+    args = ["--config", str(path), "--state", str(tmp_path / "s"), "subscribers", "add", "b"]
+    added = CliRunner().invoke(cli, [*args, "--url", "json://127.0.0.1/hook"])
+    assert added.exit_code == 2 and "not written" in added.output and "read-write" in added.output
+    assert path.read_text() == GOOD
+
+
+def test_an_apprise_url_apprise_cannot_use_fails_validation(tmp_path: Path) -> None:
+    """Checked by apprise's own parser, when asked (`--validate`, `subscribers add`): the error names file,
+    line and field, and says what apprise found wrong."""
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        GOOD + "subscribers:\n  - name: ops\n    urls: ['json://127.0.0.1/hook', 'tgram://abc']\n"
+    )
+    args = ["--config", str(path), "--state", str(tmp_path / "s")]
+    result = CliRunner().invoke(cli, [*args, "sources", "--validate"])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:16: subscribers[0].urls[1]: apprise cannot use this URL" in result.output
+    assert "Telegram" in result.output
+    added = CliRunner().invoke(cli, [*args, "subscribers", "add", "b", "--url", "nosuchservice://x"])
+    assert added.exit_code == 2 and "not written" in added.output and "apprise cannot use" in added.output
+    assert "nosuchservice" not in path.read_text()
+    path.write_text(GOOD + "subscribers:\n  - name: ops\n    urls: ['json://127.0.0.1/hook']\n")
+    assert CliRunner().invoke(cli, [*args, "sources", "--validate"]).exit_code == 0
 
 
 def test_anchors_and_single_document() -> None:

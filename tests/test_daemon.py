@@ -85,6 +85,62 @@ def test_sighup_reloads_and_a_broken_file_is_rejected(running: tuple[Daemon, Web
     assert kit.get(daemon.url("/healthz"))[0] == 200
 
 
+def test_a_changed_interval_and_a_pause_steer_the_running_daemon(
+    running: tuple[Daemon, Webhook, LocalServer],
+) -> None:
+    """An interval lengthened on SIGHUP moves the stored due time (it stayed before); shortened back, the
+    source is due again at once; `watcher sources pause`, run beside the daemon, stops its checks and
+    `resume` brings them back, without a reload."""
+    daemon, _hook, _server = running
+    wait_for(lambda: len(daemon.checks_of("kjj")) >= 2, what="checks every 2 s")
+    good = daemon.config.read_text("utf-8")
+    daemon.config.write_text(good.replace("interval: 2s", "interval: 1h"), "utf-8")
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: any("new interval" in str(line["message"]) for line in daemon.lines()), what="moved")
+    settled = len(daemon.checks_of("kjj"))
+    time.sleep(5)
+    assert len(daemon.checks_of("kjj")) <= settled + 2  # a check in flight writes with the old interval
+    daemon.config.write_text(good, "utf-8")
+    daemon.signal(signal.SIGHUP)
+    now_checked = len(daemon.checks_of("kjj"))
+    wait_for(lambda: len(daemon.checks_of("kjj")) > now_checked, what="checks every 2 s again")
+
+    def cli(*args: str) -> Any:
+        return kit.watcher(daemon.config, daemon.state, *args, timeout=60)
+
+    assert cli("sources", "pause", "kjj").returncode == 0
+    paused = len(daemon.checks_of("kjj"))
+    time.sleep(5)
+    assert len(daemon.checks_of("kjj")) <= paused + 1  # one in flight at the pause may finish
+    listed = cli("sources").stdout
+    assert "paused" in next(line for line in listed.splitlines() if line.startswith("kjj"))
+    assert cli("sources", "resume", "kjj").returncode == 0
+    resumed = len(daemon.checks_of("kjj"))
+    wait_for(lambda: len(daemon.checks_of("kjj")) > resumed, what="checks after resume")
+
+
+def test_check_beside_a_running_daemon_asks_it_to_check_now(
+    running: tuple[Daemon, Webhook, LocalServer],
+) -> None:
+    """`watcher check kjj` refused while the daemon held the state; now it makes the source due in the store,
+    the daemon checks it within a second or two, and the command prints that check's result."""
+    daemon, _hook, server = running
+    wait_for(lambda: daemon.checks_of("kjj"), what="the first check")
+    good = daemon.config.read_text("utf-8")
+    daemon.config.write_text(good.replace("interval: 2s", "interval: 1h"), "utf-8")
+    daemon.signal(signal.SIGHUP)
+    wait_for(lambda: any("new interval" in str(line["message"]) for line in daemon.lines()), what="moved")
+    time.sleep(2)  # a check in flight at the reload has written
+    before = len(daemon.checks_of("kjj"))
+    demo.publish(server, demo.next_round(demo.sample_notices(kit.real_today())))
+    asked = kit.watcher(daemon.config, daemon.state, "check", "kjj", "--wait", "60", timeout=90)
+    assert asked.returncode == 0, asked.stderr
+    assert "asked `watcher run` (pid" in asked.stderr
+    row = next(line for line in asked.stdout.splitlines() if line.startswith("kjj"))
+    assert row.split()[1] == "ok" and int(row.split()[2]) == 1 and int(row.split()[3]) >= 2  # new, changed
+    assert len(daemon.checks_of("kjj")) == before + 1  # the daemon's check, not one of its own
+
+
 def test_sigterm_exits_cleanly_within_ten_seconds(running: tuple[Daemon, Webhook, LocalServer]) -> None:
     daemon, _hook, server = running
     server.site.put(demo.LIST_PATH, server.site.routes[demo.LIST_PATH].body, delay=30)  # a check in flight

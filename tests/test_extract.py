@@ -147,6 +147,7 @@ def test_cli_unreadable_page_is_one_line_error(server: LocalServer) -> None:
     )
     assert proc.returncode != 0
     assert proc.stderr.strip().count("\n") == 0 and "HTTP 500" in proc.stderr
+    assert proc.stderr.count(server.url("/gone.html")) == 1  # the address once, not again in the reason
 
 
 @pytest.mark.parametrize(

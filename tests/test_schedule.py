@@ -159,3 +159,29 @@ async def until(condition: Callable[[], object], timeout: float = 20.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("timed out")
+
+
+def test_a_changed_interval_moves_the_due_time_and_a_paused_source_is_passed_over(state: str) -> None:
+    with Store(state) as store:
+        steer(store)
+
+
+def steer(store: Store) -> None:
+    store.sync_sources({"a": "http://a.cn/", "b": "http://b.cn/", "c": "http://c.cn/"}, lambda n: at(0))
+    assert store.sync_intervals({"a": 3600, "b": 3600, "c": 60}, NOW) == []  # first seen: remembered only
+    store.conn.execute("UPDATE sources SET last_check=?, next_due=?", [at(-600), at(3000)])  # checked
+    # an hour → two hours: due twice as far from the last check; a minute → a second: not in the past
+    assert sorted(store.sync_intervals({"a": 7200, "b": 3600, "c": 1}, NOW)) == ["a", "c"]
+    due = {r["name"]: r["next_due"] for r in store.sources()}
+    assert due == {"a": at(-600 + 2 * 3600), "b": at(3000), "c": at(0)}
+    assert store.sync_intervals({"a": 7200, "b": 3600, "c": 1}, NOW) == []  # unchanged: nothing moves
+    store.pause("c", "http://c.cn/", at(0))
+    store.pause("new", "http://new.cn/", at(0))  # paused before a daemon ever saw it
+    assert store.due_sources(at(60), 10, "d", at(600)) == []  # c is due but paused
+    assert store.next_due() == at(3000)  # a paused source never wakes the dispatcher
+    store.pause("c", "http://c.cn/", None)
+    assert store.due_sources(at(60), 10, "d", at(600)) == [("c", at(0))]
+    store.pause("b", "http://b.cn/", at(0))
+    # `watcher check` beside a daemon: due now, except one being checked (c, claimed) or paused (b)
+    assert store.check_now(["a", "b", "c"], at(1)) == ["a"]
+    assert store.due_sources(at(2), 10, "d", at(600)) == [("a", at(1))]

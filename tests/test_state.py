@@ -65,13 +65,19 @@ def test_two_checks_at_once_send_each_alert_once(server: LocalServer, tmp_path: 
     assert any("waiting for `watcher check`" in err for _, err in outs)
 
 
-def test_a_check_beside_the_daemon_says_who_holds_the_state(tmp_path: Path) -> None:
+def test_a_send_beside_the_daemon_says_who_holds_the_state(tmp_path: Path) -> None:
+    """`send` stops and names the daemon; `check` asks it instead (tests/test_daemon.py), and says so when
+    the daemon has not scheduled the source."""
     config = tmp_path / "watcher.yaml"
     config.write_text("sources:\n  - name: x\n    url: http://127.0.0.1:9/\n", "utf-8")
     with state.writer(tmp_path / "state", "run"):
-        done = watcher(config, tmp_path / "state", "check")
+        done = watcher(config, tmp_path / "state", "send")
+        asked = watcher(config, tmp_path / "state", "check", "x", "--wait", "1")
         read_only = watcher(config, tmp_path / "state", "items")
     assert done.returncode == 2 and f"held by `watcher run` (pid {os.getpid()}" in done.stderr
+    assert (
+        asked.returncode == 1 and "x is not in the daemon's schedule yet: reload it (SIGHUP)" in asked.stderr
+    )
     assert read_only.returncode == 0
 
 

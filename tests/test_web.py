@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import os
 import shutil
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
 import uvicorn
+from click.testing import CliRunner
 
 from watcher import config as config_mod
-from watcher import demo
+from watcher import demo, queries, when
+from watcher.cli import cli
 from watcher.localsite import LocalServer
-from watcher.web import build_app
+from watcher.store import Store
+from watcher.web import access, build_app
 
 from . import kit
 from .kit import NOW
@@ -61,10 +68,10 @@ def served(server: LocalServer, state: str) -> Iterator[Served]:
 
 
 @contextmanager
-def serving(config: config_mod.Config) -> Iterator[str]:
+def serving(config: config_mod.Config, password: str | None = None) -> Iterator[str]:
     """The app on uvicorn in a thread, on a free loopback port."""
     port = free_port()
-    app = build_app(config, clock=lambda: NOW)
+    app = build_app(config, clock=lambda: NOW, password=password)
     web = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -206,3 +213,188 @@ def test_a_subscriber_feed_applies_its_filter(server: LocalServer, state: str) -
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(base + "/feeds/subscribers/nobody.xml", timeout=10)
     assert [e.title for e in feed.entries] == [notices[1].title]
+
+
+def page(served_base: str, path: str) -> Any:
+    from selectolax.lexbor import LexborHTMLParser
+
+    with urllib.request.urlopen(served_base + path, timeout=10) as r:
+        return LexborHTMLParser(r.read().decode("utf-8"))
+
+
+def test_a_notice_shows_its_text_with_the_changed_lines_marked_and_times_in_words(served: Served) -> None:
+    with Store(served.config.settings.state) as store:
+        rows = queries.items(store, limit=20)
+    key = next(r["key"] for r in rows if r["title"] == served.notices[0].title)
+    tree = page(served.base, "/notice/" + urllib.parse.quote(key, safe=""))
+    body = [p.text() for p in tree.css("div.body p")]
+    assert any("各有关单位" in line for line in body)  # the notice's text, line by line
+    marked = [m.text() for m in tree.css("div.body mark")]
+    assert marked and all("12月12日" in line for line in marked)  # the line the revision changed, marked
+    assert "12月5日" not in " ".join(body)  # the text is the current version's
+    # the page's clock is NOW (10:00): the two checks ran at 10:00 and 12:00 the same day
+    assert [t.text() for t in tree.css("div.version time")] == ["今天 12:00", "今天 10:00"]
+    assert tree.css_first("div.version time").attributes["datetime"].startswith("2026-11-23T12:00")
+
+
+def test_times_in_words_against_the_clock() -> None:
+    now = NOW  # 2026-11-23 10:00 Beijing
+    assert when.in_words("2026-11-23T09:12:00+08:00", now) == "今天 09:12"
+    assert when.in_words("2026-11-23T01:12:00+00:00", now) == "今天 09:12"  # shown in Beijing time
+    assert when.in_words("2026-11-22T18:40:00+08:00", now) == "昨天 18:40"
+    assert when.in_words("2026-11-20T08:00:00+08:00", now) == "3 天前"
+    assert when.in_words("2026-11-26T08:00:00+08:00", now) == "3 天后"
+    assert when.in_words("2026-10-02T08:00:00+08:00", now) == "10月2日"
+    assert when.in_words("2025-10-02T08:00:00+08:00", now) == "2025年10月2日"
+    assert when.until_words("2026-11-23T10:00:30+08:00", now) == "即将"
+    assert when.until_words("2026-11-23T10:12:00+08:00", now) == "12 分钟后"
+    assert when.interval(1800, chinese=True) == "每 30 分钟" and when.interval(90) == "90s"
+
+
+@pytest.fixture
+def sources_page(server: LocalServer, tmp_path: Path) -> Iterator[str]:
+    """Three sources at the clock's NOW: one checked fine, one whose host refuses, one paused."""
+    demo.publish(server, demo.sample_notices(NOW.date()))
+    dead = f"http://127.0.0.1:{free_port()}/list.html"
+    text = (f"settings:\n  per_host: {{delay: 0}}\n  retries: 0\nsources:\n"
+            f"  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
+            f"  - name: dead\n    url: {dead}\n    interval: 30m\n"
+            f"  - name: resting\n    url: {server.url('/resting.html')}\n    interval: 1d\n")  # fmt: skip
+    config = config_mod.load("web.yaml", state=str(tmp_path), text=text)
+    kit.run_check(config, kit.SteppedClock(NOW - dt.timedelta(days=3)))
+    with Store(tmp_path) as store:
+        store.pause("resting", server.url("/resting.html"), (NOW - dt.timedelta(hours=2)).isoformat())
+    with serving(config) as base:
+        yield base
+
+
+def test_the_sources_page_says_address_interval_next_check_and_last_result(sources_page: str) -> None:
+    rows = {
+        r.css_first("b").text(): [td.text(strip=True) for td in r.css("td")]
+        for r in page(sources_page, "/sources").css("tr.source")
+    }
+    kjj, dead, resting = rows["kjj"], rows["dead"], rows["resting"]
+    assert kjj[0].endswith(demo.LIST_PATH) and kjj[1] == "每 1 小时"
+    assert (
+        kjj[2] == "即将" and kjj[3] == "正常 · 3 天前" and kjj[5] == "无"
+    )  # overdue since the checks stopped
+    assert dead[1] == "每 30 分钟" and dead[3] == "出错 · 3 天前" and dead[4] == "1"
+    assert dead[5].startswith("cannot connect to 127.0.0.1:") and dead[5].endswith("connection refused")
+    assert (
+        resting[1] == "每 1 天" and resting[2] == "已暂停（今天 08:00起）" and resting[3] == "出错 · 3 天前"
+    )
+
+
+@BROWSER
+def test_the_sources_page_holds_on_a_phone(sources_page: str, browser: object) -> None:
+    browser.set_window_size(390, 844)  # type: ignore[attr-defined]
+    browser.get(sources_page + "/sources")  # type: ignore[attr-defined]
+    scroll = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")  # type: ignore[attr-defined]
+    widths = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...document.querySelectorAll('table.sources td')].map(e => e.getBoundingClientRect().width)"
+    )
+    assert scroll[0] <= scroll[1], "no sideways scrolling on a phone"
+    assert min(widths) > 250, "each value a line of its own, not a column a character wide"
+    browser.set_window_size(1200, 900)  # type: ignore[attr-defined]
+    heights = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...document.querySelectorAll('table.sources th')].map(e => e.getBoundingClientRect().height)"
+    )
+    assert max(heights) < 2 * min(heights), "every heading on one line at desktop width"
+
+
+def status_of(url: str, password: str | None = None) -> int:
+    request = urllib.request.Request(url)
+    if password is not None:
+        request.add_header(
+            "Authorization", "Basic " + base64.b64encode(f"anyone:{password}".encode()).decode()
+        )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_password_guards_the_page_and_each_feed_opens_with_its_own_token(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    """WATCHER_PAGE_PASSWORD_FILE (a Docker secret): the page asks for it; `watcher subscribers` prints each
+    subscriber's feed address with a token that opens that feed and nothing else. With `page_url`, feed
+    entries link to the notice's page on watcher, the original named in the summary."""
+    notices = demo.sample_notices(NOW.date())
+    demo.publish(server, notices)
+    path = tmp_path / "web.yaml"
+    path.write_text(f"settings:\n  per_host: {{delay: 0}}\n  page_url: https://watcher.example.org/\nsources:\n"
+                    f"  - name: kjj\n    url: {server.url(demo.LIST_PATH)}\n"
+                    "subscribers:\n  - name: parks\n    urls: ['json://127.0.0.1:9/x']\n    kinds: [遴选]\n")  # fmt: skip
+    (tmp_path / "page_password").write_text("s3cret-pw\n")
+    config = config_mod.load(str(path), state=str(tmp_path / "state"))
+    kit.run_check(config, kit.SteppedClock(NOW))
+    listed = CliRunner().invoke(
+        cli, ["--config", str(path), "--state", str(tmp_path / "state"), "subscribers"],
+        env={"WATCHER_PAGE_PASSWORD_FILE": str(tmp_path / "page_password")},
+    )  # fmt: skip
+    feed = next(line.split()[1] for line in listed.output.splitlines() if line.strip().startswith("feed "))
+    assert feed.startswith("/feeds/subscribers/parks.xml?token=")
+    with serving(config, password="s3cret-pw") as base:
+        assert status_of(base + "/") == 401 and status_of(base + "/sources", "wrong") == 401
+        assert status_of(base + "/", "s3cret-pw") == 200
+        assert status_of(base + feed) == 200  # a feed reader without a password
+        assert status_of(base + feed.replace("parks.xml", "../all.xml")) == 401  # that token opens one feed
+        assert status_of(base + "/feeds/all.xml?token=" + feed.rsplit("=", 1)[1]) == 401
+        parsed = feedparser.parse(urllib.request.urlopen(base + feed, timeout=10).read())
+    (entry,) = parsed.entries
+    assert entry.title == notices[1].title
+    assert entry.link.startswith("https://watcher.example.org/notice/")
+    assert f"原文 {server.url(notices[1].path)}" in entry.summary
+
+
+def test_the_page_served_beyond_loopback_without_a_password_is_warned_of() -> None:
+    assert access.exposure_warning("0.0.0.0", None) is not None
+    assert "WATCHER_PAGE_PASSWORD" in (access.exposure_warning("192.168.1.5", None) or "")
+    assert access.exposure_warning("127.0.0.1", None) is None and access.exposure_warning("::1", None) is None
+    assert access.exposure_warning("0.0.0.0", "pw") is None
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SHOT_PAGES = ("index", "deadlines", "notice", "sources")
+SHOT_SIZES = {"desktop": (1200, 900), "phone": (390, 844)}
+
+
+def png_width(data: bytes) -> int:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big")  # IHDR's width
+
+
+@BROWSER
+def test_each_page_holds_at_desktop_and_phone_width_as_the_screenshots_in_docs_show(
+    served: Served, browser: object, tmp_path: Path
+) -> None:
+    """Every page at both widths: no sideways scrolling, no heading broken a character per line, no date
+    broken in two; its screenshot taken now has the shape of the one in docs/ (WATCHER_SCREENSHOTS=1
+    writes them there: `make screenshots`)."""
+    out = DOCS if os.environ.get("WATCHER_SCREENSHOTS") else tmp_path
+    with Store(served.config.settings.state) as store:
+        rows = queries.items(store, limit=20)
+    key = next(r["key"] for r in rows if r["title"] == served.notices[0].title)
+    paths = {"index": "/", "deadlines": "/deadlines", "notice": "/notice/" + urllib.parse.quote(key, safe=""),
+             "sources": "/sources"}  # fmt: skip
+    for size, (width, height) in SHOT_SIZES.items():
+        browser.set_window_size(width, height)  # type: ignore[attr-defined]
+        for name in SHOT_PAGES:
+            browser.get(served.base + paths[name])  # type: ignore[attr-defined]
+            scroll = browser.execute_script(
+                "return [document.documentElement.scrollWidth, window.innerWidth]"
+            )  # type: ignore[attr-defined]
+            assert scroll[0] <= scroll[1], f"{name} scrolls sideways at {size} width"
+            lines = browser.execute_script(  # type: ignore[attr-defined]
+                "return [...document.querySelectorAll('th, .deadline, time, .date')].filter(e => e.offsetParent)"
+                ".map(e => e.getClientRects().length)"
+            )
+            assert all(n == 1 for n in lines), (
+                f"{name}: a heading or a date broken over lines at {size} width"
+            )
+            shot = browser.get_screenshot_as_png()  # type: ignore[attr-defined]
+            (out / f"page-{name}-{size}.png").write_bytes(shot)
+            shipped = DOCS / f"page-{name}-{size}.png"
+            assert shipped.exists() and png_width(shipped.read_bytes()) == png_width(shot), shipped

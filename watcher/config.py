@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,8 +16,10 @@ from . import yamlconf as y
 from .alert.subscribers import AlertSettings, Subscriber, parse_alert_settings, parse_subscribers
 from .attachments import AttachmentSettings
 from .classify import Programme, load_programmes, parse_programmes
+from .errors import ConfigError
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
+from .secrets import SecretError, secret
 from .state import is_database_url
 
 if TYPE_CHECKING:
@@ -74,6 +77,7 @@ class Settings:
     browser_seconds: float = 30.0
     browser_memory_mb: int = 1024
     browser_recycle: int = 200
+    page_url: str | None = None  # where readers reach watcher's page: feed entries link to it
 
     def browser_settings(self) -> BrowserSettings:
         from .browser import BrowserSettings  # the browser's module only for a daemon that needs it
@@ -141,6 +145,14 @@ def _interval(value: Any) -> float:
     return -1.0 if value == "auto" else y.duration(value)  # -1: adaptive, settled in _sources
 
 
+def _encoding(value: Any) -> str | None:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return f"unknown encoding {value!r} (such as gbk, gb18030, utf-8)"
+    return None
+
+
 def _url(value: Any) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -167,6 +179,7 @@ _SETTINGS = {
     "browser_seconds": y.Field((int, float), 30.0, y.between(1, 600), float),
     "browser_memory_mb": y.Field(int, 1024, y.between(256, 65536)),
     "browser_recycle": y.Field(int, 200, y.between(1, 100_000)),
+    "page_url": y.Field(str, None, _url),
 }
 _PER_HOST = {
     "concurrency": y.Field(int, 1, y.between(1, 100)),
@@ -182,7 +195,7 @@ _SOURCE = {
     "min_interval": y.Field((int, float, str), 900.0, y.check_duration, y.duration),
     "max_interval": y.Field((int, float, str), 86400.0, y.check_duration, y.duration),
     "selectors": y.Field(dict, {}),
-    "encoding": y.Field(str, None),
+    "encoding": y.Field(str, None, _encoding),
     "follow": y.Field(bool, True),
     "depth": y.Field(int, 1, lambda v: None if 0 <= v <= 3 else "must be 0 to 3"),
     "max_follow": y.Field(int, 30, y.between(1, 10_000)),
@@ -231,13 +244,51 @@ GUANGDONG_GOV = (
 )  # fmt: skip
 
 
+def config_candidates() -> tuple[Path, ...]:
+    """Where a configuration is looked for when neither --config nor WATCHER_CONFIG names one: the
+    current directory, then the user's configuration directory (where `watcher init` may write one)."""
+    home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(DEFAULT_CONFIG), Path(home) / "watcher" / DEFAULT_CONFIG
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> str:
+    """The file to read: the one named (--config, WATCHER_CONFIG), else the first candidate that exists,
+    else ./sources.yaml (whose absence `load` reports with every path tried)."""
+    named = path or os.environ.get("WATCHER_CONFIG")
+    if named:
+        return str(named)
+    return str(next((p for p in config_candidates() if p.exists()), Path(DEFAULT_CONFIG)))
+
+
+def _unreadable(path: str, named: bool, exc: ConfigError) -> ConfigError:
+    """A configuration that cannot be read, with where it was looked for and how to choose another."""
+    tried = [path] if named else [str(p) for p in config_candidates()]
+    shown = ", ".join(str(Path(p).expanduser().absolute()) for p in tried)
+    reason = exc.message.removeprefix("cannot read: ")
+    return ConfigError(
+        path, None, "(file)",
+        f"cannot read the configuration ({reason}); tried {shown}. Choose a file with `--config FILE` or "
+        "the WATCHER_CONFIG variable, or write a starter one with `watcher init`",
+    )  # fmt: skip
+
+
 def load(
-    path: str | os.PathLike[str] | None = None, state: str | None = None, text: str | None = None
+    path: str | os.PathLike[str] | None = None,
+    state: str | None = None,
+    text: str | None = None,
+    check_urls: bool = False,
 ) -> Config:
-    """Read and validate a configuration file. `state` (or WATCHER_STATE) overrides the file's state path."""
-    path = str(path or os.environ.get("WATCHER_CONFIG") or DEFAULT_CONFIG)
-    names: set[str] = set()
-    doc = y.load(path, text, build={("sources",): lambda d, at, item: _source(d, at, item, names)})
+    """Read and validate a configuration file. `state` (or WATCHER_STATE) overrides the file's state path.
+    `check_urls`: also have apprise parse every alert URL (a third of a second, to load its plugins)."""
+    named = bool(path or os.environ.get("WATCHER_CONFIG"))
+    path = find_config(path)
+    seen: dict[str, str] = {}  # each source's name and URL → the name of the source that has it
+    try:
+        doc = y.load(path, text, build={("sources",): lambda d, at, item: _source(d, at, item, seen)})
+    except ConfigError as exc:
+        if exc.field == "(file)" and exc.message.startswith("cannot read"):
+            raise _unreadable(path, named, exc) from exc
+        raise
     top = doc.value if doc.value is not None else {}
     if not isinstance(top, dict):
         raise doc.error((), "the file must be a mapping with 'sources:'")
@@ -249,11 +300,11 @@ def load(
     programmes = parse_programmes(doc, top["programmes"], ("programmes",)) if top.get("programmes") else ()
     known = {p.id: {t.id for t in p.tasks} for p in programmes or load_programmes()}
     subscribers = (
-        parse_subscribers(doc, top["subscribers"], {s.name for s in sources}, known)
+        parse_subscribers(doc, top["subscribers"], {s.name for s in sources}, known, check_urls)
         if top.get("subscribers")
         else ()
     )
-    alerts = parse_alert_settings(doc, top.get("alerts") or {})
+    alerts = parse_alert_settings(doc, top.get("alerts") or {}, check_urls)
     return Config(
         path=path, settings=settings, sources=sources, programmes=programmes, subscribers=subscribers,
         alerts=alerts,
@@ -271,7 +322,12 @@ def _settings(doc: y.Doc, value: Any, state: str | None) -> Settings:
         max_count=raw.pop("max_attachments"), seconds=raw.pop("attachment_seconds"),
         memory_mb=raw.pop("attachment_memory_mb"),
     )  # fmt: skip
-    state_dir = state or os.environ.get("WATCHER_STATE")
+    try:
+        state_dir = state or secret("WATCHER_STATE")
+    except SecretError as exc:
+        raise doc.error(("settings", "state"), str(exc)) from exc
+    if not state_dir and from_file:  # `${PGPASSWORD}` in a PostgreSQL URL, say
+        from_file = y.expand_env(doc, ("settings", "state"), from_file)
     if not state_dir and from_file and is_database_url(from_file):
         state_dir = from_file
     elif not state_dir:  # a path in the file is relative to the file
@@ -288,11 +344,13 @@ def _sources(doc: y.Doc, value: Any) -> tuple[Source, ...]:
     return tuple(value)
 
 
-def _source(doc: y.Doc, at: y.Path_, item: Any, names: set[str]) -> Source:
+def _source(doc: y.Doc, at: y.Path_, item: Any, seen: dict[str, str]) -> Source:
     raw = y.record(doc, at, item, _SOURCE, "a source")
-    if raw["name"] in names:
+    if f"name:{raw['name']}" in seen:
         raise doc.error((*at, "name"), f"duplicate source name {raw['name']!r}")
-    names.add(raw["name"])
+    if (other := seen.get(f"url:{raw['url']}")) is not None:  # its notices would be filed under one name
+        raise doc.error((*at, "url"), f"the same URL as source {other!r}: one source per address")
+    seen[f"name:{raw['name']}"] = seen[f"url:{raw['url']}"] = raw["name"]
     selectors = y.record(doc, (*at, "selectors"), raw.pop("selectors"), _SELECTORS, "selectors")
     domains = raw.pop("allowed_domains")
     raw["allowed_domains"] = (

@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import datetime as dt
 import email.utils
+import os
 import random
 import re
 import ssl
@@ -372,7 +373,17 @@ def _transport_error(url: str, exc: Exception) -> FetchError:
         cause is exc and isinstance(exc, httpx.TimeoutException)
     ):
         return Timeout(url, f"timed out ({type(exc).__name__})")
+    if isinstance(cause, aiohttp.ClientConnectorError):
+        return ConnectError(url, _cannot_connect(cause))
     return ConnectError(url, f"connection failed: {cause or type(cause).__name__}")
+
+
+def _cannot_connect(cause: aiohttp.ClientConnectorError) -> str:
+    """`cannot connect to 127.0.0.1:18899: connection refused`, not aiohttp's `… ssl:default [Connect call
+    failed …]` (which names TLS settings even for a plain http address)."""
+    error = cause.os_error
+    words = os.strerror(error.errno).lower() if error.errno else str(error) or type(error).__name__
+    return f"cannot connect to {cause.host}:{cause.port}: {words}"
 
 
 def _retry_after(value: str | None) -> float | None:

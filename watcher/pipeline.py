@@ -105,6 +105,18 @@ class _Notice:
     attachments: Read | None = None  # what reading its attachments fetched, parsed and has to write
 
 
+def _log_line(result: SourceResult) -> str:
+    """`check kjj: ok new=2 changed=0 fetched=3 1.20s`, with `entries failed=N` only when some did; a
+    failed check says why and nothing else (`error … errors=0` read as a contradiction)."""
+    if result.error:
+        return f"check {result.name}: {result.status} ({result.error}) after {result.elapsed:.2f}s"
+    failed = f" entries failed={len(result.errors)}" if result.errors else ""
+    return (
+        f"check {result.name}: {result.status} new={result.count('new')} changed={result.count('changed')}"
+        f"{failed} fetched={result.fetched} {result.elapsed:.2f}s"
+    )
+
+
 class Checker:
     """Runs checks of sources against one store and one fetcher."""
 
@@ -182,22 +194,21 @@ class Checker:
             "changed": result.count("changed"), "errors": len(result.errors), "fetched": result.fetched,
             "seconds": round(result.elapsed, 3), "error": result.error,
         }  # fmt: skip
-        log.info(
-            "check %s: %s new=%d changed=%d errors=%d fetched=%d %.2fs%s", source.name, result.status,
-            fields["new"], fields["changed"], fields["errors"], result.fetched, result.elapsed,
-            f" ({result.error})" if result.error else "", extra={"fields": fields},
-        )  # fmt: skip
+        log.info("%s", _log_line(result), extra={"fields": fields})
         return result
 
     def _next_due(self, source: Source, row: dict[str, Any] | None, status: str) -> str:
         """The source's interval, give or take a tenth (at most five minutes) so that sources added
-        together drift apart; on failure it doubles with each consecutive failure, capped at a day."""
+        together drift apart; on failure it doubles with each consecutive failure, capped at a day. The
+        spread is drawn from the source's name and the time, so a check at the same moment is due at the
+        same moment whichever store or daemon runs it."""
         failures = 0 if status in ("ok", "not_modified") else ((row or {}).get("failures") or 0) + 1
         interval = self.interval_of(source)
         delay = min(interval * (2**failures), max(MAX_BACKOFF, interval))
         spread = min(delay * 0.1, 300.0)
-        delay += random.uniform(-spread, spread)
-        return due_iso(self.clock() + dt.timedelta(seconds=delay))
+        now = self.clock()
+        delay += random.Random(f"{source.name}@{now.isoformat()}").uniform(-spread, spread)
+        return due_iso(now + dt.timedelta(seconds=delay))
 
     def interval_of(self, source: Source) -> float:
         """A source's interval. `interval: auto`: a week over one more than the notices it listed for the

@@ -197,6 +197,9 @@ class Daemon:
         added, parked = self.checker.store.sync_sources(urls, first_due)
         if added or parked:
             log.info("schedule: %d sources added, %d parked", added, parked)
+        intervals = {name: source.interval for name, source in self.sources.items()}
+        if moved := self.checker.store.sync_intervals(intervals, now):  # a changed interval, at once
+            log.info("schedule: %d sources due at a new interval (%s)", len(moved), ", ".join(moved[:5]))
         self._wake.set()
 
     # -------------------------------------------------------------- the dispatcher
@@ -284,10 +287,11 @@ class Daemon:
         """Logged at each check, shown on /healthz; the admin is told once, directly (the outbox is in the
         failing database)."""
         message = f"the state's database failed during the check of {name}: {exc}"
-        log.error(
-            "%s; `watcher state check` says what is wrong, `watcher state restore` puts a backup back",
-            message,
-        )
+        shared = self.checker is not None and self.checker.store.shared  # SQLite's backups do not apply
+        advice = state.POSTGRES_ADVICE if shared else (
+            "`watcher state check` says what is wrong, `watcher state restore` puts a backup back"
+        )  # fmt: skip
+        log.error("%s; %s", message, advice)
         self.stats.checks["store_error"] = self.stats.checks.get("store_error", 0) + 1
         if self.store_error is None:
             app.tell_admin_now(self.config, "watcher 数据库故障", message, self.clock)

@@ -73,6 +73,12 @@ def describe(state: str) -> str:
     return f"{scheme}://{credentials.split(':')[0]}@{place}" if at else state
 
 
+POSTGRES_ADVICE = (
+    "Is the server running and reachable, and are the address, user and password in settings.state (or "
+    "WATCHER_STATE) right? Its backups are PostgreSQL's own (pg_dump, pg_restore)"
+)
+
+
 @contextlib.contextmanager
 def writer(
     state_dir: str | Path,
@@ -93,7 +99,8 @@ def writer(
         fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StateError(
-            f"the state in {path} is read-only ({exc.strerror}): `watcher {command}` cannot write there; "
+            f"the state in {path} is read-only ({exc.strerror}) for uid {os.getuid()}: `watcher {command}` "
+            "cannot write there (a container's state volume must be writable by its user); "
             "read-only commands (items, alerts, sources, search, serve, check --dry-run) still work"
         ) from exc
     try:
@@ -124,6 +131,24 @@ def _acquire(fd: int, path: Path, command: str, wait: float, waiting: Callable[[
                 waiting(f"waiting for {holder} to finish with the state in {path}")
                 told = True
             time.sleep(0.1)
+
+
+def daemon_holding(state: str | Path) -> str | None:
+    """The `watcher run` that holds a SQLite state's lock (as `_describe` names it), or None."""
+    if is_database_url(str(state)):
+        return None
+    try:
+        fd = os.open(Path(state) / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None  # no lock file: nobody ever wrote here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None  # free: nobody holds it
+    except BlockingIOError:
+        holder = _describe(fd)
+        return holder if "watcher run" in holder else None
+    finally:
+        os.close(fd)
 
 
 def _describe(fd: int) -> str:

@@ -25,7 +25,16 @@ from typing import Any
 from .dialect import POSTGRES, SQLITE
 from .errors import StoreError
 from .models import BEIJING, Validators
-from .state import DB_NAME, StateError, guard, is_database_url, mark, sqlite_error, sqlite_errors
+from .state import (
+    DB_NAME,
+    POSTGRES_ADVICE,
+    StateError,
+    guard,
+    is_database_url,
+    mark,
+    sqlite_error,
+    sqlite_errors,
+)
 
 try:  # ISA-L writes the same zlib format 4-5x faster (28 against 122-150 us for a 30 KB page, 0.40 ratio)
     from isal.isal_zlib import compress
@@ -103,6 +112,12 @@ MIGRATIONS: list[str] = [  # {serial}, {integer}, {blob}: each dialect's types (
     """
     CREATE TABLE host_cookies (host TEXT PRIMARY KEY, cookies TEXT, expires TEXT, saved_at TEXT);
     """,
+    # 10: steering: a paused source is passed over by the dispatcher (`watcher sources pause`); the interval
+    # (whole seconds) its due time was set with, so that a changed interval moves the due time on reload
+    """
+    ALTER TABLE sources ADD COLUMN paused_at TEXT;
+    ALTER TABLE sources ADD COLUMN interval_s {integer};
+    """,
 ]
 
 CLAIM_LEASE = 120.0  # seconds a sender may hold an alert it is delivering (one message) before others may
@@ -117,8 +132,8 @@ def explain(exc: StoreError, path: Path | None = None) -> str:
         return {
             "full": f"the PostgreSQL server's disk is full ({text}): nothing was written",
             "read_only": f"the PostgreSQL state is read-only ({text}): read-only commands still work",
-            "unreachable": f"the PostgreSQL state cannot be reached ({text}): is the server up and the URL right?",
-        }.get(exc.failure, f"the PostgreSQL state failed: {text}")
+            "unreachable": f"the PostgreSQL state cannot be reached ({_first_line(text)}). {POSTGRES_ADVICE}",
+        }.get(exc.failure, f"the PostgreSQL state failed: {_first_line(text)}. {POSTGRES_ADVICE}")
     folder = path.parent if path else None
     if exc.failure == "full" or (folder is not None and _no_room(folder)):
         return f"disk full ({text}): nothing was written; the check will be retried once there is room"
@@ -129,6 +144,11 @@ def explain(exc: StoreError, path: Path | None = None) -> str:
         f"{where} cannot be used: {text}. `watcher state check` says what is wrong; "
         "`watcher state restore` puts the last backup back"
     )
+
+
+def _first_line(text: str) -> str:
+    """psycopg's messages run over lines; the first says what failed (and never holds the password)."""
+    return text.strip().splitlines()[0] if text.strip() else text
 
 
 class SQLiteConnection(sqlite3.Connection):
@@ -551,8 +571,8 @@ class Store:
         it) or the lease runs out (a daemon that died). Returns (name, due) pairs."""
         with self.transaction():  # on PostgreSQL, another daemon's picks are passed over
             rows = self.conn.rows(
-                "SELECT name, next_due FROM sources WHERE next_due <= ? ORDER BY next_due LIMIT ?"
-                + self.dialect.skip_locked,
+                "SELECT name, next_due FROM sources WHERE next_due <= ? AND paused_at IS NULL "
+                "ORDER BY next_due LIMIT ?" + self.dialect.skip_locked,
                 [now, limit],
             )
             self.conn.executemany(
@@ -588,8 +608,45 @@ class Store:
 
     def next_due(self) -> str | None:
         """When the next source falls due (None: nothing is scheduled)."""
-        row = self.conn.execute("SELECT min(next_due) FROM sources").fetchone()
+        row = self.conn.execute("SELECT min(next_due) FROM sources WHERE paused_at IS NULL").fetchone()
         return row[0] if row else None
+
+    def sync_intervals(self, intervals: Mapping[str, float], now: dt.datetime) -> list[str]:
+        """Each configured source's interval remembered; where it changed, the due time moved in proportion
+        from the last check (a backoff or spread stays, scaled), never before `now`. A source being checked
+        keeps its lease (its check writes the next due time with the new interval). Returns those moved."""
+        rows = self.conn.execute(
+            "SELECT name, interval_s, last_check, next_due, claimed_by FROM sources"
+        ).fetchall()
+        moved, remembered = [], []
+        for name, before, last, due, claimed in rows:
+            if name not in intervals or before == (after := round(intervals[name])):
+                continue
+            remembered.append((after, name))
+            if before and last and due and not claimed:
+                checked = dt.datetime.fromisoformat(last)
+                scaled = checked + (dt.datetime.fromisoformat(due) - checked) * (after / before)
+                moved.append((due_iso(max(scaled, now)), name))
+        with self.transaction():
+            self.conn.executemany("UPDATE sources SET interval_s=? WHERE name=?", remembered)
+            self.conn.executemany("UPDATE sources SET next_due=? WHERE name=?", moved)
+        return [name for _, name in moved]
+
+    def check_now(self, names: list[str], now: str) -> list[str]:
+        """Due at once, for whichever daemon looks next (`watcher check` beside a daemon): those not being
+        checked already and not paused. Returns the names made due."""
+        q = "UPDATE sources SET next_due=? WHERE name=? AND claimed_by IS NULL AND paused_at IS NULL AND next_due IS NOT NULL"
+        with self.transaction():
+            return [name for name in names if self.conn.execute(q, [now, name]).rowcount]
+
+    def pause(self, name: str, url: str, at: str | None) -> None:
+        """Pause a source (`at`: since when), or with None resume it: its due time stays (at once if passed)."""
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO sources (name, url, paused_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET paused_at=excluded.paused_at",
+                [name, url, at],
+            )
 
     def new_items_since(self, source: str, since: str) -> int:
         """Notices a source listed for the first time since `since`: how often it publishes."""

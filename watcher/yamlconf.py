@@ -8,7 +8,6 @@ are found then, by reading the events once more, and `sources[3].interval` is re
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .secrets import SecretError, secret
 
 Path_ = tuple[str | int, ...]
 
@@ -213,12 +213,17 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def expand_env(doc: Doc, at: Path_, value: str) -> str:
-    """`${NAME}` from the environment; a missing variable is a configuration error."""
+    """`${NAME}` from the environment, or from the file NAME_FILE names (a Docker secret); a missing
+    variable is a configuration error."""
 
     def sub(m: re.Match[str]) -> str:
-        if m.group(1) not in os.environ:
-            raise doc.error(at, f"environment variable {m.group(1)} is not set")
-        return os.environ[m.group(1)]
+        try:
+            found = secret(m.group(1))
+        except SecretError as exc:
+            raise doc.error(at, str(exc)) from exc
+        if found is None:
+            raise doc.error(at, f"environment variable {m.group(1)} is not set (nor {m.group(1)}_FILE)")
+        return found
 
     return _ENV.sub(sub, value)
 

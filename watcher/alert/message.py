@@ -4,8 +4,10 @@ An `AlertData` is written into the outbox with the alert, so a message can be re
 after a failed send, without the item it describes. `render()` is the one renderer; a family decides
 markup and length:
 
-    email     HTML (apprise adds the plain-text part), a subject such as
-              [广佛科技创新合作·申报] 关于组织申报2022年… (截止 2022-10-31)
+    email     HTML, a subject such as
+              [广佛科技创新合作·申报] 关于组织申报2022年… (截止 2022-10-31); apprise makes the
+              plain-text part from it, dropping every href and starting a line at each tag, so the
+              HTML shows each address as text too and has no whitespace between its blocks
     markdown  DingTalk, Telegram, ServerChan, Slack, Discord, Matrix…
     text      WeCom and Feishu bots (apprise posts them as text messages, where markdown would show
               as asterisks), json://, the console and anything else
@@ -226,6 +228,7 @@ class Style:
     blocks: dict[str, str]
     escape: Callable[[str], str]
     wrap: str = "{}"
+    sep: str = "\n"  # between blocks
 
     def write(self, title: str, blocks: Iterable[Block]) -> str:
         e = self.escape
@@ -233,7 +236,7 @@ class Style:
         for _, kind, label, value in blocks:
             text, _, url = value.partition("\x1f")
             out.append(self.blocks[kind].format(label=e(label), text=e(text), url=e(url)))
-        return self.wrap.format("\n".join(out))
+        return self.wrap.format(self.sep.join(out))
 
 
 def _md(text: str) -> str:
@@ -259,16 +262,20 @@ MARKDOWN = Style(
 # html.escape(quote=True) as one table: importing `html` loads html.entities too (half a megabyte of every
 # process, for a function of five replacements).
 _HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"})
+_URL_STYLE = "color:#888;font-size:12px;word-break:break-all"
 HTML = Style(
     title="<h1>{text}</h1>",
     blocks={
         "heading": '<p style="color:#666;margin:0">{label}</p><h2 style="margin:.2em 0 .5em"><a href="{url}">{text}</a></h2>',
-        "section": "<h3>{text}</h3>", "item": '<p style="margin:.25em 0">• [{label}] <a href="{url}">{text}</a></p>',
-        "diff": '<pre style="margin:0;color:#555">{text}</pre>', "link": '<p style="margin:.25em 0">{label}：<a href="{url}">{text}</a></p>',
+        "section": "<h3>{text}</h3>",
+        "item": f'<p style="margin:.25em 0">• [{{label}}] <a href="{{url}}">{{text}}</a><br><span style="{_URL_STYLE}">{{url}}</span></p>',
+        "diff": '<pre style="margin:0;color:#555">{text}</pre>',
+        "link": f'<p style="margin:.25em 0">{{label}}：<a href="{{url}}">{{text}}</a> <span style="{_URL_STYLE}">{{url}}</span></p>',
         "field": '<p style="margin:.25em 0"><b>{label}</b>：{text}</p>',
     },
     escape=lambda text: text.translate(_HTML_ESCAPES),
-    wrap='<div style="font-family:sans-serif;line-height:1.6">\n{}\n</div>',
+    wrap='<div style="font-family:sans-serif;line-height:1.6">{}</div>',
+    sep="",  # a newline between two blocks would be a blank line of its own in the plain-text part
 )  # fmt: skip
 _STYLES = {"text": TEXT, "markdown": MARKDOWN, "email": HTML}
 

@@ -160,9 +160,10 @@ _LISTS = ("programmes", "kinds", "regions", "sources", "keywords")
 
 
 def parse_subscribers(
-    doc: y.Doc, value: Any, sources: set[str], programmes: dict[str, set[str]]
+    doc: y.Doc, value: Any, sources: set[str], programmes: dict[str, set[str]], check_urls: bool = False
 ) -> tuple[Subscriber, ...]:
-    """`programmes` maps each known programme id to its task ids, so a typo is an error, not silence."""
+    """`programmes` maps each known programme id to its task ids, so a typo is an error, not silence;
+    `check_urls`: each URL parsed by apprise too (see `apprise_problem`)."""
     if not isinstance(value, list):
         raise doc.error(("subscribers",), "expected a list of subscribers")
     out: list[Subscriber] = []
@@ -178,7 +179,7 @@ def parse_subscribers(
         for j, name in enumerate(raw["sources"]):
             if name not in sources:
                 raise doc.error((*at, "sources", j), f"no source named {name!r}")
-        raw["channels"] = channels(doc, (*at, "urls"), raw.pop("urls"))
+        raw["channels"] = channels(doc, (*at, "urls"), raw.pop("urls"), check_urls)
         if not raw["channels"]:
             raise doc.error((*at, "urls"), "a subscriber needs at least one URL")
         out.append(Subscriber(**raw))
@@ -193,14 +194,14 @@ def _check_programme(doc: y.Doc, at: y.Path_, wanted: str, programmes: dict[str,
         raise doc.error(at, f"programme {pid!r} has no task {task!r}")
 
 
-def parse_alert_settings(doc: y.Doc, value: Any) -> AlertSettings:
+def parse_alert_settings(doc: y.Doc, value: Any, check_urls: bool = False) -> AlertSettings:
     raw = y.record(doc, ("alerts",), value, _ALERTS, "alerts")
     urls = raw.pop("admin")
-    admin = channels(doc, ("alerts", "admin"), urls) if urls else ()
+    admin = channels(doc, ("alerts", "admin"), urls, check_urls) if urls else ()
     return AlertSettings(**raw, admin=admin)
 
 
-def channels(doc: y.Doc, at: y.Path_, value: Any) -> tuple[Channel, ...]:
+def channels(doc: y.Doc, at: y.Path_, value: Any, check_urls: bool = False) -> tuple[Channel, ...]:
     out = []
     for j, template in enumerate(y.str_list(doc, at, value)):
         where = (*at, j) if isinstance(value, list) else at
@@ -208,8 +209,28 @@ def channels(doc: y.Doc, at: y.Path_, value: Any) -> tuple[Channel, ...]:
         if "://" not in url:
             raise doc.error(where, "expected an apprise URL such as mailto://… or wecombot://KEY")
         secrets = tuple(y.expand_env(doc, where, m) for m in re.findall(r"\$\{[A-Za-z_]\w*\}", template))
-        out.append(Channel(template, url, tuple(s for s in secrets if s)))
+        channel = Channel(template, url, tuple(s for s in secrets if s))
+        if check_urls and (problem := apprise_problem(url)):
+            raise doc.error(where, channel.scrub(problem))
+        out.append(channel)
     return tuple(out)
+
+
+def apprise_problem(url: str) -> str | None:
+    """Why apprise cannot use `url`, in apprise's own words (its parser, the one that will send), or None.
+    Only when asked: importing apprise and loading its plugins takes a third of a second."""
+    if url == CONSOLE_URL:
+        return None
+    import logging
+
+    import apprise
+
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
+        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is not None:
+        return None
+    said = [line for line in log.getvalue().splitlines() if line and not line.startswith("Could not load")]
+    return "apprise cannot use this URL" + (f": {said[0]}" if said else "")
 
 
 _SECRET_KEYS = re.compile(r"key|token|secret|pass|pwd|sign|access", re.I)

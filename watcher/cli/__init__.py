@@ -1,6 +1,6 @@
 """The command line: a thin skin over the library. Each command parses, calls, prints."""
 
-from . import alerts, daemon, pages, state  # noqa: F401  (each registers its commands)
+from . import alerts, daemon, pages, sources, state  # noqa: F401  (each registers its commands)
 from .base import cli
 
 

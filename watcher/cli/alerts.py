@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -97,6 +98,9 @@ def subscribers(ctx: click.Context) -> None:
     if ctx.invoked_subcommand:
         return
     obj: Context = ctx.obj
+    from ..web.access import feed_token, page_password
+
+    password = page_password()
     if not obj.config.subscribers:
         click.echo("no subscribers: alerts go to the console (add one with `watcher subscribers add`)")
     for s in obj.config.subscribers:
@@ -107,6 +111,9 @@ def subscribers(ctx: click.Context) -> None:
         click.echo(f"{s.name}: {mode}{quiet}; {'; '.join(filters) or 'every programme'}")
         for c in s.channels:
             click.echo(f"    {c.masked}")
+        if password:  # the page needs a password: this feed opens with its own token
+            feed = f"/feeds/subscribers/{s.name}.xml"
+            click.echo(f"    feed {quote(feed)}?token={feed_token(password, feed)}")
 
 
 @subscribers.command("add")
@@ -170,9 +177,13 @@ def edit_config(obj: Context, change: Callable[[Any], None]) -> None:
     out = io.StringIO()
     yaml.dump(data, out)
     try:
-        config_mod.load(str(path), obj.state, text=out.getvalue())
+        config_mod.load(str(path), obj.state, text=out.getvalue(), check_urls=True)
     except ConfigError as exc:
         fail(f"not written: {exc}", 2)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(out.getvalue(), "utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(out.getvalue(), "utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # a container's read-only mount, say: the file is as it was
+        fail(f"not written: {path.parent} cannot be written ({exc.strerror}, uid {os.getuid()}); mount the "
+             "configuration's directory read-write, or edit the file where it lives", 2)  # fmt: skip

@@ -7,14 +7,16 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from .. import config as config_mod
 from .. import state as state_mod
+from ..classify import load_programmes
 from ..clock import Clock, system_clock
 from ..errors import ConfigError, StoreError
+from ..secrets import SecretError, export, secret
 from ..state import StateError
 from ..store import DB_NAME, Store, explain
 
@@ -28,16 +30,20 @@ class Context:
 
     @property
     def config_file(self) -> str:
-        return self.config_path or config_mod.DEFAULT_CONFIG
+        return config_mod.find_config(self.config_path)
+
+    @property
+    def programmes(self) -> tuple[Any, ...]:
+        """The configured programmes; the bundled ones when no configuration was named or found (`classify`
+        and `programmes` work anywhere)."""
+        if self.config_path is None and not Path(self.config_file).exists():
+            return load_programmes()
+        return self.config.tracked_programmes
 
     @property
     def config(self) -> config_mod.Config:
         if self._config is None:
-            try:
-                self._config = config_mod.load(self.config_path, self.state)
-            except ConfigError as exc:
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(2)
+            self._config = self.load()
             shared = state_mod.is_database_url(self._config.settings.state)
             if (
                 self.fresh
@@ -46,6 +52,14 @@ class Context:
             ):
                 click.echo(f"starting over: the old database is kept as {aside}", err=True)
         return self._config
+
+    def load(self, check_urls: bool = False) -> config_mod.Config:
+        """The configuration read now (exit 2 on an error); `check_urls`: apprise parses each alert URL."""
+        try:
+            return config_mod.load(self.config_path, self.state, check_urls=check_urls)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
 
     def writer(self, command: str) -> contextlib.AbstractContextManager[None]:
         """The state's write lock for a command that writes (see watcher.state)."""
@@ -79,6 +93,11 @@ class Commands(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, state: str | None, fresh: bool) -> None:
     """watcher: notice monitoring and change alerts for government S&T programmes."""
+    try:  # NAME_FILE for a secret (Docker's /run/secrets/…): the state's URL, libpq's PGPASSWORD
+        state = state or secret("WATCHER_STATE")
+        export()
+    except SecretError as exc:
+        fail(str(exc), 2)
     # A program embedding the CLI (the tests) may hand it a clock as `obj`; otherwise the system's.
     clock = ctx.obj if callable(ctx.obj) else system_clock
     ctx.obj = Context(config_path, state, fresh, clock)
@@ -106,9 +125,18 @@ def echo_lines(lines: Iterable[str]) -> None:
         click.echo(line)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def no_such_source(config: config_mod.Config, names: str, shown: int = 20) -> NoReturn:
+    """Exit 2 naming the sources there are (the first `shown` of a long file)."""
+    known = sorted(s.name for s in config.sources)
+    listed = ", ".join(known[:shown]) + (f" and {len(known) - shown} more" if len(known) > shown else "")
+    fail(
+        f"no such source: {names} ({f'the sources are: {listed}' if known else 'no source is configured'})", 2
+    )
 
 
 def open_store(obj: Context) -> Store:

@@ -13,11 +13,16 @@ from .base import Context, cli, fail
 
 
 def parse_http(value: str | None) -> tuple[str, int] | None:
+    """HOST:PORT; a warning when the page would be open beyond this machine without a password."""
     if not value:
         return None
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
         fail(f"--http expects HOST:PORT, got {value!r}", 2)
+    from ..web.access import exposure_warning, page_password
+
+    if warning := exposure_warning(host or "127.0.0.1", page_password()):
+        click.echo(f"warning: {warning}", err=True)
     return host or "127.0.0.1", int(port)
 
 

@@ -14,7 +14,8 @@ from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
 from ..clock import Clock, system_clock
-from ..errors import Blocked, WatcherError
+from ..config import Source
+from ..errors import Blocked, FetchError, WatcherError
 from ..extract import extract as extract_page
 from ..extract.explain import notice_sources
 from ..extract.listing import Candidate
@@ -23,16 +24,21 @@ from ..fetch import Fetcher, FetchSettings, decode
 from ..models import Attachment, Extracted, NotModified, attachment_label
 from ..pipeline import with_attachments
 from ..transport import built_by_script
-from .base import Context, cli, echo_json, fail
+from .base import Context, cli, echo_json, fail, no_such_source
 
 
 def read_target(
-    target: str, base_url: str | None, browser: bool = False, clock: Clock = system_clock
+    target: str,
+    base_url: str | None,
+    source: Source | None = None,
+    browser: bool = False,
+    clock: Clock = system_clock,
 ) -> tuple[str, str, str]:
-    """(text, encoding, base URL) for a URL or a FILE; raises WatcherError on failure. `browser`: a URL as
-    headless Chromium leaves it after the page's scripts."""
+    """(text, encoding, base URL) for a URL or a FILE; raises WatcherError on failure. A `source`'s
+    headers, encoding, TLS and robots settings are used to fetch its URL, as a check would; `browser`: the
+    URL as headless Chromium leaves it after the page's scripts."""
     if target.startswith(("http://", "https://")):
-        page = _render_one(target, clock) if browser else _fetch_one(target)
+        page = _render_one(target, clock, source) if browser else _fetch_one(target, source)
         return (*asyncio.run(page), base_url or target)
     if browser:
         raise WatcherError("--browser reads a URL, not a file")
@@ -54,20 +60,25 @@ def _one_off_fetcher(url: str) -> Fetcher:
     return Fetcher(FetchSettings(per_host_delay=0, robots=False, retries=0, allow_private=own))
 
 
-async def _fetch_one(url: str) -> tuple[str, str]:
+async def _fetch_one(url: str, source: Source | None = None) -> tuple[str, str]:
+    options: dict[str, Any] = {}
+    if source is not None:
+        options = {"headers": dict(source.headers), "verify": source.verify_tls,
+                   "encoding": source.encoding, "robots": source.robots}  # fmt: skip
     async with _one_off_fetcher(url) as fetcher:
-        page = await fetcher.get(url)
+        page = await fetcher.get(url, **options)
     assert not isinstance(page, NotModified)
     return page.text, page.encoding
 
 
-async def _render_one(url: str, clock: Clock) -> tuple[str, str]:
+async def _render_one(url: str, clock: Clock, source: Source | None = None) -> tuple[str, str]:
     from ..transport import Transport
 
     async with _one_off_fetcher(url) as fetcher:
         transport = Transport(fetcher, None, config_mod.Settings(), clock)
         try:
-            page = await transport.render(config_mod.Source("extract", url, robots=False), url, "--browser")
+            source = source or config_mod.Source("extract", url, robots=False)
+            page = await transport.render(source, url, "--browser")
         finally:
             await transport.aclose()
     assert not isinstance(page, NotModified)
@@ -97,9 +108,11 @@ def read_attachments(x: Extracted, clock: Clock, settings: AttachmentSettings | 
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@click.option("--source", "source_name", metavar="NAME",
+              help="Try a configured source with all its settings (selectors, encoding, headers, kind).")  # fmt: skip
 @click.option("--base-url", help="Resolve relative links against this URL (for a FILE).")
-@click.option("--kind", type=click.Choice(config_mod.SOURCE_KINDS), default="auto", show_default=True)
+@click.option("--kind", type=click.Choice(config_mod.SOURCE_KINDS), default=None, help="[default: auto]")
 @click.option("--json", "as_json", is_flag=True, help="Print the fields as one JSON object.")
 @click.option("--explain", is_flag=True, help="Also show which regions could be the list, and why.")
 @click.option(
@@ -108,20 +121,18 @@ def read_attachments(x: Extracted, clock: Clock, settings: AttachmentSettings | 
 @click.option("--browser", is_flag=True, help="Read the URL through headless Chromium, after its scripts.")
 @click.pass_obj
 def extract(
-    obj: Context,
-    target: str,
-    base_url: str | None,
-    kind: str,
-    as_json: bool,
-    explain: bool,
-    attachments: bool,
-    browser: bool,
-) -> None:
-    """Show what watcher reads on a page (URL or FILE)."""
+    obj: Context, target: str | None, source_name: str | None, base_url: str | None, kind: str | None,
+    as_json: bool, explain: bool, attachments: bool, browser: bool,
+) -> None:  # fmt: skip
+    """Show what watcher reads on a page (URL or FILE), or at a configured source (--source NAME)."""
+    source = configured_source(obj, source_name) if source_name else None
+    if source is not None and target is None:
+        target = source.url
+    if target is None:
+        raise click.UsageError("give a URL, a FILE or --source NAME")
     regions: list[Candidate] | None = [] if explain else None
     try:
-        text, encoding, base = read_target(target, base_url, browser, obj.clock)
-        result = extract_page(text, base, encoding, kind=kind, now=obj.clock(), explain=regions)
+        result, text = try_page(target, obj.clock, base_url, source, kind, regions, browser)
         if attachments and result.kind == "notice":
             result = read_attachments(result, obj.clock)
     except Blocked as exc:
@@ -131,8 +142,7 @@ def extract(
         fail(f"cannot read {target}: {exc}{hint}")
         return
     except WatcherError as exc:
-        fail(f"cannot read {target}: {exc}")
-        return
+        fail(f"cannot read {target}: {reason_of(exc, target)}")
     if as_json:
         echo_json(result.to_json())
     else:
@@ -148,6 +158,40 @@ def extract(
                 "no list here, and the page's scripts load data: a `fetch: auto` source reads it through the "
                 "browser (its list is built by script); `--browser` shows what the browser sees"
             )
+
+
+def configured_source(obj: Context, name: str) -> Source:
+    try:
+        return obj.config.source(name)
+    except KeyError:
+        no_such_source(obj.config, name)
+
+
+def try_page(
+    target: str,
+    clock: Clock,
+    base_url: str | None = None,
+    source: Source | None = None,
+    kind: str | None = None,
+    regions: list[Candidate] | None = None,
+    browser: bool = False,
+) -> tuple[Extracted, str]:
+    """What watcher reads at `target` (and the page's text), with a source's settings when given: its
+    kind and selectors as a check applies them. Raises WatcherError."""
+    text, encoding, base = read_target(target, base_url, source, browser, clock)
+    selectors = source.selectors if source else None
+    kind = kind or (source.kind if source else "auto")
+    return extract_page(
+        text, base, encoding, kind=kind, selectors=selectors, now=clock(), explain=regions
+    ), text
+
+
+def reason_of(exc: WatcherError, target: str) -> str:
+    """A fetch error's reason without the address already named (once more only when a redirect led
+    elsewhere)."""
+    if isinstance(exc, FetchError):
+        return exc.reason if exc.url == target else f"{exc.url}: {exc.reason}"
+    return str(exc)
 
 
 def render_explanation(x: Extracted, regions: list[Candidate], text: str) -> str:
@@ -227,8 +271,7 @@ def classify(obj: Context, target: str | None, text: str | None, as_json: bool) 
     try:
         result = classify_target(classifier, target, text, obj.clock)
     except WatcherError as exc:
-        fail(f"cannot read {target}: {exc}")
-        return
+        fail(f"cannot read {target}: {reason_of(exc, target or '')}")
     if as_json:
         echo_json(result.to_json())
         return
@@ -270,7 +313,7 @@ def _facts(title: str, body: str) -> dict[str, Any]:
 
 
 def programmes_of(obj: Context) -> tuple[Any, ...]:
-    return obj.config.tracked_programmes
+    return obj.programmes
 
 
 @cli.command()

@@ -19,21 +19,30 @@ from ..alert import Channel, Delivery, Message
 from ..clock import today
 from ..pipeline import SourceResult
 from ..store import MIGRATIONS, TABLES, Store, copy_state
-from .base import Context, cli, echo_json, echo_lines, fail, open_store
+from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store
+from .sources import ask_daemon
 
 
 @cli.command()
 @click.argument("names", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: sources and changes.")
 @click.option("--dry-run", is_flag=True, help="Print the alerts instead of sending them.")
+@click.option("--by-daemon", is_flag=True,
+              help="Ask the running daemons to check now (the default beside a SQLite state's daemon).")  # fmt: skip
+@click.option("--wait", default=300.0, show_default=True, help="Seconds to wait for a daemon's results.")
 @click.pass_obj
-def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool) -> None:
-    """Check the sources once (all, or the NAMES given) and report what is new and changed."""
+def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool, by_daemon: bool,
+          wait: float) -> None:  # fmt: skip
+    """Check the sources once (all, or the NAMES given) and report what is new and changed. Beside a
+    running daemon, the daemon is asked to check them now (through the store) and its results printed."""
     config = obj.config
     try:
         sources = app.select_sources(config, names)
     except KeyError as exc:
-        fail(f"no such source: {exc.args[0]}", 2)
+        no_such_source(config, exc.args[0])
+    holder = None if dry_run else state_mod.daemon_holding(config.settings.state)
+    if holder or by_daemon:
+        sys.exit(ask_daemon(obj, sources, holder or "the daemons", wait, as_json))
     out = sys.stderr if as_json else sys.stdout  # alerts printed on the console never break the JSON
     # A dry run works on a scratch copy: it writes nothing of the state, so it takes no lock.
     with (
@@ -112,25 +121,6 @@ def render_check(results: list[SourceResult]) -> Iterator[str]:
         yield f"{c.kind:<8} {c.date or '':<10} {c.title}{what}\n         {c.url}"
         if c.diff:
             yield from ("           " + line for line in c.diff.splitlines())
-
-
-@cli.command()
-@click.option("--validate", is_flag=True, help="Only validate the configuration.")
-@click.pass_obj
-def sources(obj: Context, validate: bool) -> None:
-    """List the sources with their health: last success, failures, blocked."""
-    config = obj.config
-    if validate:
-        click.echo(f"{config.path}: {len(config.sources)} sources, valid")
-        return
-    store = open_store(obj)
-    health = {row["name"]: row for row in store.sources()}
-    rows = []
-    for s in config.sources:
-        h = health.get(s.name, {})
-        rows.append((s.name, s.kind, f"{s.interval / 60:g}m", h.get("status") or "never checked",
-                     h.get("last_success") or "", h.get("failures") or 0, h.get("error") or ""))  # fmt: skip
-    click.echo(report.table(["source", "kind", "every", "status", "last success", "failures", "error"], rows))
 
 
 @cli.command()

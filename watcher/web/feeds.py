@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,7 +27,11 @@ def entry_id(key: str) -> str:
     return "urn:watcher:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def atom(title: str, self_url: str, home: str, notices: list[queries.Listed]) -> bytes:
+def atom(
+    title: str, self_url: str, home: str, notices: list[queries.Listed], page_url: str | None = None
+) -> bytes:
+    """`page_url` (settings.page_url): each entry links to the notice's page on watcher (its versions and
+    diffs), the original's address in its summary; without it, to the original."""
     from feedgen.feed import FeedGenerator
 
     fg = FeedGenerator()
@@ -41,14 +46,15 @@ def atom(title: str, self_url: str, home: str, notices: list[queries.Listed]) ->
         fe = fg.add_entry(order="append")
         fe.id(entry_id(n.key))
         fe.title(d.title)
-        fe.link(href=d.url)
+        # One link: feedgen writes every entry link without its rel (so two would both be "alternate")
+        fe.link(href=f"{page_url.rstrip('/')}/notice/{quote(n.key, safe='')}" if page_url else d.url)
         fe.published(_time(n.first_seen))
         fe.updated(_time(n.updated))
         fe.author(name=d.publisher or d.source)
         fe.category(term=d.kind)
         for p in d.programmes:
             fe.category(term=p.id, label=p.name)
-        fe.summary(summary(n))
+        fe.summary(summary(n) + (f" | 原文 {d.url}" if page_url else ""))
     return bytes(fg.atom_str(pretty=True))
 
 
@@ -96,7 +102,8 @@ class Feeds:
 
     def _atom(self, request: Request, title: str, notices: list[queries.Listed]) -> Response:
         home = str(request.base_url)
-        return Response(atom(title, str(request.url), home, notices), media_type=ATOM)
+        page_url = self.pages.config.settings.page_url
+        return Response(atom(title, str(request.url), page_url or home, notices, page_url), media_type=ATOM)
 
     def routes(self) -> list[Route]:
         return [

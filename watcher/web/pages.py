@@ -3,8 +3,10 @@ it matched, search, and source health. Server-rendered with Jinja2, autoescaped,
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -12,11 +14,55 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from .. import queries
+from .. import queries, when
 from ..alert.message import what_changed
 from ..clock import Clock
-from ..config import Config
+from ..config import Config, Source
 from ..store import Store
+
+STATUS_WORDS = {"ok": "正常", "not_modified": "正常（无变化）", "error": "出错", "blocked": "被网站拒绝"}
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One source as the sources page says it: in words, against the page's clock."""
+
+    name: str
+    url: str
+    every: str
+    next_check: str
+    last_check: str
+    healthy: bool
+    failures: int
+    error: str
+
+
+def source_row(source: Source, row: dict[str, Any], now: dt.datetime) -> SourceRow:
+    every = when.interval(source.interval, chinese=True)
+    if row.get("paused_at"):
+        upcoming = f"已暂停（{when.in_words(row['paused_at'], now)}起）"
+    elif row.get("claimed_by"):
+        upcoming = "正在检查"
+    else:
+        upcoming = when.until_words(row.get("next_due"), now) or "未排期（守护进程未运行）"
+    status = row.get("status")
+    last = f"{STATUS_WORDS.get(status or '', status)} · {when.in_words(row['last_check'], now)}" if row.get(
+        "last_check") else "未检查"  # fmt: skip
+    return SourceRow(
+        name=source.name, url=source.url, every=f"自动（当前{every}）" if source.adaptive else every,
+        next_check=upcoming, last_check=last, healthy=status in ("ok", "not_modified"),
+        failures=row.get("failures") or 0, error=row.get("error") or "",
+    )  # fmt: skip
+
+
+def marked_lines(version: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The notice's text line by line, each with whether the latest revision added or changed it (a `+`
+    line of its diff)."""
+    added = {
+        line[1:].strip() for line in (version.get("diff") or "").splitlines() if line.startswith("+")
+    } if version.get("change") == "changed" else set()  # fmt: skip
+    lines = [line.strip() for line in (version.get("text") or "").splitlines()]
+    return [(line, line in added) for line in lines if line]
 
 
 @lru_cache(maxsize=1)
@@ -62,8 +108,17 @@ class Pages:
         return [(p.id, p.name) for p in self.config.tracked_programmes]
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        today = self.clock().date()
-        page = templates().get_template(name).render(today=today, programmes=self.programmes(), **context)
+        now = self.clock()
+        page = (
+            templates()
+            .get_template(name)
+            .render(
+                today=now.date(),
+                programmes=self.programmes(),
+                words=lambda t: when.in_words(t, now),
+                **context,
+            )
+        )
         return HTMLResponse(page, status_code=status)
 
     # -------------------------------------------------------------- views
@@ -93,7 +148,8 @@ class Pages:
             return self.render("missing.html", status=404, key=key)
         versions = self.store.versions_of(key)
         why = (versions[-1].get("classification") or {}).get("matches", []) if versions else []
-        return self.render("notice.html", n=listed, versions=list(reversed(versions)), why=why)
+        body = marked_lines(versions[-1]) if versions else []
+        return self.render("notice.html", n=listed, versions=list(reversed(versions)), why=why, body=body)
 
     def search(self, request: Request) -> Response:
         q = request.query_params.get("q", "").strip()
@@ -104,8 +160,10 @@ class Pages:
 
     def sources(self, request: Request) -> Response:
         health = {row["name"]: row for row in self.store.sources()}
-        rows = [(s, health.get(s.name, {})) for s in self.config.sources]
-        return self.render("sources.html", rows=rows)
+        now = self.clock()
+        return self.render(
+            "sources.html", rows=[source_row(s, health.get(s.name, {}), now) for s in self.config.sources]
+        )
 
     def routes(self) -> list[Route]:
         return [

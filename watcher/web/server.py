@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from ..clock import Clock, system_clock
 from ..config import Config
 from . import ops
+from .access import Guard, page_password
 from .feeds import Feeds
 from .pages import Pages
 
@@ -20,14 +22,18 @@ if TYPE_CHECKING:
     from ..schedule import Daemon
 
 
-def build_app(config: Config, daemon: Daemon | None = None, clock: Clock = system_clock) -> Starlette:
-    """The page and the feeds; with a daemon, also /healthz and /metrics."""
+def build_app(
+    config: Config, daemon: Daemon | None = None, clock: Clock = system_clock, password: str | None = None
+) -> Starlette:
+    """The page and the feeds; with a daemon, also /healthz and /metrics. `password` (by default
+    WATCHER_PAGE_PASSWORD or its _FILE): required of every page and feed (see access.py)."""
     now = clock
     pages = Pages((lambda: daemon.config) if daemon else (lambda: config), now)
     routes: list[Route] = [*pages.routes(), *Feeds(pages).routes()]
     if daemon is not None:
         routes += [Route(path, endpoint) for path, endpoint in ops.routes(daemon).items()]  # type: ignore[arg-type]
-    app = Starlette(routes=routes)
+    password = password or page_password()
+    app = Starlette(routes=routes, middleware=[Middleware(Guard, password=password)] if password else [])
     app.state.close = pages.close  # the read connections, for whoever stops the server
     return app
 
