@@ -2,9 +2,9 @@
 
     python benchmarks/realpages.py [NAME-PREFIX ...]
 
-Two splits: the tuning pages (tests/realpages) and the blind pages (tests/realpages/blind), a third of the sites
-chosen by the hash of their repository before any rule was written from them; rules are written on the tuning
-split and kept only if the blind score does not fall. Each split also holds deadline_passages.yaml: real notice
+Two splits: the tuning pages (tests/realpages) and the blind pages (tests/realpages/blind): every third site
+(repository, or host for a stored web page) in sha1 order, chosen before any rule was written from them; rules
+are written on the tuning split and kept only if the blind score does not fall. Each split also holds deadline_passages.yaml: real notice
 passages labelled with the applicant's final deadline (or null), scored by the deadline finder alone.
 
 Each page is served by nobody: its bytes are decoded and extracted as `watcher extract FILE` does, against
