@@ -15,7 +15,7 @@ from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..classify import Classification, Classifier
 from ..errors import WatcherError
 from ..extract import extract as extract_page
-from ..extract.explain import notice_sources
+from ..extract.explain import deadline_lines, notice_sources
 from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
@@ -112,6 +112,7 @@ def render_explanation(x: Extracted, regions: list[Candidate], text: str) -> str
     if x.kind == "notice":
         lines.append("read from:")
         lines += [f"  {field:<10} {where}" for field, where in notice_sources(text, x)]
+        lines += deadline_lines(x)
     if not regions:
         return "\n".join([*lines, "no region of repeated links"])
     lines.append("regions that could be the list (best first):")

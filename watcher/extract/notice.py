@@ -23,6 +23,7 @@ from ..normalize import (
     strip_noise,
 )
 from .budget import tick
+from .deadline import find_deadline as find_deadline  # one finder for bodies and attachments
 from .dom import Node, absolute, block_lines, inside, make_link, node_text
 from .listing import anchor_items, group_links
 
@@ -284,61 +285,11 @@ def find_attachments(root: Node, base: str) -> list[Attachment]:
     return list(out.values())
 
 
-# ---------------------------------------------------------------- deadline, document number
+# ---------------------------------------------------------------- document number (the deadline: deadline.py)
 
-_DATE_ANY = (
-    r"((?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\s*月\s*\d{1,2}\s*日|"
-    r"\d{1,2}/\d{1,2}/(?:19|20)\d{2})"
-)
-# Each pattern with words one of which must be in the text: a substring test skips a regex pass.
-_DEADLINES: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
-    # 申报时间：2024年3月1日至3月15日 / 受理时间为…起至…
-    (
-        ("时间", "時間", "日期", "期限"),
-        re.compile(
-            r"(?=[申受报報提征網网])(?:申报|申請|申请|受理|报名|報名|提交|征集|报送|網上申報|网上申报)[^。；;\n]{0,12}?(?:时间|時間|日期|期限)"
-            r"[^。；;\n]{0,20}?" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:至|到|—|-|～|~)\s*" + _DATE_ANY
-        ),
-    ),
-    # 截止时间：2024年3月15日 / 截止日期为… / 申报截止时间
-    (("截止",), re.compile(r"截止(?:时间|時間|日期)?[^。；;\n\d]{0,12}?" + _DATE_ANY)),
-    # 2024年3月15日（17:00）截止 / 前
-    (
-        ("截止", "截至", "為止", "为止"),
-        re.compile(r"(?=\d)" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:截止|截至|為止|为止)"),
-    ),
-    # 于2024年3月15日前 / 之前
-    (("前",), re.compile(r"(?=[于於在])(?:于|於|在)\s*" + _DATE_ANY + r"[^。；;\n]{0,12}?(?:前|之前)")),
-]
 _DOC_NUMBER = re.compile(
     r"[\u4e00-\u9fa5]{1,12}\s*[〔\[［(（【]\s*(?:19|20)\d{2}\s*[〕\]］)）】]\s*\d{1,5}\s*号"
 )
-
-
-def find_deadline(text: str, published: DateValue | None) -> DateValue | None:
-    """The first deadline the body states; a date without a year takes the year before it."""
-    hits: list[tuple[int, DateValue]] = []
-    for words, pattern in _DEADLINES:
-        if not any(w in text for w in words):
-            continue
-        for m in pattern.finditer(text):
-            groups = [g for g in m.groups() if g]
-            raw = groups[-1]
-            year_hint = _year_near(groups[0], published)
-            value = parse_date(raw, None, year_hint)
-            if value:
-                hits.append((m.start(), value))
-                break
-    if not hits:
-        return None
-    return min(hits, key=lambda hit: hit[0])[1]
-
-
-def _year_near(text: str, published: DateValue | None) -> int | None:
-    m = re.search(r"(?:19|20)\d{2}", text)
-    if m:
-        return int(m.group(0))
-    return published.day.year if published else None
 
 
 def find_doc_number(lines: list[str]) -> str | None:
