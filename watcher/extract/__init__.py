@@ -118,7 +118,7 @@ def _html(req: Request) -> Extracted:
     cms_column = not cms_notice and column is not None
 
     def headline() -> bool:  # asked only when the CMS's metas do not settle the kind
-        return notice.is_headline(tree, title) and title != column
+        return notice.is_headline(tree, title) and title != column and not notice.names_a_column(tree, title)
 
     region = None
     if req.selectors.items:

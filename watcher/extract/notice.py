@@ -99,6 +99,16 @@ def is_headline(tree: LexborHTMLParser, title: str | None) -> bool:
     return len(folded) >= 10 and any(fold(t) == folded for t in _headings(tree, "h1, h2, h3, [class*=title]"))
 
 
+def names_a_column(tree: LexborHTMLParser, title: str | None) -> bool:
+    """Is the <title> a column's short name (新闻中心 - 某公司) that does not hold the headline found in the
+    body? Then that headline is an entry's or a promotion's heading, and the page a column's list."""
+    node = tree.css_first("title")
+    full = fold(node_text(node)) if node is not None else ""
+    if not full or not title or fold(title)[:8] in full:
+        return False
+    return 2 <= len(_SITE_SUFFIX.sub("", full)) <= 8
+
+
 def _title_stem(tree: LexborHTMLParser) -> str:
     title_node = tree.css_first("title")
     stem = node_text(title_node) if title_node else ""
