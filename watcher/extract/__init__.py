@@ -108,7 +108,9 @@ def _html(req: Request) -> Extracted:
     dom.decompose_all(drop)
     # The page's own lines serve only to find the date and publisher near the title; the CMS's metas,
     # when present, already give both, and a 30 KB page saves a fifth of its time.
-    page_lines = [line for line in dom.block_lines(root) if line] if notice.needs_info_lines(metas) else []
+    trust_meta = notice.shows_meta_date(metas, root)
+    needs_lines = notice.needs_info_lines(metas) or not trust_meta
+    page_lines = [line for line in dom.block_lines(root) if line] if needs_lines else []
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
     furniture = dom.furniture(root)
     marked = {node.mem_id for node in furniture}
@@ -143,7 +145,7 @@ def _html(req: Request) -> Extracted:
         return Extracted(
             url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items), region=path
         )
-    return _notice(req, tree, metas, title, page_lines, lines, related)
+    return _notice(req, tree, metas, title, page_lines, lines, related, trust_meta)
 
 
 def _notice(
@@ -154,9 +156,12 @@ def _notice(
     page_lines: list[str],
     lines: list[str],
     related: list[Link],
+    trust_meta: bool,
 ) -> Extracted:
     info = notice.info_lines(page_lines, title)
-    date = _override_date(tree, req.selectors.date) or notice.find_date(metas, info, req.url, req.now)
+    date = _override_date(tree, req.selectors.date) or notice.find_date(
+        metas, info, req.url, req.now, trust_meta
+    )
     tag, title = notice.find_tag(title, metas)
     text = "\n".join(lines)
     assert tree.body is not None

@@ -221,10 +221,15 @@ def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]
     return [line for i in found for line in lines[i + 1 : i + 1 + limit]]
 
 
-def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime | None) -> DateValue | None:
+def find_date(
+    metas: dict[str, str], info: list[str], url: str, now: dt.datetime | None, trust_meta: bool = True
+) -> DateValue | None:
+    """The CMS's date, else the info line's (the info line's first when the page never shows the CMS's:
+    a republished page keeps its first date in sight and a new one in <meta>), else the address's."""
     meta = first_meta(metas, META_DATE)
-    if meta and (value := parse_date(meta)):
-        return value
+    meta_value = parse_date(meta) if meta else None
+    if meta_value and trust_meta:
+        return meta_value
     for line in info:
         label = _DATE_LABEL.search(line)
         if len(line) > _INFO_LINE_MAX and not (label and _PUBLISHED_LABEL.match(label.group(1))):
@@ -232,6 +237,8 @@ def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime
         dates = find_dates(line[label.start() :] if label else line)
         if dates:
             return dates[0][1]
+    if meta_value:
+        return meta_value
     from_url = date_from_url(url)
     if from_url:
         return from_url
@@ -244,6 +251,24 @@ def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime
 
 _INFO_LINE_MAX = 50
 _PUBLISHED_LABEL = re.compile(r"发布|發布|成文|发表|發表|更新|发稿|發稿")
+
+
+def shows_meta_date(metas: dict[str, str], root: Node) -> bool:
+    """Does the page's visible text show the date its <meta> gives (in any of the usual spellings)?"""
+    meta = first_meta(metas, META_DATE)
+    value = parse_date(meta) if meta else None
+    if value is None:
+        return True
+    y, m, d = value.day.year, value.day.month, value.day.day
+    text = root.text(deep=True)
+    spellings = (
+        f"{y}-{m:02}-{d:02}",
+        f"{y}年{m:02}月{d:02}",
+        f"{y}年{m}月{d}",
+        f"{y}/{m:02}/{d:02}",
+        f"{y}.{m:02}.{d:02}",
+    )
+    return any(s in text for s in spellings) or f"{y}-{m}-{d}" in text
 
 
 def needs_info_lines(metas: dict[str, str]) -> bool:
