@@ -230,6 +230,24 @@ def anchor_title(anchor: Node, text: str | None = None) -> str:
     return text
 
 
+def own_date(
+    item: Node, anchor: Node, url: str, now: dt.datetime | None, year_hint: int | None
+) -> DateValue | None:
+    """The date of an entry that carries a summary: the last element of the entry outside its link that
+    holds only a date (the summary's 2012年7月10日 is part of a sentence, the entry's stands alone)."""
+    found = None
+    for node in item.traverse(include_text=False):
+        if node is item or node.tag in ("-text", "img", "br", "a") or inside(node, {anchor.mem_id}):
+            continue
+        spaced = node.text(deep=True, separator=" ", strip=True)
+        if len(spaced) <= 30 and _DATE_ONLY.match(spaced) and sum(c.isdigit() for c in spaced) >= 4:
+            found = entry_date(spaced, url, now, year_hint) or found
+    return found
+
+
+_SUMMARY = 60  # characters of an entry beyond its title that make it a summary
+
+
 def dated_parts(anchor: Node, text: str) -> list[Node]:
     """The elements inside a link that hold only its date (<span>[ 2021-05-19 ]</span>, <div class=date>
     <i>01-19</i><b>2026</b></div>, 日期：2024-03-09): the date is the entry's, not part of its title."""
@@ -279,7 +297,12 @@ def make_link(
         return None
     tag, title = split_tag(title)
     rest = node_text(item).replace(whole, " ", 1)[:_NEAR] if item is not anchor else sibling_text(anchor)
-    date = entry_date(rest, url, now, year_hint)
+    date = None
+    if (
+        item is not anchor and len(rest) > _SUMMARY
+    ):  # a summary may cite other dates: the entry's own stands alone
+        date = own_date(item, anchor, url, now, year_hint)
+    date = date or entry_date(rest, url, now, year_hint)
     if date is None and inner:
         spaced = " ".join(part.text(deep=True, separator=" ", strip=True) for part in inner)
         date = entry_date(spaced, url, now, year_hint) or split_date(spaced)
