@@ -171,7 +171,7 @@ def _notice(
         encoding=req.encoding,
         title=title,
         date=date,
-        publisher=notice.find_publisher(metas, info),
+        publisher=notice.find_publisher(metas, info) or notice.signoff_publisher(lines),
         tag=tag,
         deadline=notice.find_deadline(text, date),
         attachments=tuple(notice.find_attachments(tree.body, req.url)),

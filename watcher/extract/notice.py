@@ -89,7 +89,30 @@ def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     long_headings = [t for t in headings if len(t) >= 8]
     if len(column) <= 6 and long_headings:
         return max(long_headings, key=len)
+    if (
+        len(stem) <= _SITE_NAME
+        and tree.body is not None
+        and (above := line_above_info(block_lines(tree.body)))
+    ):
+        return above  # <title> is only the site's name; the headline is a <div>/<p> over the info line
     return stem or (headings[0] if headings else None) or first_meta(metas, META_TITLE[1:])
+
+
+_SITE_NAME = 15  # characters of a <title> that may be only a site's name (某市科学技术局, 某某大学新闻网)
+_INFO_HINT = re.compile(r"来源|來源|发布|發布|时间|時間|日期|作者|浏览|瀏覽|点击|點擊")
+
+
+def line_above_info(lines: list[str]) -> str | None:
+    """The line right above the first info line (a short line with a date and 来源/发布/时间…), when it
+    reads as a headline: where a page without a heading element puts its title."""
+    kept = [line.strip() for line in lines if line.strip()]
+    for i, line in enumerate(kept[1:], 1):
+        if len(line) <= 80 and _INFO_HINT.search(line) and find_dates(line):
+            above = kept[i - 1]
+            if 8 <= len(above) <= 100 and not find_dates(above) and not _INFO_HINT.search(above):
+                return above
+            return None
+    return None
 
 
 def is_headline(tree: LexborHTMLParser, title: str | None) -> bool:
@@ -289,6 +312,25 @@ def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
                 if len(name) >= 2:
                     return name
     return None
+
+
+def signoff_publisher(lines: list[str]) -> str | None:
+    """The issuer a notice names only in its sign-off: the short line of an office's name right above the
+    closing date (大数据学院学生科 / 2026年11月3日)."""
+    kept = [line.strip() for line in lines if line.strip()][-6:]
+    for i in range(len(kept) - 1, 0, -1):
+        date_line, name = kept[i], kept[i - 1]
+        if _SIGNOFF_DATE.match(date_line) and 2 <= len(name) <= 24 and _OFFICE.search(name):
+            return name
+    return None
+
+
+_SIGNOFF_DATE = re.compile(
+    r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^(?:19|20)\d{2}-\d{1,2}-\d{1,2}$"
+)
+_OFFICE = re.compile(
+    r"(?:局|厅|委|委员会|办公室|办|院|科|处|中心|学院|大学|学校|公司|协会|学会|政府|部|所|室|站|馆|会)$"
+)
 
 
 def find_tag(title: str | None, metas: dict[str, str]) -> tuple[str | None, str | None]:
