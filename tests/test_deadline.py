@@ -82,3 +82,18 @@ def test_traditional_script_reads_the_same() -> None:
     text = "企業提交信息表的受理截止日期為10月20日。請省級科技管理部門於10月31日前完成公示。"
     got = find_deadline(text, PUBLISHED)
     assert got is not None and got.iso == "2026-10-20"
+
+
+@pytest.mark.parametrize(
+    ("title", "want"),
+    [
+        ("关于2026年度市科技计划拟立项项目的公示", None),
+        ("2026年度科学技术奖获奖名单", None),
+        ("关于组织推荐2026年度科学技术奖提名项目的通知", "2026-03-01"),
+        ("关于报送2026年科技特派员推荐名单的通知", "2026-03-01"),
+    ],
+)
+def test_a_results_notice_has_no_deadline_from_the_round_it_closes(title: str, want: str | None) -> None:
+    text = "本年度提名截止日期为2026年3月1日，经形式审查、专家评审，现将有关情况公布如下。"
+    got = find_deadline(text, PUBLISHED, title)
+    assert (got.iso if got else None) == want

@@ -173,7 +173,7 @@ def _notice(
         date=date,
         publisher=notice.find_publisher(metas, info) or notice.signoff_publisher(lines),
         tag=tag,
-        deadline=notice.find_deadline(text, date),
+        deadline=notice.find_deadline(text, date, title),
         attachments=tuple(notice.find_attachments(tree.body, req.url)),
         related=tuple(related),
         text=text,

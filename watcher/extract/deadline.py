@@ -80,6 +80,8 @@ _FORWARDER = re.compile(
     r"主管部门|管理部门|科技局|教体局|我局|我厅|我委|各区|各县|区县|县区|县\(市|县（市|市级|省级|推荐单位|归口|财政"
 )
 _SUBSET = re.compile(r"港澳台")
+_RESULTS = re.compile(r"公示|名单|结果|拟立项|拟认定|拟入库|拟支持|获奖|评选结果|中标|成交")
+_CALL = re.compile(r"申报|征集|报名|申请|推荐|遴选|组织|开展|报送|提交|填报|延期|延长")
 _AFTER_CLOSE = re.compile(r"截止后|结束后|收齐后")
 
 ROLES_CHOSEN = ("extension", "applicant", "subset", "forwarding")
@@ -96,10 +98,20 @@ class Candidate:
     offset: int
 
 
-def find_deadline(text: str, published: DateValue | None) -> DateValue | None:
-    """The applicant's final deadline the text states, or None (see the module's note)."""
+def find_deadline(text: str, published: DateValue | None, title: str | None = None) -> DateValue | None:
+    """The applicant's final deadline the text states, or None (see the module's note). A notice whose
+    title announces results (公示, 名单, 结果 …, and no call) has none: the 提名截止日期 of the round it
+    closes is not a deadline anyone can still meet."""
+    if title and announces_results(title):
+        return None
     chosen = choose(deadline_candidates(text, published))
     return chosen.date if chosen else None
+
+
+def announces_results(title: str) -> bool:
+    """A title of results (拟立项项目公示, 获奖名单, 评审结果) that calls for nothing (申报, 征集, 报送 …)."""
+    title = title.translate(_T2S) if _TRADITIONAL.search(title) else title
+    return bool(_RESULTS.search(title)) and not _CALL.search(title)
 
 
 def choose(candidates: list[Candidate]) -> Candidate | None:
