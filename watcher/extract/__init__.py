@@ -108,7 +108,7 @@ def _html(req: Request) -> Extracted:
     dom.decompose_all(drop)
     # The page's own lines serve only to find the date and publisher near the title; the CMS's metas,
     # when present, already give both, and a 30 KB page saves a fifth of its time.
-    trust_meta = notice.shows_meta_date(metas, root)
+    trust_meta = notice.shows_meta_date(metas, req.text)
     needs_lines = notice.needs_info_lines(metas) or not trust_meta
     page_lines = [line for line in dom.block_lines(root) if line] if needs_lines else []
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)

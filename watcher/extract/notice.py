@@ -276,14 +276,16 @@ _INFO_LINE_MAX = 50
 _PUBLISHED_LABEL = re.compile(r"发布|發布|成文|发表|發表|更新|发稿|發稿")
 
 
-def shows_meta_date(metas: dict[str, str], root: Node) -> bool:
-    """Does the page's visible text show the date its <meta> gives (in any of the usual spellings)?"""
+def shows_meta_date(metas: dict[str, str], html: str) -> bool:
+    """Does the page's body show the date its <meta> gives (in any of the usual spellings)? Read in the
+    HTML after </head>: a plain search, where the body's text would have to be built first."""
     meta = first_meta(metas, META_DATE)
     value = parse_date(meta) if meta else None
     if value is None:
         return True
     y, m, d = value.day.year, value.day.month, value.day.day
-    text = root.text(deep=True)
+    head_end = max(html.find("</head>"), html.find("</HEAD>"))
+    text = html[head_end:] if head_end >= 0 else html
     spellings = (
         f"{y}-{m:02}-{d:02}",
         f"{y}年{m:02}月{d:02}",
