@@ -109,7 +109,8 @@ def _html(req: Request) -> Extracted:
     # The page's own lines serve only to find the date and publisher near the title; the CMS's metas,
     # when present, already give both, and a 30 KB page saves a fifth of its time.
     trust_meta = notice.shows_meta_date(metas, req.text)
-    needs_lines = notice.needs_info_lines(metas) or not trust_meta
+    trust_source = notice.shows_meta_publisher(metas, req.text)
+    needs_lines = notice.needs_info_lines(metas) or not trust_meta or not trust_source
     page_lines = [line for line in dom.block_lines(root) if line] if needs_lines else []
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
     furniture = dom.furniture(root)
@@ -145,7 +146,7 @@ def _html(req: Request) -> Extracted:
         return Extracted(
             url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items), region=path
         )
-    return _notice(req, tree, metas, title, page_lines, lines, related, trust_meta)
+    return _notice(req, tree, metas, title, page_lines, lines, related, (trust_meta, trust_source))
 
 
 def _notice(
@@ -156,8 +157,9 @@ def _notice(
     page_lines: list[str],
     lines: list[str],
     related: list[Link],
-    trust_meta: bool,
+    trust: tuple[bool, bool],
 ) -> Extracted:
+    trust_meta, trust_source = trust  # does the page show the date and the source its <meta> give?
     info = notice.info_lines(page_lines, title)
     date = _override_date(tree, req.selectors.date) or notice.find_date(
         metas, info, req.url, req.now, trust_meta
@@ -171,7 +173,7 @@ def _notice(
         encoding=req.encoding,
         title=title,
         date=date,
-        publisher=notice.find_publisher(metas, info) or notice.signoff_publisher(lines),
+        publisher=notice.find_publisher(metas, info, trust_source) or notice.signoff_publisher(lines),
         tag=tag,
         deadline=notice.find_deadline(text, date, title),
         attachments=tuple(notice.find_attachments(tree.body, req.url)),

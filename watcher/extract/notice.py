@@ -229,7 +229,9 @@ _PUBLISHER = re.compile(
 )
 _NAME_TAIL = re.compile(r"(?:19|20)\d{2}\s*[-/.年].*$")  # 人民日报2024-05-13 08:49: the date glued on
 _AUTHOR = re.compile(r"(?:发布者|發布者|发布人|發布人)\s*[:：]\s*([^\s|｜:：]{2,20})")
-_LABEL_TAIL = re.compile(r"(发布时间|發布時間|发布日期|时间|時間|日期|浏览|瀏覽|点击|點擊|作者|字体|字體).*$")
+_LABEL_TAIL = re.compile(
+    r"(发布时间|發布時間|发布日期|时间|時間|日期|浏览|瀏覽|点击|點擊|阅读|閱讀|访问|訪問|作者|字体|字體).*$"
+)
 
 
 def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]:
@@ -284,8 +286,7 @@ def shows_meta_date(metas: dict[str, str], html: str) -> bool:
     if value is None:
         return True
     y, m, d = value.day.year, value.day.month, value.day.day
-    head_end = max(html.find("</head>"), html.find("</HEAD>"))
-    text = html[head_end:] if head_end >= 0 else html
+    start = body_start(html)
     spellings = (
         f"{y}-{m:02}-{d:02}",
         f"{y}年{m:02}月{d:02}",
@@ -293,7 +294,13 @@ def shows_meta_date(metas: dict[str, str], html: str) -> bool:
         f"{y}/{m:02}/{d:02}",
         f"{y}.{m:02}.{d:02}",
     )
-    return any(s in text for s in spellings) or f"{y}-{m}-{d}" in text
+    return any(html.find(s, start) >= 0 for s in (*spellings, f"{y}-{m}-{d}"))
+
+
+def body_start(html: str) -> int:
+    """Where the HTML's <head> ends (0 when it has none)."""
+    end = html.find("</head>")
+    return end if end >= 0 else max(html.find("</HEAD>"), 0)
 
 
 def needs_info_lines(metas: dict[str, str]) -> bool:
@@ -302,9 +309,10 @@ def needs_info_lines(metas: dict[str, str]) -> bool:
     return not (date and parse_date(date)) or not first_meta(metas, META_PUBLISHER)
 
 
-def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
+def find_publisher(metas: dict[str, str], info: list[str], trust_meta: bool = True) -> str | None:
+    """The CMS's source, else the info line's 来源 (the info line's first when the page shows another)."""
     meta = first_meta(metas, META_PUBLISHER)
-    if meta:
+    if meta and trust_meta:
         return meta
     for pattern in (_PUBLISHER, _AUTHOR):
         for line in info:
@@ -313,7 +321,24 @@ def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
                 name = _NAME_TAIL.sub("", _LABEL_TAIL.sub("", m.group(1))).strip(" ,，;；")
                 if len(name) >= 2:
                     return name
-    return None
+    return meta or None
+
+
+def shows_meta_publisher(metas: dict[str, str], html: str) -> bool:
+    """Does the page's first visible 来源 agree with its <meta> source (or show none)? A CMS may put the
+    site's owner in <meta> and the article's source (新华网, a 公众号) in the info line."""
+    meta = first_meta(metas, META_PUBLISHER)
+    if not meta:
+        return True
+    start = body_start(html)
+    at = min((i for i in (html.find("来源", start), html.find("來源", start)) if i >= 0), default=-1)
+    shown = _SHOWN_SOURCE.match(html, at) if at >= 0 else None
+    return shown is None or fold(meta) in fold(shown.group(1)) or fold(shown.group(1)) in fold(meta)
+
+
+_SHOWN_SOURCE = re.compile(
+    r"(?:信息来源|文章来源|来源|來源)\s*(?:[:：]|&nbsp;)\s*(?:<[^>]{0,200}>\s*)*([^<\s&]{2,40})"
+)
 
 
 def signoff_publisher(lines: list[str]) -> str | None:
