@@ -72,3 +72,25 @@ def test_a_single_entry_column_beats_a_long_menu() -> None:
     )
     x = extract(page("通知公告-某县科技局", body), BASE, "utf-8", now=NOW)
     assert x.kind == "list" and entries(x) == [("关于组织申报2026年度县级科技计划项目的通知", "2026-11-19")]
+
+
+def test_a_hanweb_column_ships_its_entries_in_a_script_datastore() -> None:
+    records = "".join(
+        f'<record><![CDATA[<li><a href="/art/2026/11/1{i}/art_123_{i}.html" title="关于开展第{i}批科技项目申报的通知">'
+        f"关于开展第{i}批科技项目申报的通知</a><span>2026-11-1{i}</span></li>]]></record>"
+        for i in range(8)
+    )
+    body = (
+        '<div class="nav"><a href="/">首页</a></div><div id="319270"><script type="text/xml"><datastore>'
+        '<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1"></a>]]></nextgroup>'
+        f"<recordset>{records}</recordset></datastore></script></div>"
+    )
+    x = extract(
+        page("通知公告 某省科学技术厅", body),
+        "http://kjt.example.gov.cn/col/col123/index.html",
+        "utf-8",
+        now=NOW,
+    )
+    assert x.kind == "list" and len(x.items) == 8
+    assert x.items[0].url == "http://kjt.example.gov.cn/art/2026/11/10/art_123_0.html"
+    assert entries(x)[0] == ("关于开展第0批科技项目申报的通知", "2026-11-10")

@@ -97,7 +97,7 @@ def _feed(req: Request) -> Extracted:
 
 
 def _html(req: Request) -> Extracted:
-    tree = dom.parse(req.text)
+    tree = dom.parse(dom.unpack_records(req.text))
     if tree.body is None:
         raise ExtractError("no HTML body")
     metas = notice.read_meta(tree)

@@ -218,6 +218,24 @@ _PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#\[\]\x80-\U0010ffff]+(?:[/?#][^\s
 _ORIGIN = re.compile(r"https?://[^/?#]+", re.I)
 
 
+def unpack_records(html: str) -> str:
+    """A Hanweb (大汉 JCMS) column page ships its entries inside <script type="text/xml"><datastore>
+    <recordset><record><![CDATA[<li>…</li>]]></record>…: invisible to an HTML parser. Each such script is
+    replaced by its records' markup, so the list is read like any other."""
+    if "<recordset>" not in html:
+        return html  # nearly every page: one substring test
+    return _XML_SCRIPT.sub(_records, html)
+
+
+def _records(m: re.Match[str]) -> str:
+    records = _RECORD.findall(m.group(1))
+    return f'<div class="records">{"".join(records)}</div>' if records else m.group(0)
+
+
+_XML_SCRIPT = re.compile(r"<script[^>]*text/xml[^>]*>(.*?)</script>", re.S | re.I)
+_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
+
+
 def anchor_title(anchor: Node, text: str | None = None) -> str:
     """The anchor's full title: its `title` attribute when the text is cut short or empty, or holds more
     than the title (a date, a tag, a summary: a whole card inside the link)."""
