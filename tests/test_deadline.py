@@ -97,3 +97,12 @@ def test_a_results_notice_has_no_deadline_from_the_round_it_closes(title: str, w
     text = "本年度提名截止日期为2026年3月1日，经形式审查、专家评审，现将有关情况公布如下。"
     got = find_deadline(text, PUBLISHED, title)
     assert (got.iso if got else None) == want
+
+
+def test_a_month_day_early_in_the_year_after_a_december_notice_is_next_years() -> None:
+    december = DateValue(dt.date(2026, 12, 18))
+    got = find_deadline("请于1月15日前将申报材料报送市科技局。", december)
+    assert got is not None and got.iso == "2027-01-15"
+    june = DateValue(dt.date(2026, 6, 1))
+    got = find_deadline("请于3月1日前将申报材料报送市科技局。", june)
+    assert got is not None and got.iso == "2026-03-01"  # a date that passed stays in its year

@@ -163,7 +163,13 @@ def _value(
     if m[1]:
         return _day(int(m[1]), int(m[2]), int(m[3]))
     year = _year_for(text, m.start(), published, years)
-    return _day(year, int(m[4]), int(m[5])) if year else None
+    value = _day(year, int(m[4]), int(m[5])) if year else None
+    if value and published and year == published.day.year and (published.day - value.day).days > _ROLLOVER:
+        value = _day(year + 1, int(m[4]), int(m[5]))  # published in December, due 1月15日: next January
+    return value
+
+
+_ROLLOVER = 180  # days before its notice that a month-day is taken for the next year
 
 
 def _year_for(text: str, at: int, published: DateValue | None, years: list[tuple[int, int]]) -> int | None:
