@@ -2,6 +2,11 @@
 
     python benchmarks/realpages.py [NAME-PREFIX ...]
 
+Two splits: the tuning pages (tests/realpages) and the blind pages (tests/realpages/blind): every third site
+(repository, or host for a stored web page) in sha1 order, chosen before any rule was written from them; rules
+are written on the tuning split and kept only if the blind score does not fall. Each split also holds deadline_passages.yaml: real notice
+passages labelled with the applicant's final deadline (or null), scored by the deadline finder alone.
+
 Each page is served by nobody: its bytes are decoded and extracted as `watcher extract FILE` does, against
 the address it was published at. Its YAML holds labels written by reading the page:
 
@@ -24,11 +29,14 @@ from urllib.parse import urljoin
 import yaml
 
 from watcher.extract import extract
+from watcher.extract.notice import find_deadline
 from watcher.fetch import decode
-from watcher.models import BEIJING, Extracted
+from watcher.models import BEIJING, DateValue, Extracted
 from watcher.normalize import fold
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "realpages"
+SPLITS = {"tuning": CORPUS, "blind": CORPUS / "blind"}
+PASSAGES = "deadline_passages.yaml"
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=BEIJING)
 
 
@@ -56,8 +64,10 @@ def same_title(text: str | None) -> str:
     return fold(_ELLIPSIS.sub("", _TAGS.sub("", text or "")))
 
 
-def cases(prefixes: list[str] | None = None) -> list[Path]:
-    paths = sorted(CORPUS.glob("*.yaml"))
+def cases(prefixes: list[str] | None = None, split: str | None = None) -> list[Path]:
+    """The labelled pages of one split, or of both."""
+    folders = [SPLITS[split]] if split else list(SPLITS.values())
+    paths = sorted(p for folder in folders for p in folder.glob("*.yaml") if p.name != PASSAGES)
     return [p for p in paths if not prefixes or p.stem.startswith(tuple(prefixes))]
 
 
@@ -103,24 +113,66 @@ def _score_notice(score: Score, got: Extracted, label: dict[str, Any]) -> None:
         score.check("deadline", got.deadline.iso if got.deadline else None, label["deadline"])
 
 
-def score_all(prefixes: list[str] | None = None) -> list[Score]:
-    return [score_page(path) for path in cases(prefixes)]
+def score_all(prefixes: list[str] | None = None, split: str | None = None) -> list[Score]:
+    return [score_page(path) for path in cases(prefixes, split)]
+
+
+def passages(split: str) -> list[dict[str, Any]]:
+    path = SPLITS[split] / PASSAGES
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def score_passages(split: str) -> Score:
+    """The deadline finder on each passage of a split: the labelled date, or none where none is stated."""
+    score = Score(f"deadlines ({split})")
+    for i, case in enumerate(passages(split)):
+        published = DateValue(dt.date.fromisoformat(case["published"])) if case.get("published") else None
+        got = find_deadline(case["text"], published)
+        score.check(f"#{i + 1} {case['source'][:40]}", got.iso if got else None, case["deadline"])
+    return score
+
+
+def deadline_fields(scores: list[Score]) -> tuple[int, int]:
+    """The notice pages' deadline labels among the page scores: right, total."""
+    right = total = 0
+    for path in (p for s in scores for p in cases([s.name])):
+        label = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if label["kind"] == "notice" and "deadline" in label:
+            total += 1
+            right += not any(
+                m.startswith("deadline:") for s in scores if s.name == path.stem for m in s.misses
+            )
+    return right, total
+
+
+def _pct(right: int, total: int) -> str:
+    return f"{right}/{total} ({100 * right / max(total, 1):.1f}%)"
 
 
 def main(argv: list[str]) -> None:
-    scores = score_all(argv or None)
-    for s in scores:
-        mark = "ok  " if not s.misses else "MISS"
-        print(f"{mark} {s.name:<32} {s.right:>2}/{s.total:<2} {'; '.join(s.misses)}")
+    rows = []
+    for split in SPLITS:
+        scores = score_all(argv or None, split)
+        deadlines = score_passages(split)
+        for s in [*scores, deadlines]:
+            mark = "ok  " if not s.misses else "MISS"
+            print(f"{mark} {split:<6} {s.name:<32} {s.right:>2}/{s.total:<2} {'; '.join(s.misses)}")
+        for kind in ("list", "notice"):
+            part = [s for s in scores if s.name.startswith(kind)]
+            rows.append(
+                f"| {split} | {kind} pages | {len(part)} | {_pct(sum(s.right for s in part), sum(s.total for s in part))} |"
+            )
+        rows.append(
+            f"| {split} | all pages | {len(scores)} | {_pct(sum(s.right for s in scores), sum(s.total for s in scores))} |"
+        )
+        rows.append(f"| {split} | deadlines of notice pages | | {_pct(*deadline_fields(scores))} |")
+        rows.append(
+            f"| {split} | deadline passages | {deadlines.total} | {_pct(deadlines.right, deadlines.total)} |"
+        )
     print()
-    print("| set | pages | labelled fields right |")
-    print("|---|---|---|")
-    for kind in ("list", "notice"):
-        part = [s for s in scores if s.name.startswith(kind)]
-        right, total = sum(s.right for s in part), sum(s.total for s in part)
-        print(f"| {kind} pages | {len(part)} | {right}/{total} ({100 * right / max(total, 1):.1f}%) |")
-    right, total = sum(s.right for s in scores), sum(s.total for s in scores)
-    print(f"| all | {len(scores)} | {right}/{total} ({100 * right / max(total, 1):.1f}%) |")
+    print("| split | set | cases | labelled fields right |")
+    print("|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

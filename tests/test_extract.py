@@ -110,7 +110,7 @@ def test_cli_json_shape(server: LocalServer) -> None:
         "url", "kind", "encoding", "title", "date", "publisher", "tag", "deadline", "deadline_from",
         "attachments", "items", "related", "text",
     ]  # fmt: skip
-    assert data["kind"] == "notice" and data["deadline"] == "2025-04-18"
+    assert data["kind"] == "notice" and data["deadline"] == "2025-04-25"  # the paper date, after online
     assert data["related"][0] == {
         "title": "关于推进广佛科技创新合作的工作方案",
         "url": server.url("/gkmlpt/content/5/5512001/post_5512001.html"),
@@ -171,7 +171,7 @@ def test_fast_nfkc_equals_unicodedata(text: str) -> None:
 
 def test_cli_explain_names_the_list_region(server: LocalServer) -> None:
     """`--explain` on a real list served locally: the region taken, its entries, and its runner-up."""
-    page = ROOT / "tests" / "realpages" / "list_antu_lyj_docs.html"
+    page = ROOT / "tests" / "realpages" / "blind" / "list_antu_lyj_docs.html"
     server.site.put("/xxgk/bmwj/index.html", page.read_bytes())
     regions = explain(server.url("/xxgk/bmwj/index.html")).split(
         "regions that could be the list (best first):"
@@ -183,7 +183,7 @@ def test_cli_explain_names_the_list_region(server: LocalServer) -> None:
 
 def test_cli_explain_offers_selectors_when_a_notice_has_lists(server: LocalServer) -> None:
     """A notice with lists beside it: the candidates are shown with a ready `selectors:` snippet."""
-    page = ROOT / "tests" / "realpages" / "notice_gmw_opinion.html"
+    page = ROOT / "tests" / "realpages" / "blind" / "notice_gmw_opinion.html"
     server.site.put("/n.html", page.read_bytes())
     out = explain(server.url("/n.html"))
     assert out.startswith("notice page")

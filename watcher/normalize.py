@@ -145,7 +145,7 @@ def _make_time(h: str | None, mi: str | None, s: str | None, ampm: str | None) -
         return None
 
 
-def _day(y: int, m: int, d: int) -> dt.date | None:
+def calendar_day(y: int, m: int, d: int) -> dt.date | None:
     try:
         return dt.date(y, m, d)
     except ValueError:
@@ -157,14 +157,14 @@ def find_dates(text: str) -> list[tuple[int, DateValue]]:
     found: list[tuple[int, DateValue]] = []
     taken: list[tuple[int, int]] = []
     for m in _YMD.finditer(text):
-        day = _day(int(m[1]), int(m[2]), int(m[3]))
+        day = calendar_day(int(m[1]), int(m[2]), int(m[3]))
         if day:
             found.append((m.start(), DateValue(day, _make_time(m[4], m[5], m[6], m[7]))))
             taken.append(m.span())
     for m in _MDY.finditer(text):
         if any(a <= m.start() < b for a, b in taken):
             continue
-        day = _day(int(m[3]), int(m[1]), int(m[2]))
+        day = calendar_day(int(m[3]), int(m[1]), int(m[2]))
         if day:
             found.append((m.start(), DateValue(day, _make_time(m[4], m[5], m[6], m[7]))))
     found.sort(key=lambda pair: pair[0])
@@ -190,12 +190,12 @@ def parse_date(
     if year_hint is not None:
         m = _MD.search(text)
         if m:
-            day = _day(year_hint, int(m[1]), int(m[2]))
+            day = calendar_day(year_hint, int(m[1]), int(m[2]))
             if day:
                 return DateValue(day)
     m = _COMPACT.search(text)
     if m:
-        day = _day(int(m[1]), int(m[2]), int(m[3]))
+        day = calendar_day(int(m[1]), int(m[2]), int(m[3]))
         if day:
             return DateValue(day)
     if now is not None:
@@ -225,7 +225,7 @@ def date_from_url(url: str) -> DateValue | None:
     (DedeCMS), /2020/9/22/… and /2017_05/08_17/…."""
     for pattern in _URL_DATES:
         m = pattern.search(url)
-        if m and (day := _day(int(m[1]), int(m[2]), int(m[3]))):
+        if m and (day := calendar_day(int(m[1]), int(m[2]), int(m[3]))):
             return DateValue(day)
     return None
 

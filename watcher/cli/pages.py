@@ -17,7 +17,7 @@ from ..clock import Clock, system_clock
 from ..config import Source
 from ..errors import Blocked, FetchError, WatcherError
 from ..extract import extract as extract_page
-from ..extract.explain import notice_sources
+from ..extract.explain import deadline_lines, notice_sources
 from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings, decode
@@ -201,6 +201,7 @@ def render_explanation(x: Extracted, regions: list[Candidate], text: str) -> str
     if x.kind == "notice":
         lines.append("read from:")
         lines += [f"  {field:<10} {where}" for field, where in notice_sources(text, x)]
+        lines += deadline_lines(x)
     if not regions:
         return "\n".join([*lines, "no region of repeated links"])
     lines.append("regions that could be the list (best first):")

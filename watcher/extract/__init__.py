@@ -97,7 +97,7 @@ def _feed(req: Request) -> Extracted:
 
 
 def _html(req: Request) -> Extracted:
-    tree = dom.parse(req.text)
+    tree = dom.parse(dom.unpack_records(req.text))
     if tree.body is None:
         raise ExtractError("no HTML body")
     metas = notice.read_meta(tree)
@@ -108,7 +108,10 @@ def _html(req: Request) -> Extracted:
     dom.decompose_all(drop)
     # The page's own lines serve only to find the date and publisher near the title; the CMS's metas,
     # when present, already give both, and a 30 KB page saves a fifth of its time.
-    page_lines = [line for line in dom.block_lines(root) if line] if notice.needs_info_lines(metas) else []
+    trust_meta = notice.shows_meta_date(metas, req.text)
+    trust_source = notice.shows_meta_publisher(metas, req.text)
+    needs_lines = notice.needs_info_lines(metas) or not trust_meta or not trust_source
+    page_lines = [line for line in dom.block_lines(root) if line] if needs_lines else []
     title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
     furniture = dom.furniture(root)
     marked = {node.mem_id for node in furniture}
@@ -118,7 +121,7 @@ def _html(req: Request) -> Extracted:
     cms_column = not cms_notice and column is not None
 
     def headline() -> bool:  # asked only when the CMS's metas do not settle the kind
-        return notice.is_headline(tree, title) and title != column
+        return notice.is_headline(tree, title) and title != column and not notice.names_a_column(tree, title)
 
     region = None
     if req.selectors.items:
@@ -143,7 +146,7 @@ def _html(req: Request) -> Extracted:
         return Extracted(
             url=req.url, kind="list", encoding=req.encoding, title=title, items=tuple(items), region=path
         )
-    return _notice(req, tree, metas, title, page_lines, lines, related)
+    return _notice(req, tree, metas, title, page_lines, lines, related, (trust_meta, trust_source))
 
 
 def _notice(
@@ -154,9 +157,13 @@ def _notice(
     page_lines: list[str],
     lines: list[str],
     related: list[Link],
+    trust: tuple[bool, bool],
 ) -> Extracted:
+    trust_meta, trust_source = trust  # does the page show the date and the source its <meta> give?
     info = notice.info_lines(page_lines, title)
-    date = _override_date(tree, req.selectors.date) or notice.find_date(metas, info, req.url, req.now)
+    date = _override_date(tree, req.selectors.date) or notice.find_date(
+        metas, info, req.url, req.now, trust_meta
+    )
     tag, title = notice.find_tag(title, metas)
     text = "\n".join(lines)
     assert tree.body is not None
@@ -166,9 +173,9 @@ def _notice(
         encoding=req.encoding,
         title=title,
         date=date,
-        publisher=notice.find_publisher(metas, info),
+        publisher=notice.find_publisher(metas, info, trust_source) or notice.signoff_publisher(lines),
         tag=tag,
-        deadline=notice.find_deadline(text, date),
+        deadline=notice.find_deadline(text, date, title),
         attachments=tuple(notice.find_attachments(tree.body, req.url)),
         related=tuple(related),
         text=text,

@@ -218,14 +218,71 @@ _PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#\[\]\x80-\U0010ffff]+(?:[/?#][^\s
 _ORIGIN = re.compile(r"https?://[^/?#]+", re.I)
 
 
+def unpack_records(html: str) -> str:
+    """A Hanweb (大汉 JCMS) column page ships its entries inside <script type="text/xml"><datastore>
+    <recordset><record><![CDATA[<li>…</li>]]></record>…: invisible to an HTML parser. Each such script is
+    replaced by its records' markup, so the list is read like any other."""
+    if "<recordset>" not in html:
+        return html  # nearly every page: one substring test
+    return _XML_SCRIPT.sub(_records, html)
+
+
+def _records(m: re.Match[str]) -> str:
+    records = _RECORD.findall(m.group(1))
+    return f'<div class="records">{"".join(records)}</div>' if records else m.group(0)
+
+
+_XML_SCRIPT = re.compile(r"<script[^>]*text/xml[^>]*>(.*?)</script>", re.S | re.I)
+_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
+
+
 def anchor_title(anchor: Node, text: str | None = None) -> str:
-    """The anchor's full title: its `title` attribute when the text is cut short or empty."""
+    """The anchor's full title: its `title` attribute when the text is cut short or empty, or holds more
+    than the title (a date, a tag, a summary: a whole card inside the link)."""
     text = node_text(anchor) if text is None else text
     attr = clean_space(anchor.attributes.get("title") or "")
     cut_short = not text or is_truncated(text) or (len(attr) > len(text) and attr.startswith(text[:4]))
-    if attr and cut_short and not _PLACEHOLDER.search(attr):
+    holds_more = len(attr) >= 5 and len(text) > len(attr) and attr in text
+    if attr and (cut_short or holds_more) and not _PLACEHOLDER.search(attr):
         return attr
     return text
+
+
+def own_date(
+    item: Node, anchor: Node, url: str, now: dt.datetime | None, year_hint: int | None
+) -> DateValue | None:
+    """The date of an entry that carries a summary: the last element of the entry outside its link that
+    holds only a date (the summary's 2012年7月10日 is part of a sentence, the entry's stands alone)."""
+    found = None
+    for node in item.traverse(include_text=False):
+        if node is item or node.tag in ("-text", "img", "br", "a") or inside(node, {anchor.mem_id}):
+            continue
+        spaced = node.text(deep=True, separator=" ", strip=True)
+        if len(spaced) <= 30 and _DATE_ONLY.match(spaced) and sum(c.isdigit() for c in spaced) >= 4:
+            found = entry_date(spaced, url, now, year_hint) or found
+    return found
+
+
+_SUMMARY = 60  # characters of an entry beyond its title that make it a summary
+
+
+def dated_parts(anchor: Node, text: str) -> list[Node]:
+    """The elements inside a link that hold only its date (<span>[ 2021-05-19 ]</span>, <div class=date>
+    <i>01-19</i><b>2026</b></div>, 日期：2024-03-09): the date is the entry's, not part of its title."""
+    if not _DATE_IN_TEXT.search(text):
+        return []  # most links: no date in their text, nothing to look for
+    parts: list[Node] = []
+    for node in anchor.traverse(include_text=False):
+        if (
+            node is anchor
+            or node.tag in ("-text", "img", "br")
+            or any(inside(node, {p.mem_id}) for p in parts)
+        ):
+            continue
+        spaced = node.text(deep=True, separator=" ", strip=True)
+        if _DATE_ONLY.match(spaced) and sum(c.isdigit() for c in spaced) >= 4:
+            parts.append(node)
+    return parts
 
 
 def is_entry_title(title: str) -> bool:
@@ -248,13 +305,25 @@ def make_link(
     if not url:
         return None
     text = node_text(anchor) if text is None else text
+    inner = dated_parts(anchor, text)
+    whole = text
+    for part in inner:  # the title without the date the link holds
+        text = clean_space(text.replace(node_text(part), " ", 1))
     title = _BULLET.sub("", anchor_title(anchor, text))
     short = not is_entry_title(strip_ellipsis(title))
     if short and (not _SHORT_TITLE.match(title) or title in NAV_WORDS):
         return None
     tag, title = split_tag(title)
-    rest = node_text(item).replace(text, " ", 1)[:_NEAR] if item is not anchor else sibling_text(anchor)
-    date = entry_date(rest, url, now, year_hint)
+    rest = node_text(item).replace(whole, " ", 1)[:_NEAR] if item is not anchor else sibling_text(anchor)
+    date = None
+    if (
+        item is not anchor and len(rest) > _SUMMARY
+    ):  # a summary may cite other dates: the entry's own stands alone
+        date = own_date(item, anchor, url, now, year_hint)
+    date = date or entry_date(rest, url, now, year_hint)
+    if date is None and inner:
+        spaced = " ".join(part.text(deep=True, separator=" ", strip=True) for part in inner)
+        date = entry_date(spaced, url, now, year_hint) or split_date(spaced)
     if date is None and item is not anchor:  # the day in one element, the month in another
         date = split_date(item.text(deep=True, separator=" ", strip=True)[:_NEAR])
     if short and (date is None or item is anchor):  # 公 示: a short title counts only in a dated entry
@@ -263,6 +332,11 @@ def make_link(
 
 
 _BULLET = re.compile(r"^[·•●○◆◇■□▪▫►▶»›∙・]+\s*")  # ·关于…: a bullet typed into the title
+_DATE_IN_TEXT = re.compile(r"\d{1,4}\s*[-./年月]\s*\d{1,2}")
+_DATE_ONLY = re.compile(
+    r"^[\s\[\]()（）【】]*(?:(?:发布|更新)?(?:日期|时间)\s*[:：])?[\s\[\]()（）【】]*"
+    r"[\d\s\-./年月日:：]+[\s\[\]()（）【】]*$"
+)
 _SHORT_TITLE = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fff\s]{1,3}$")
 
 
@@ -296,6 +370,7 @@ def split_date(text: str) -> DateValue | None:
 
 _SPLIT_DATES = (
     (re.compile(r"(?<!\d)([0-3]?\d)\s+((?:19|20)\d{2})\s*[-./年]\s*([01]?\d)(?!\d)"), ("d", "y", "m")),
+    (re.compile(r"(?<!\d)([01]?\d)\s*[-./]\s*([0-3]?\d)\s+((?:19|20)\d{2})(?!\d)"), ("m", "d", "y")),
     (
         re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[-./年]\s*([01]?\d)月?\s+([0-3]?\d)(?![\d./-])"),
         ("y", "m", "d"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..models import Extracted
 from ..normalize import date_from_url, find_dates, fold
-from . import dom, notice
+from . import deadline, dom, notice
 
 
 def notice_sources(text: str, x: Extracted) -> list[tuple[str, str]]:
@@ -63,3 +63,22 @@ def _selector(node: dom.Node) -> str:
     if attrs.get("id"):
         return f' id="{attrs["id"]}"'
     return f' class="{attrs["class"]}"' if attrs.get("class") else ""
+
+
+def deadline_lines(x: Extracted) -> list[str]:
+    """The dated phrases of a notice's body and read attachments that a deadline could be, with the role
+    each was given, and which one won."""
+    texts = [("body", x.text or "")] + [
+        (f"attachment {i}", t) for i, t in enumerate(x.attachment_texts or (), 1) if t
+    ]
+    found = [(where, c) for where, text in texts for c in deadline.deadline_candidates(text, x.date)]
+    if not found:
+        return ["deadline candidates: none (no dated phrase reads as one)"]
+    chosen = deadline.choose([c for _, c in found])
+    lines = [
+        "deadline candidates (the latest extension, else applicant, else subset, else forwarding date wins):"
+    ]
+    for where, c in found:
+        mark = "→" if c is chosen else " "
+        lines.append(f"  {mark} {c.date.iso}  {c.role:<11} {c.reason}  [{where}: {c.phrase}]")
+    return lines

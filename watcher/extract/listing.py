@@ -118,7 +118,8 @@ def group_links(
                 group.links.append(link)
                 group.offsite += not link.url.startswith(own.origin) and site_of(link.url).site != own.site
                 group.homes += _HOME.match(link.url) is not None
-    return [g for g in groups.values() if len(g.links) >= 2]
+    # A column with one entry (a heading 通知公告 over one dated link) is a group too: the lone dated link.
+    return [g for g in groups.values() if len(g.links) >= 2 or (g.links and g.dated)]
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,9 @@ def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
         return Choice([], None)
     remembered = [g for g in groups if g.links and css_path(g.container) == prefer] if prefer else []
     best = max(remembered or groups, key=lambda g: g.score)
+    if not remembered and _menu(best):
+        dated = [g for g in groups if g.dated and g.dated * 2 >= len(g.links) and g.score > 0]
+        best = max(dated, key=lambda g: g.score) if dated else best
     if not remembered and best.score < 5 and best.dated < 2:
         return Choice([], None)
     twins = [g for g in groups if g is best or (g.score > 0 and _twins(g.container, best.container))]
@@ -204,6 +208,16 @@ def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
     for group in sorted(twins, key=lambda g: order[id(g)]):
         links.extend(group.links)
     return Choice(links, best.container)
+
+
+def _menu(group: Group) -> bool:
+    """Undated short names (科室, 栏目): a long menu, not a list of notices, whatever its length."""
+    if group.dated or not group.links:
+        return False
+    return sum(len(link.title) for link in group.links) / len(group.links) < _MENU_TITLE
+
+
+_MENU_TITLE = 10  # mean characters of a menu's names; notices' titles run longer
 
 
 def _twins(a: Node, b: Node) -> bool:

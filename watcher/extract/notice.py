@@ -23,6 +23,7 @@ from ..normalize import (
     strip_noise,
 )
 from .budget import tick
+from .deadline import find_deadline as find_deadline  # one finder for bodies and attachments
 from .dom import Node, absolute, block_lines, inside, make_link, node_text
 from .listing import anchor_items, group_links
 
@@ -88,7 +89,30 @@ def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     long_headings = [t for t in headings if len(t) >= 8]
     if len(column) <= 6 and long_headings:
         return max(long_headings, key=len)
+    if (
+        len(stem) <= _SITE_NAME
+        and tree.body is not None
+        and (above := line_above_info(block_lines(tree.body)))
+    ):
+        return above  # <title> is only the site's name; the headline is a <div>/<p> over the info line
     return stem or (headings[0] if headings else None) or first_meta(metas, META_TITLE[1:])
+
+
+_SITE_NAME = 15  # characters of a <title> that may be only a site's name (某市科学技术局, 某某大学新闻网)
+_INFO_HINT = re.compile(r"来源|來源|发布|發布|时间|時間|日期|作者|浏览|瀏覽|点击|點擊")
+
+
+def line_above_info(lines: list[str]) -> str | None:
+    """The line right above the first info line (a short line with a date and 来源/发布/时间…), when it
+    reads as a headline: where a page without a heading element puts its title."""
+    kept = [line.strip() for line in lines if line.strip()]
+    for i, line in enumerate(kept[1:], 1):
+        if len(line) <= 80 and _INFO_HINT.search(line) and find_dates(line):
+            above = kept[i - 1]
+            if 8 <= len(above) <= 100 and not find_dates(above) and not _INFO_HINT.search(above):
+                return above
+            return None
+    return None
 
 
 def is_headline(tree: LexborHTMLParser, title: str | None) -> bool:
@@ -96,6 +120,16 @@ def is_headline(tree: LexborHTMLParser, title: str | None) -> bool:
     column page's <title> is the column's short name."""
     folded = fold(title or "")
     return len(folded) >= 10 and any(fold(t) == folded for t in _headings(tree, "h1, h2, h3, [class*=title]"))
+
+
+def names_a_column(tree: LexborHTMLParser, title: str | None) -> bool:
+    """Is the <title> a column's short name (新闻中心 - 某公司) that does not hold the headline found in the
+    body? Then that headline is an entry's or a promotion's heading, and the page a column's list."""
+    node = tree.css_first("title")
+    full = fold(node_text(node)) if node is not None else ""
+    if not full or not title or fold(title)[:8] in full:
+        return False
+    return 2 <= len(_SITE_SUFFIX.sub("", full)) <= 8
 
 
 def _title_stem(tree: LexborHTMLParser) -> str:
@@ -195,7 +229,9 @@ _PUBLISHER = re.compile(
 )
 _NAME_TAIL = re.compile(r"(?:19|20)\d{2}\s*[-/.年].*$")  # 人民日报2024-05-13 08:49: the date glued on
 _AUTHOR = re.compile(r"(?:发布者|發布者|发布人|發布人)\s*[:：]\s*([^\s|｜:：]{2,20})")
-_LABEL_TAIL = re.compile(r"(发布时间|發布時間|发布日期|时间|時間|日期|浏览|瀏覽|点击|點擊|作者|字体|字體).*$")
+_LABEL_TAIL = re.compile(
+    r"(发布时间|發布時間|发布日期|时间|時間|日期|浏览|瀏覽|点击|點擊|阅读|閱讀|访问|訪問|作者|字体|字體).*$"
+)
 
 
 def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]:
@@ -210,10 +246,15 @@ def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]
     return [line for i in found for line in lines[i + 1 : i + 1 + limit]]
 
 
-def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime | None) -> DateValue | None:
+def find_date(
+    metas: dict[str, str], info: list[str], url: str, now: dt.datetime | None, trust_meta: bool = True
+) -> DateValue | None:
+    """The CMS's date, else the info line's (the info line's first when the page never shows the CMS's:
+    a republished page keeps its first date in sight and a new one in <meta>), else the address's."""
     meta = first_meta(metas, META_DATE)
-    if meta and (value := parse_date(meta)):
-        return value
+    meta_value = parse_date(meta) if meta else None
+    if meta_value and trust_meta:
+        return meta_value
     for line in info:
         label = _DATE_LABEL.search(line)
         if len(line) > _INFO_LINE_MAX and not (label and _PUBLISHED_LABEL.match(label.group(1))):
@@ -221,6 +262,8 @@ def find_date(metas: dict[str, str], info: list[str], url: str, now: dt.datetime
         dates = find_dates(line[label.start() :] if label else line)
         if dates:
             return dates[0][1]
+    if meta_value:
+        return meta_value
     from_url = date_from_url(url)
     if from_url:
         return from_url
@@ -235,15 +278,41 @@ _INFO_LINE_MAX = 50
 _PUBLISHED_LABEL = re.compile(r"发布|發布|成文|发表|發表|更新|发稿|發稿")
 
 
+def shows_meta_date(metas: dict[str, str], html: str) -> bool:
+    """Does the page's body show the date its <meta> gives (in any of the usual spellings)? Read in the
+    HTML after </head>: a plain search, where the body's text would have to be built first."""
+    meta = first_meta(metas, META_DATE)
+    value = parse_date(meta) if meta else None
+    if value is None:
+        return True
+    y, m, d = value.day.year, value.day.month, value.day.day
+    start = body_start(html)
+    spellings = (
+        f"{y}-{m:02}-{d:02}",
+        f"{y}年{m:02}月{d:02}",
+        f"{y}年{m}月{d}",
+        f"{y}/{m:02}/{d:02}",
+        f"{y}.{m:02}.{d:02}",
+    )
+    return any(html.find(s, start) >= 0 for s in (*spellings, f"{y}-{m}-{d}"))
+
+
+def body_start(html: str) -> int:
+    """Where the HTML's <head> ends (0 when it has none)."""
+    end = html.find("</head>")
+    return end if end >= 0 else max(html.find("</HEAD>"), 0)
+
+
 def needs_info_lines(metas: dict[str, str]) -> bool:
     """Do the date and publisher have to be read from the lines near the title?"""
     date = first_meta(metas, META_DATE)
     return not (date and parse_date(date)) or not first_meta(metas, META_PUBLISHER)
 
 
-def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
+def find_publisher(metas: dict[str, str], info: list[str], trust_meta: bool = True) -> str | None:
+    """The CMS's source, else the info line's 来源 (the info line's first when the page shows another)."""
     meta = first_meta(metas, META_PUBLISHER)
-    if meta:
+    if meta and trust_meta:
         return meta
     for pattern in (_PUBLISHER, _AUTHOR):
         for line in info:
@@ -252,7 +321,43 @@ def find_publisher(metas: dict[str, str], info: list[str]) -> str | None:
                 name = _NAME_TAIL.sub("", _LABEL_TAIL.sub("", m.group(1))).strip(" ,，;；")
                 if len(name) >= 2:
                     return name
+    return meta or None
+
+
+def shows_meta_publisher(metas: dict[str, str], html: str) -> bool:
+    """Does the page's first visible 来源 agree with its <meta> source (or show none)? A CMS may put the
+    site's owner in <meta> and the article's source (新华网, a 公众号) in the info line."""
+    meta = first_meta(metas, META_PUBLISHER)
+    if not meta:
+        return True
+    start = body_start(html)
+    at = min((i for i in (html.find("来源", start), html.find("來源", start)) if i >= 0), default=-1)
+    shown = _SHOWN_SOURCE.match(html, at) if at >= 0 else None
+    return shown is None or fold(meta) in fold(shown.group(1)) or fold(shown.group(1)) in fold(meta)
+
+
+_SHOWN_SOURCE = re.compile(
+    r"(?:信息来源|文章来源|来源|來源)\s*(?:[:：]|&nbsp;)\s*(?:<[^>]{0,200}>\s*)*([^<\s&]{2,40})"
+)
+
+
+def signoff_publisher(lines: list[str]) -> str | None:
+    """The issuer a notice names only in its sign-off: the short line of an office's name right above the
+    closing date (大数据学院学生科 / 2026年11月3日)."""
+    kept = [line.strip() for line in lines if line.strip()][-6:]
+    for i in range(len(kept) - 1, 0, -1):
+        date_line, name = kept[i], kept[i - 1]
+        if _SIGNOFF_DATE.match(date_line) and 2 <= len(name) <= 24 and _OFFICE.search(name):
+            return name
     return None
+
+
+_SIGNOFF_DATE = re.compile(
+    r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^(?:19|20)\d{2}-\d{1,2}-\d{1,2}$"
+)
+_OFFICE = re.compile(
+    r"(?:局|厅|委|委员会|办公室|办|院|科|处|中心|学院|大学|学校|公司|协会|学会|政府|部|所|室|站|馆|会)$"
+)
 
 
 def find_tag(title: str | None, metas: dict[str, str]) -> tuple[str | None, str | None]:
@@ -284,61 +389,11 @@ def find_attachments(root: Node, base: str) -> list[Attachment]:
     return list(out.values())
 
 
-# ---------------------------------------------------------------- deadline, document number
+# ---------------------------------------------------------------- document number (the deadline: deadline.py)
 
-_DATE_ANY = (
-    r"((?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|\d{1,2}\s*月\s*\d{1,2}\s*日|"
-    r"\d{1,2}/\d{1,2}/(?:19|20)\d{2})"
-)
-# Each pattern with words one of which must be in the text: a substring test skips a regex pass.
-_DEADLINES: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
-    # 申报时间：2024年3月1日至3月15日 / 受理时间为…起至…
-    (
-        ("时间", "時間", "日期", "期限"),
-        re.compile(
-            r"(?=[申受报報提征網网])(?:申报|申請|申请|受理|报名|報名|提交|征集|报送|網上申報|网上申报)[^。；;\n]{0,12}?(?:时间|時間|日期|期限)"
-            r"[^。；;\n]{0,20}?" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:至|到|—|-|～|~)\s*" + _DATE_ANY
-        ),
-    ),
-    # 截止时间：2024年3月15日 / 截止日期为… / 申报截止时间
-    (("截止",), re.compile(r"截止(?:时间|時間|日期)?[^。；;\n\d]{0,12}?" + _DATE_ANY)),
-    # 2024年3月15日（17:00）截止 / 前
-    (
-        ("截止", "截至", "為止", "为止"),
-        re.compile(r"(?=\d)" + _DATE_ANY + r"[^。；;\n]{0,16}?(?:截止|截至|為止|为止)"),
-    ),
-    # 于2024年3月15日前 / 之前
-    (("前",), re.compile(r"(?=[于於在])(?:于|於|在)\s*" + _DATE_ANY + r"[^。；;\n]{0,12}?(?:前|之前)")),
-]
 _DOC_NUMBER = re.compile(
     r"[\u4e00-\u9fa5]{1,12}\s*[〔\[［(（【]\s*(?:19|20)\d{2}\s*[〕\]］)）】]\s*\d{1,5}\s*号"
 )
-
-
-def find_deadline(text: str, published: DateValue | None) -> DateValue | None:
-    """The first deadline the body states; a date without a year takes the year before it."""
-    hits: list[tuple[int, DateValue]] = []
-    for words, pattern in _DEADLINES:
-        if not any(w in text for w in words):
-            continue
-        for m in pattern.finditer(text):
-            groups = [g for g in m.groups() if g]
-            raw = groups[-1]
-            year_hint = _year_near(groups[0], published)
-            value = parse_date(raw, None, year_hint)
-            if value:
-                hits.append((m.start(), value))
-                break
-    if not hits:
-        return None
-    return min(hits, key=lambda hit: hit[0])[1]
-
-
-def _year_near(text: str, published: DateValue | None) -> int | None:
-    m = re.search(r"(?:19|20)\d{2}", text)
-    if m:
-        return int(m.group(0))
-    return published.day.year if published else None
 
 
 def find_doc_number(lines: list[str]) -> str | None:

@@ -1,0 +1,96 @@
+"""List shapes from issue 21, each as a small page written for the test: the date inside the entry's link,
+a title attribute beside a link that holds more, a summary citing other dates, short-code titles, a
+single-entry column under a long menu."""
+
+from __future__ import annotations
+
+from tests.conftest import NOW
+from watcher.extract import extract
+
+BASE = "http://kjj.example.gov.cn/tzgg/"
+MENU = "".join(f'<li><a href="/c{i}/">第{i}科室名称</a></li>' for i in range(30))
+
+
+def page(title: str, body: str) -> str:
+    return f"<html><head><title>{title}</title></head><body>{body}</body></html>"
+
+
+def entries(x: object) -> list[tuple[str, str | None]]:
+    return [(link.title, link.date.iso if link.date else None) for link in x.items]  # type: ignore[attr-defined]
+
+
+def test_the_date_inside_the_link_is_the_entrys_not_its_titles() -> None:
+    items = "".join(
+        f'<li><a href="/info/{i}.htm" title="关于开展第{i}批科技项目申报工作的通知">'
+        f'<p>关于开展第{i}批科技项目申报工作的通知</p><span class="date">[ 2021-05-1{i} ]</span></a></li>'
+        for i in range(6)
+    )
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert x.kind == "list" and entries(x)[:2] == [
+        ("关于开展第0批科技项目申报工作的通知", "2021-05-10"),
+        ("关于开展第1批科技项目申报工作的通知", "2021-05-11"),
+    ]
+
+
+def test_a_date_printed_in_pieces_inside_the_link() -> None:
+    items = "".join(
+        f'<li><a href="/info/{i}.htm"><div class="date"><i>01-1{i}</i><b>2026</b></div>'
+        f"<p>关于公布第{i}批创新平台名单的通知</p></a></li>"
+        for i in range(5)
+    )
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert entries(x)[0] == ("关于公布第0批创新平台名单的通知", "2026-01-10")
+
+
+def test_a_summary_citing_other_dates_leaves_the_entrys_own() -> None:
+    items = "".join(
+        f'<li><a href="{i}.html">关于做好第{i}批社会组织年检工作的通知</a>'
+        f"<p>（民发〔2012〕124号 2012年7月10日）各设区市民政局：根据有关规定，现就年检工作的有关事项通知如下，请认真执行。"
+        f'<a href="{i}.html">[详情]</a></p><span>2020-0{i + 1}-18</span></li>'
+        for i in range(4)
+    )
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert [d for _, d in entries(x)] == ["2020-01-18", "2020-02-18", "2020-03-18", "2020-04-18"]
+
+
+def test_short_code_titles_make_a_list() -> None:
+    items = "".join(
+        f'<li><a href="/ws/{i}.html">（2016）粤13民终{2450 + i}号</a><span>2016-0{i + 1}-12</span></li>'
+        for i in range(8)
+    )
+    x = extract(page("裁判文书", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert (
+        x.kind == "list" and len(x.items) == 8 and entries(x)[0] == ("（2016）粤13民终2450号", "2016-01-12")
+    )
+
+
+def test_a_single_entry_column_beats_a_long_menu() -> None:
+    body = (
+        f'<ul class="menu">{MENU}</ul><div class="main"><h2>通知公告</h2><ul>'
+        '<li><a href="/tzgg/2026/1119/123.html">关于组织申报2026年度县级科技计划项目的通知</a>'
+        "<span>2026-11-19</span></li></ul></div>"
+    )
+    x = extract(page("通知公告-某县科技局", body), BASE, "utf-8", now=NOW)
+    assert x.kind == "list" and entries(x) == [("关于组织申报2026年度县级科技计划项目的通知", "2026-11-19")]
+
+
+def test_a_hanweb_column_ships_its_entries_in_a_script_datastore() -> None:
+    records = "".join(
+        f'<record><![CDATA[<li><a href="/art/2026/11/1{i}/art_123_{i}.html" title="关于开展第{i}批科技项目申报的通知">'
+        f"关于开展第{i}批科技项目申报的通知</a><span>2026-11-1{i}</span></li>]]></record>"
+        for i in range(8)
+    )
+    body = (
+        '<div class="nav"><a href="/">首页</a></div><div id="319270"><script type="text/xml"><datastore>'
+        '<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1"></a>]]></nextgroup>'
+        f"<recordset>{records}</recordset></datastore></script></div>"
+    )
+    x = extract(
+        page("通知公告 某省科学技术厅", body),
+        "http://kjt.example.gov.cn/col/col123/index.html",
+        "utf-8",
+        now=NOW,
+    )
+    assert x.kind == "list" and len(x.items) == 8
+    assert x.items[0].url == "http://kjt.example.gov.cn/art/2026/11/10/art_123_0.html"
+    assert entries(x)[0] == ("关于开展第0批科技项目申报的通知", "2026-11-10")

@@ -1,0 +1,52 @@
+"""Notice shapes from issue 21, each as a small page written for the test: a headline in a <div> or <p>
+under a <title> that is only the site's name, and an issuer named only in the sign-off."""
+
+from __future__ import annotations
+
+from tests.conftest import NOW
+from watcher.extract import extract
+
+URL = "http://kjj.example.gov.cn/tzgg/2026/1103/1.html"
+SIDE = (
+    '<div class="side"><div class="box-title">友情链接</div><ul><li><a href="http://www.gov.cn/">中国政府网</a></li>'
+    '<li><a href="http://www.gd.gov.cn/">广东省人民政府</a></li></ul></div>'
+)
+BODY = "<p>" + "为深入实施创新驱动发展战略，加快推进科技成果转化，现将有关事项通知如下。" * 4 + "</p>"
+HEADLINE = "关于开展2026年度科技成果转化项目申报工作的通知"
+
+
+def test_a_headline_in_a_div_over_the_info_line_beats_a_site_name_title() -> None:
+    page = (
+        f"<html><head><title>某市科学技术局</title></head><body>{SIDE}<div class='article'>"
+        f"<div class='art-title'>{HEADLINE}</div><div class='info'>发布时间：2026-11-03 来源：新华网</div>"
+        f"{BODY}</div></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.kind, x.title, x.publisher) == ("notice", HEADLINE, "新华网")
+    assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def test_a_headline_in_a_paragraph() -> None:
+    page = (
+        f"<html><head><title>某市科学技术局</title></head><body><div class='article'><p class='bt'>{HEADLINE}</p>"
+        f"<p>2026-11-03 10:20 来源：新华网</p>{BODY}</div>{SIDE}</body></html>"
+    )
+    assert extract(page, URL, "utf-8", now=NOW).title == HEADLINE
+
+
+def test_the_issuer_named_only_in_the_sign_off() -> None:
+    page = (
+        "<html><head><title>关于做好学生资助工作的通知-大数据学院</title></head><body><div class='article'>"
+        f"<h1>关于做好学生资助工作的通知</h1>{BODY}<p style='text-align:right'>大数据学院学生科</p>"
+        "<p style='text-align:right'>2026年11月3日</p></div></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert x.publisher == "大数据学院学生科"
+
+
+def test_a_closing_line_that_is_no_office_names_no_issuer() -> None:
+    page = (
+        "<html><head><title>关于做好学生资助工作的通知-大数据学院</title></head><body><div class='article'>"
+        f"<h1>关于做好学生资助工作的通知</h1>{BODY}<p>特此通知。</p><p>2026年11月3日</p></div></body></html>"
+    )
+    assert extract(page, URL, "utf-8", now=NOW).publisher is None

@@ -1,0 +1,283 @@
+"""The applicant's deadline in a notice's text (its body or an attached guide): every dated phrase becomes a
+candidate with a role, and the applicant's last date wins.
+
+Roles, read from the words around each date:
+  extension    延长至 / 延期至 / 顺延至 …: a later date for the same call; wins over everything else
+  applicant    …前报送 / 截止时间：… / 报名时间：A至B / 即日起至… / 于…报送，逾期…: what the applicant must meet
+  subset       an applicant date for part of the applicants only (港澳台项目…): used when nothing else is
+  forwarding   a district bureau, a 主管部门 or the issuing office forwarding or reviewing what was received
+  objection    a 公示 or 异议 period: a results notice, not a call
+  eligibility  a condition on the applicant (成立、注册、出生、发表 before a date; points counted up to a date)
+  statistic    截至… as "as of" (截至9月18日，全国…): a count, not a deadline
+Only extension, applicant and subset candidates are chosen, and a forwarding date when the text gives the
+applicant no date of their own (a notice to the 院部 that collect and forward); among them the latest date
+is the applicant's last one (online then paper, registration then submission). A notice whose dates are all
+of the other roles has no deadline: none is invented on results, news and interpretations.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..models import DateValue
+from ..normalize import calendar_day
+from .budget import tick
+
+_FULL = r"((?:19|20)\d{2})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*[日号]?"
+_MONTH_DAY = r"(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"
+_DAY = r"(\d{1,2})\s*[日号]"
+# A time of day, a weekday or a note in brackets between a date and what follows it: 17:00, （周一）, 下午5点.
+_TIME = r"(?:\s*[（(][^）)]{0,12}[）)]|\s*(?:上午|下午|晚上|中午)?\s*\d{1,2}\s*[:：时点]\s*(?:\d{1,2}\s*分?)?\s*时?)*"
+_TOKEN = re.compile(rf"(?=\d)(?:{_FULL}|{_MONTH_DAY})")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# Traditional forms of the characters the phrases below are written with, folded in the few short windows
+# around a date that are read (a whole-body OpenCC pass costs more than the finder itself).
+_T2S = str.maketrans(
+    "報請時間於遞發傳錄陸註冊項審匯總薦選齡滿區縣級財歸門異議順變調為後齊臺號單將傳遞屆屆會資歲網絡滿應當縣內稱屬據達達"
+    "類關與實預約記處課題組開講購標檢測產業團體務經學國證長東運",
+    "报请时间于递发传录陆注册项审汇总荐选龄满区县级财归门异议顺变调为后齐台号单将传递届届会资岁网络满应当县内称属据达达"
+    "类关与实预约记处课题组开讲购标检测产业团体务经学国证长东运",
+)
+_TRADITIONAL = re.compile(r"[報請時間於遞發傳錄陸註冊項審匯總薦選齡滿區縣級財歸門異議順變調為後齊臺號單將]")
+# The end of a range or list after a date: 至 / 到 / — / - / ～ / 、 then a full date, a month-day or a day.
+_RANGE_END = re.compile(rf"{_TIME}\s*(?:至|到|—+|–|－|-|～|~|、)\s*(?:{_FULL}|{_MONTH_DAY}|{_DAY})")
+
+# Where sentences and clauses end: found once a text, then looked up by bisection for each date.
+_SENTENCE_END = re.compile(r"[。；;！？!?\n]")
+_CLAUSE_END = re.compile(r"[。；;！？!?\n，,]")
+_SENTENCE_HEAD = re.compile(r"[^。；;！？!?\n]{0,60}")
+_CLAUSE_HEAD = re.compile(r"[^。；;！？!?\n，,]{0,40}")
+
+# What an applicant does by a date: hand in, send, register, apply, upload, accept (前受理).
+_ACTS = (
+    "提交|报送|上报|报名|申报|申请|报至|报到|送达|送交|递交|发送|发至|反馈|上传|登录|登陆|填报|注册|寄|受理|"
+    "接收|投递|投稿|交至|交到|报市|报县|报区|报省|报科|报学校|报局|报送至|网申|征集|征稿|截稿|提名|推荐"
+)
+_BEFORE = re.compile(rf"^{_TIME}\s*(?:之前|以前|前)")
+_ACT = re.compile(_ACTS)
+_BEFORE_ACTS = re.compile(rf"(?:{_ACTS})[^，,。；;\n]{{0,12}}$")
+_AFTER_END = re.compile(rf"^{_TIME}\s*(?:截止|截至|为止|止|截稿)")
+_AFTER_HAND_IN = re.compile(rf"^{_TIME}\s*(?:{_ACTS})")
+_UNTIL = re.compile(r"(?:即日起|之日起|起)\s*(?:至|到)\s*$")
+_EXTENDED = re.compile(
+    r"(?:延长至|延长到|延期至|延期到|顺延至|顺延到|延至|推迟至|推迟到|变更为|调整为|调整至)\s*$"
+)
+_DEADLINE_LABEL = re.compile(r"(?:截止|截至)(?:时间|日期|日)?\s*(?:为|是|到|至|:|：)?\s*$")
+_AS_OF = re.compile(r"(?:截至|截止)(?:到|至)?\s*$")
+# A period is the applicant's only when it names what they do (报名时间, 受理时间): 活动时间 is an event.
+_RANGE_WORDS = re.compile(rf"{_ACTS}|登记|预约")
+_APPLY_WORDS = re.compile(rf"时间|日期|期限|{_ACTS}|材料|项目")
+_STANDING = re.compile(r"(?:次年|每年|当年|每月|上年|下年)\s*$")
+_ELIGIBILITY = re.compile(
+    r"出生|年满|注册时间应|注册成立|成立时间|成立于|发表|完成整体技术|缴清|加分|计算的截止|认定时间|取得.{0,6}证"
+)
+_OBJECTION = re.compile(r"公示|异议")
+_FORWARD_ACT = re.compile(r"汇总|审核|推荐函|遴选|初审|复核|审核推荐|集中审核")
+_FORWARDER = re.compile(
+    r"主管部门|管理部门|科技局|教体局|我局|我厅|我委|各区|各县|区县|县区|县\(市|县（市|市级|省级|推荐单位|归口|财政"
+)
+_SUBSET = re.compile(r"港澳台")
+_RESULTS = re.compile(r"公示|名单|结果|拟立项|拟认定|拟入库|拟支持|获奖|评选结果|中标|成交")
+_CALL = re.compile(r"申报|征集|报名|申请|推荐|遴选|组织|开展|报送|提交|填报|延期|延长")
+_AFTER_CLOSE = re.compile(r"截止后|结束后|收齐后")
+
+ROLES_CHOSEN = ("extension", "applicant", "subset", "forwarding")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A dated phrase of the text, what it is for, and why."""
+
+    date: DateValue
+    role: str
+    phrase: str
+    reason: str
+    offset: int
+
+
+def find_deadline(text: str, published: DateValue | None, title: str | None = None) -> DateValue | None:
+    """The applicant's final deadline the text states, or None (see the module's note). A notice whose
+    title announces results (公示, 名单, 结果 …, and no call) has none: the 提名截止日期 of the round it
+    closes is not a deadline anyone can still meet."""
+    if title and announces_results(title):
+        return None
+    chosen = choose(deadline_candidates(text, published))
+    return chosen.date if chosen else None
+
+
+def announces_results(title: str) -> bool:
+    """A title of results (拟立项项目公示, 获奖名单, 评审结果) that calls for nothing (申报, 征集, 报送 …)."""
+    title = title.translate(_T2S) if _TRADITIONAL.search(title) else title
+    return bool(_RESULTS.search(title)) and not _CALL.search(title)
+
+
+def choose(candidates: list[Candidate]) -> Candidate | None:
+    """The latest extension, else the latest applicant date, else the latest date for part of the applicants."""
+    for role in ROLES_CHOSEN:
+        pool = [c for c in candidates if c.role == role]
+        if pool:
+            return max(pool, key=lambda c: (c.date.day, c.offset))
+    return None
+
+
+def deadline_candidates(text: str, published: DateValue | None) -> list[Candidate]:
+    """Every date of the text that a deadline phrase could hold, with its role, in text order."""
+    if not any(w in text for w in ("月", "-", "/", ".")):
+        return []
+    fold = _fold_traditional if _TRADITIONAL.search(text) else _same
+    out: list[Candidate] = []
+    ends: set[int] = set()  # range ends already taken, so a range's end is not read twice
+    years: list[tuple[int, int]] | None = None  # every 20XX年, found when a month-day first needs a year
+    for m in _TOKEN.finditer(text):
+        tick()
+        start, end = m.start(), m.end()
+        if start in ends:
+            continue
+        last = _RANGE_END.match(text, end)
+        if last:
+            ends.add(_group_start(last))
+        # The words right around the date first: most dates (news, events, list lines) stop here.
+        left = fold(text[_start_back(text, start, _CLAUSE_END, 40) : start])
+        rest = fold(_head(_SENTENCE_HEAD, text, end))
+        reason = _applicant_reason(left, fold(text[end : end + 40]), rest, last is not None)
+        if reason is None:
+            continue
+        if years is None and not m[1]:
+            years = [(y.start(), int(y[1])) for y in _YEAR.finditer(text)]
+        value = _value(m, text, published, years or [])
+        if value is None:
+            continue
+        if last:
+            value = _range_value(last, value) or value
+            end = last.end()
+        out.append(_judge(text, start, end, value, left, rest, reason, fold))
+    return out
+
+
+def _value(
+    m: re.Match[str], text: str, published: DateValue | None, years: list[tuple[int, int]]
+) -> DateValue | None:
+    if m[1]:
+        return _day(int(m[1]), int(m[2]), int(m[3]))
+    year = _year_for(text, m.start(), published, years)
+    value = _day(year, int(m[4]), int(m[5])) if year else None
+    if value and published and year == published.day.year and (published.day - value.day).days > _ROLLOVER:
+        value = _day(year + 1, int(m[4]), int(m[5]))  # published in December, due 1月15日: next January
+    return value
+
+
+_ROLLOVER = 180  # days before its notice that a month-day is taken for the next year
+
+
+def _year_for(text: str, at: int, published: DateValue | None, years: list[tuple[int, int]]) -> int | None:
+    """A month-day's year: a year written earlier in its sentence, else the notice's, else any earlier one.
+
+    `years` holds every 20XX年 of the text with its offset, so each lookup is a bisection."""
+    i = bisect.bisect_left(years, (at, 0))
+    if i and years[i - 1][0] >= _start_back(text, at, _SENTENCE_END, 160):
+        return years[i - 1][1]
+    if published is not None:
+        return published.day.year
+    return years[i - 1][1] if i else None
+
+
+def _range_value(m: re.Match[str], first: DateValue) -> DateValue | None:
+    groups = m.groups()
+    if groups[0]:
+        return _day(int(groups[0]), int(groups[1]), int(groups[2]))
+    if groups[3]:
+        return _day(first.day.year, int(groups[3]), int(groups[4]))
+    return _day(first.day.year, first.day.month, int(groups[5]))
+
+
+def _group_start(m: re.Match[str]) -> int:
+    return next(m.start(i) for i in range(1, 7) if m.group(i) is not None)
+
+
+def _day(y: int, mo: int, d: int) -> DateValue | None:
+    day = calendar_day(y, mo, d)
+    return DateValue(day) if day else None
+
+
+def _head(pattern: re.Pattern[str], text: str, at: int) -> str:
+    m = pattern.match(text, at)
+    return m[0] if m else ""
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _fold_traditional(text: str) -> str:
+    return text.translate(_T2S)
+
+
+def _start_back(text: str, at: int, ends: re.Pattern[str], reach: int, back: int = 1) -> int:
+    """Where the `back`-th sentence or clause before `at` starts, looking at most `reach` characters back."""
+    low = max(0, at - reach)
+    cuts = [m.end() for m in ends.finditer(text, low, at)]
+    return cuts[-back] if len(cuts) >= back else low
+
+
+def _judge(
+    text: str,
+    start: int,
+    end: int,
+    value: DateValue,
+    left: str,
+    rest: str,
+    reason: str,
+    fold: Callable[[str], str],
+) -> Candidate:
+    """The role of a date that reads as a deadline, from its clause, its sentence and who acts in them."""
+    clause_right = fold(_head(_CLAUSE_HEAD, text, end))
+    sentence_start = _start_back(text, start, _SENTENCE_END, 120)
+    sentence = fold(text[sentence_start:start]) + rest
+    # Who acts is often named a clause or two before the date (主管部门出具推荐函，连同汇总表…，时间截止到…).
+    near_left = fold(text[max(sentence_start, _start_back(text, start, _CLAUSE_END, 80, back=3)) : start])
+    phrase = (left[-24:] + text[start:end] + clause_right[:24]).strip()
+
+    def make(role: str, why: str) -> Candidate:
+        return Candidate(value, role, phrase, why, start)
+
+    as_of = _AS_OF.search(left)
+    if as_of and not _APPLY_WORDS.search(left[: as_of.start()]):
+        return make("statistic", "截至/截止 with nothing to hand in: a count as of that day")
+    if _ELIGIBILITY.search(left + clause_right):
+        return make("eligibility", "a condition on the applicant")
+    if _OBJECTION.search(sentence):
+        return make("objection", "a 公示 or 异议 period")
+    if _FORWARD_ACT.search(near_left + clause_right) and _FORWARDER.search(sentence):
+        if _AFTER_CLOSE.search(left):
+            return make("forwarded", "an office forwarding after the applicants' own date")
+        return make("forwarding", "an office forwarding or reviewing what it received")
+    if reason == "extended":
+        return make("extension", "a new date: 延长至/延期至…")
+    if _SUBSET.search(left):
+        return make("subset", f"{reason}, for part of the applicants")
+    return make("applicant", reason)
+
+
+def _applicant_reason(left: str, after: str, rest: str, ranged: bool) -> str | None:
+    """Why the date is one the applicant must meet, or None; `rest` is the sentence after the date."""
+    if _STANDING.search(left):
+        return None  # 次年3月1日前, 每年5月30日前: a standing rule, no one date
+    if _EXTENDED.search(left):
+        return "extended"
+    if _UNTIL.search(left):
+        return "即日起至…"
+    if ranged and _RANGE_WORDS.search(left):
+        return "the end of the period to apply"
+    if _DEADLINE_LABEL.search(left):
+        return "截止时间…"
+    before = _BEFORE.match(after)
+    if before and (_ACT.search(rest) or _BEFORE_ACTS.search(left) or after[before.end() :].startswith("将")):
+        return "…前 with what to hand in"
+    if _AFTER_END.match(after):
+        return "…截止"
+    if re.search(r"(?:于|在)\s*$", left) and _AFTER_HAND_IN.match(after) and "逾期" in after + left:
+        return "于…报送, 逾期不受理"
+    return None
