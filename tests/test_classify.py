@@ -81,7 +81,7 @@ def test_real_sets_are_large_enough() -> None:
 
 # Floors on the real sets (labelled outside the rules; the blind split is never tuned on). A floor only goes up.
 REAL_FLOORS = {
-    "classify_real_tuning.txt": {"guangfo": (1.0, 1.0), "gz-hub": (1.0, 0.87)},
+    "classify_real_tuning.txt": {"guangfo": (1.0, 1.0), "gz-hub": (1.0, 0.93)},
     "classify_real_blind.txt": {"guangfo": (0.0, 0.0), "gz-hub": (0.83, 0.9), "kczg": (1.0, 1.0)},
 }
 
