@@ -1,4 +1,4 @@
-"""Classification accuracy on the labelled set, and time per notice with 50 programmes of 30 terms.
+"""Classification accuracy on the team's labelled set and the real tuning and blind sets, and time per notice with 50 programmes of 30 terms.
 
 python benchmarks/classify_bench.py
 """
@@ -13,13 +13,13 @@ from pathlib import Path
 from watcher.classify import Classifier, Programme, Task, load_programmes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_classify import labelled
+from tests.test_classify import REAL_SETS, labelled
 
 
-def accuracy() -> None:
-    rows = labelled()
+def accuracy(name: str = "labelled.txt") -> None:
+    rows = labelled(name)
     classifier = Classifier(load_programmes())
-    print(f"labelled set: {len(rows)} notices, {sum(1 for w, *_ in rows if not w)} negatives")
+    print(f"{name}: {len(rows)} notices, {sum(1 for w, *_ in rows if not w)} negatives")
     print(f"{'programme':<10}{'precision':>10}{'recall':>8}{'tp':>5}{'fp':>5}{'fn':>5}")
     for p in classifier.programmes:
         tp = fp = fn = 0
@@ -60,5 +60,6 @@ def speed() -> None:
 
 
 if __name__ == "__main__":
-    accuracy()
+    for name in ("labelled.txt", *REAL_SETS):
+        accuracy(name)
     speed()

@@ -51,6 +51,9 @@ class Programme:
     bodies: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     tasks: tuple[Task, ...] = ()
+    # Places whose own actions are this programme: one of its tasks, done there, matches without the
+    # programme's name (a 广州 unicorn list is 广州's innovation-centre action; Shenzhen's is not).
+    home: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ _TASK = {"id": y.Field(str), "name": y.Field(str), "terms": _TERMS, "threshold":
 _PROGRAMME = {
     "id": y.Field(str), "name": y.Field(str), "terms": _TERMS, "threshold": y.Field((int, float), 8.0),
     "required": y.Field(list, []), "excluded": y.Field(list, []), "bodies": y.Field(list, []),
-    "regions": y.Field(list, []), "tasks": y.Field(list, []),
+    "regions": y.Field(list, []), "tasks": y.Field(list, []), "home": y.Field(list, []),
 }  # fmt: skip
 
 
@@ -137,7 +140,7 @@ def parse_programmes(doc: y.Doc, value: Any, at: y.Path_) -> tuple[Programme, ..
             Task(**y.record(doc, (*at, i, "tasks", j), t, _TASK, "a task"))
             for j, t in enumerate(raw.pop("tasks"))
         )
-        for key in ("required", "excluded", "bodies", "regions"):
+        for key in ("required", "excluded", "bodies", "regions", "home"):
             raw[key] = y.str_list(doc, (*at, i, key), raw[key]) if raw[key] else ()
         out.append(Programme(**raw, tasks=tasks))
     return tuple(out)
@@ -186,7 +189,9 @@ class Classifier:
     ) -> Classification:
         """`attachments`: (label, text) of each attachment read, weighed below the title and body."""
         ftitle, fbody = fold(title), fold(body)
-        seen = Seen(self._counts(ftitle), self._counts(fbody))
+        seen = Seen(self._counts(ftitle), self._counts(fbody), lead=self._counts(fbody[:LEAD]))
+        seen.place = place_of(ftitle, fbody[:LEAD])
+        seen.kind = notice_kind(tag, title)
         for label, text in attachments:
             if counts := self._counts(fold(text)):
                 seen.attachments.append((label, counts))
@@ -194,7 +199,7 @@ class Classifier:
         matches.sort(key=lambda m: -m.score)
         return Classification(
             matches=tuple(matches),
-            kind=notice_kind(tag, title),
+            kind=seen.kind,
             region=region_of(publisher, title, url),
             doc_number=doc_number,
             deadline=deadline,
@@ -216,33 +221,72 @@ class Classifier:
     def _match(self, p: Programme, seen: Seen) -> Match | None:
         if any(term_key(t) in seen.title for t in p.excluded):
             return None
-        if p.required and not any(seen.anywhere(term_key(t)) for t in p.required):
-            return None
-        score, reasons = _score(p.terms, seen)
-        if score < p.threshold:
-            return None
-        best: tuple[float, Task, list[Reason]] | None = None
-        for task in p.tasks:
-            t_score, t_reasons = _score(task.terms, seen)
-            if t_score >= task.threshold and (best is None or t_score > best[0]):
-                best = (t_score, task, t_reasons)
-        if best:
-            reasons += [r for r in best[2] if r not in reasons]
-        return Match(
-            p.id, p.name, best[1].name if best else None, score, tuple(reasons), best[1].id if best else None
-        )
+        place = seen.place
+        if (
+            place
+            and place.field == "title"
+            and place.term not in _AREAS
+            and not _within(place.term, p.regions)
+        ):
+            return None  # the title sets the notice in another city: its news on the same themes is not ours
+        return _by_terms(p, seen) or _by_action(p, seen)
+
+
+def _by_terms(p: Programme, seen: Seen) -> Match | None:
+    """The programme named: its terms reach the threshold (and one of `required` is there)."""
+    if p.required and not any(seen.anywhere(term_key(t)) for t in p.required):
+        return None
+    score, reasons = _score(p.terms, seen)
+    if score < p.threshold:
+        return None
+    best = _best_task(p, seen)
+    if best is None and all(term_key(r.term) in _PLACE_KIND for r in reasons):
+        return None  # only the region's name (珠三角) and none of the programme's actions: a place, not it
+    if best:
+        reasons += [r for r in best[2] if r not in reasons]
+    return Match(
+        p.id, p.name, best[1].name if best else None, score, tuple(reasons), best[1].id if best else None
+    )
+
+
+def _by_action(p: Programme, seen: Seen) -> Match | None:
+    """One of the programme's actions (a task), done at its home: named in the title or the body's lead,
+    in a notice the title (else the lead) sets there, and not a list of results. The reasons name the
+    place and the action's terms."""
+    if not (p.home and seen.place and seen.place.term not in _AREAS and _within(seen.place.term, p.home)):
+        return None
+    if seen.kind == "公示":
+        return None  # a list of firms certified under a national scheme (高企, 科小) administers that scheme
+    action = _best_task(p, Seen(seen.title, seen.lead))
+    if action is None:
+        return None
+    score, task, reasons = action
+    return Match(p.id, p.name, task.name, score, (seen.place, *reasons), task.id)
 
 
 @dataclass
 class Seen:
-    """How often each term occurs in the title, the body and each attachment read."""
+    """How often each term occurs in the title, the body, the body's lead and each attachment read;
+    and where the notice is set (a Reason naming the place and the field it was read from), if said."""
 
     title: dict[str, int]
     body: dict[str, int]
     attachments: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    lead: dict[str, int] = field(default_factory=dict)
+    place: Reason | None = None
+    kind: str = "其他"
 
     def anywhere(self, key: str) -> bool:
         return key in self.title or key in self.body or any(key in counts for _, counts in self.attachments)
+
+
+def _best_task(p: Programme, seen: Seen) -> tuple[float, Task, list[Reason]] | None:
+    best: tuple[float, Task, list[Reason]] | None = None
+    for task in p.tasks:
+        t_score, t_reasons = _score(task.terms, seen)
+        if t_score >= task.threshold and (best is None or t_score > best[0]):
+            best = (t_score, task, t_reasons)
+    return best
 
 
 def _score(terms: dict[str, float], seen: Seen) -> tuple[float, list[Reason]]:
@@ -331,6 +375,67 @@ def region_of(publisher: str | None, title: str, url: str = "") -> str | None:
         if host.endswith(suffix):
             return region
     return None
+
+
+# Where a notice is set, to tell a programme's own actions from other places' news on the same themes.
+# A place is a city (or a district or landmark of one), or a wider area (a province, 大湾区, 珠三角).
+LEAD = 200  # the body's opening: the dateline and first sentence say where, and what the notice is about
+_LANDMARKS = {
+    "广州开发区": "广州",
+    "生物岛": "广州",
+    "知识城": "广州",
+    "广州科学城": "广州",
+    "南沙科学城": "广州",
+    "中山大学": "广州",  # not the city of 中山
+}
+_OTHER_CITIES = (
+    "北京", "上海", "天津", "重庆", "深圳", "杭州", "合肥", "南京", "武汉", "成都", "西安", "苏州", "长沙",
+    "郑州", "济南", "青岛", "宁波", "厦门", "福州", "无锡", "常州", "沈阳", "大连", "长春", "哈尔滨",
+    "石家庄", "太原", "南昌", "贵阳", "南宁", "昆明", "兰州", "汕头", "湛江", "韶关", "清远", "香港", "澳门",
+)  # fmt: skip
+_AREAS = (
+    "广东", "粤港澳", "大湾区", "珠三角", "珠江三角洲", "长三角", "京津冀", "成渝", "江苏", "浙江", "安徽",
+    "山东", "河南", "河北", "湖北", "湖南", "四川", "陕西", "福建", "江西", "广西", "云南", "贵州", "辽宁",
+    "吉林", "黑龙江", "山西", "内蒙古", "新疆", "甘肃", "海南", "青海", "宁夏", "西藏",
+)  # fmt: skip
+_GUANGDONG = ("广东", "粤港澳", "大湾区", "珠三角", "珠江三角洲")
+
+
+def _place_kinds() -> dict[str, str]:
+    """Each place name → the city it is in, or itself for a city or a wider area."""
+    kinds = {city: city for city in (*_CITIES, *_OTHER_CITIES)} | {area: area for area in _AREAS}
+    for city, districts in DISTRICTS.items():
+        for district in districts:
+            kinds[district] = city
+            # 南沙科学城, 黄埔: Guangzhou's districts are often named without 区 (佛山's 南海 is also a sea)
+            if city == "广州":
+                kinds[district.removesuffix("区")] = city
+    return kinds | _LANDMARKS
+
+
+_PLACE_KIND = _place_kinds()
+_PLACE_RE = re.compile("|".join(sorted(map(re.escape, _PLACE_KIND), key=len, reverse=True)))
+
+
+def place_of(ftitle: str, flead: str) -> Reason | None:
+    """Where a folded notice is set: the first city its title names (else the first wider area it names);
+    without a place in the title, the same read from the body's lead."""
+    for text, field_ in ((ftitle, "title"), (flead, "body")):
+        names = _PLACE_RE.findall(text)
+        cities = [n for n in names if _PLACE_KIND[n] not in _AREAS]
+        if cities or names:
+            return Reason(_PLACE_KIND[(cities or names)[0]], field_, 1)
+    return None
+
+
+def _within(place: str, regions: Sequence[str]) -> bool:
+    """Is a place (a city or an area) inside one of the regions (cities, districts, 广东省)?"""
+    if not regions:
+        return True
+    cities = {_PLACE_KIND.get(r, r) for r in regions}
+    if "广东省" in regions:
+        cities |= {*_CITIES, *_GUANGDONG}
+    return place in cities
 
 
 def repost_group(ftitle: str, doc_number: str | None, date: str | None) -> str | None:
