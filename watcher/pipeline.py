@@ -23,7 +23,7 @@ from .attachments import AttachmentReader, Read
 from .clock import Clock, system_clock
 from .config import Config, Source
 from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
-from .errors import ExtractError, FetchError, StoreError
+from .errors import Outcome, StoreError, outcome_of, succeeded
 from .extract import extract
 from .extract.notice import find_deadline
 from .fetch import Fetcher
@@ -63,7 +63,7 @@ class Change:
 @dataclass(slots=True)
 class SourceResult:
     name: str
-    status: str = "ok"  # ok | not_modified | error | blocked
+    status: Outcome = Outcome.OK
     error: str | None = None
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -166,27 +166,22 @@ class Checker:
     async def check(self, source: Source) -> SourceResult:
         started = time.monotonic()
         result = SourceResult(source.name)
-        rec = CheckRecord(source=source.name, url=source.url, status="ok", at=now_iso(self.clock()))
+        rec = CheckRecord(source=source.name, url=source.url, status=Outcome.OK, at=now_iso(self.clock()))
         row = self.store.source_row(source.name)  # read once: health, validators' validity, backoff
         try:
             await self._run(source, row, result, rec)
-        except FetchError as exc:
-            result.status, result.error = exc.status, exc.reason
-        except ExtractError as exc:
-            result.status, result.error = "error", str(exc)
         except StoreError:
             raise  # the store, not this source: every check would fail alike (the daemon reports it)
-        except Exception as exc:  # a bug, or a page nobody foresaw: this source fails, not the whole run
-            log.exception("check %s: unexpected %s", source.name, type(exc).__name__)
-            result.status, result.error = "error", f"unexpected {type(exc).__name__}: {exc}"[:300]
-            result.changes.clear()
-            rec = CheckRecord(
-                source=source.name, url=source.url, status="error", at=rec.at
-            )  # nothing half-done
+        except Exception as exc:  # a bug, or a page nobody foresaw, fails this source, not the whole run
+            result.status, result.error, expected = outcome_of(exc)
+            if not expected:
+                log.exception("check %s: unexpected %s", source.name, type(exc).__name__)
+                result.changes.clear()
+                rec = CheckRecord(source.name, source.url, Outcome.ERROR, rec.at)  # nothing half-done
         rec.status, rec.error = result.status, result.error
         rec.next_due = self._next_due(source, row, result.status)
-        if result.status in ("error", "blocked"):
-            rec.events.append((result.status, result.error or ""))
+        if not result.status.succeeded:
+            rec.events.append((str(result.status), result.error or ""))
         await self._writes.save(rec)
         result.elapsed = time.monotonic() - started
         fields = {
@@ -197,12 +192,12 @@ class Checker:
         log.info("%s", _log_line(result), extra={"fields": fields})
         return result
 
-    def _next_due(self, source: Source, row: dict[str, Any] | None, status: str) -> str:
+    def _next_due(self, source: Source, row: dict[str, Any] | None, status: Outcome) -> str:
         """The source's interval, give or take a tenth (at most five minutes) so that sources added
         together drift apart; on failure it doubles with each consecutive failure, capped at a day. The
         spread is drawn from the source's name and the time, so a check at the same moment is due at the
         same moment whichever store or daemon runs it."""
-        failures = 0 if status in ("ok", "not_modified") else ((row or {}).get("failures") or 0) + 1
+        failures = 0 if status.succeeded else ((row or {}).get("failures") or 0) + 1
         interval = self.interval_of(source)
         delay = min(interval * (2**failures), max(MAX_BACKOFF, interval))
         spread = min(delay * 0.1, 300.0)
@@ -235,12 +230,12 @@ class Checker:
     async def _run(
         self, source: Source, row: dict[str, Any] | None, result: SourceResult, rec: CheckRecord
     ) -> None:
-        healthy = row is not None and row["status"] in ("ok", "not_modified")
+        healthy = row is not None and succeeded(row["status"])
         validators = self.store.validators(source.url) if healthy else None  # dropped after a failure
         page = await self._get(source, source.url, validators)
         result.fetched += 1
         if isinstance(page, NotModified):
-            result.status = "not_modified"  # the list is as it was; its recent notices may not be
+            result.status = Outcome.NOT_MODIFIED  # the list is as it was; its recent notices may not be
             self._record(await self._recheck(source, result), result, rec)
             return
         remembered = row.get("region") if row else None
@@ -297,7 +292,7 @@ class Checker:
     ) -> list[_Notice] | None:
         known = self.store.items_on_list(source.name)
         if not x.items:
-            result.status = "error"
+            result.status = Outcome.ERROR
             result.error = (
                 f"the list yielded no entries (it had {len(known)})" if known else "no list entries found"
             )
@@ -317,7 +312,7 @@ class Checker:
         )
         out = [n for n in notices if n is not None]
         if todo and result.unexpected == len(todo):  # every entry hit the same bug: the source fails
-            result.status, result.error = "error", result.errors[0]
+            result.status, result.error = Outcome.ERROR, result.errors[0]
             return None
         fetched = {k for k, _ in todo}
         for k in current.keys() - fetched:  # seen, read now or later: kept on the list, unread until read
@@ -382,11 +377,15 @@ class Checker:
             return await self._notice_from_page(
                 source, page, x, on_list=True, first=first, link=link, key=key
             )
-        except (FetchError, ExtractError) as exc:
-            result.errors.append(f"{link.url}: {exc}")
-        except Exception as exc:  # a page nobody foresaw fails this entry alone; the list goes on
+        except StoreError:
+            raise
+        except Exception as exc:  # one entry fails alone; the list goes on
+            _, message, expected = outcome_of(exc)
+            if expected:  # a FetchError names its own address: the one it was fetching, maybe a redirect's
+                result.errors.append(f"{link.url}: {exc}")
+                return None
             log.exception("check %s: entry %s: unexpected %s", source.name, link.url, type(exc).__name__)
-            result.errors.append(f"{link.url}: unexpected {type(exc).__name__}: {exc}"[:300])
+            result.errors.append(f"{link.url}: {message}"[:300])
             result.unexpected += 1
         return None
 

@@ -38,7 +38,7 @@ from . import app, state
 from . import config as config_mod
 from .clock import Clock, system_clock
 from .config import Source
-from .errors import ConfigError, StoreError
+from .errors import ConfigError, StoreError, outcome_of
 from .models import BEIJING
 from .pipeline import Checker, SourceResult
 from .store import due_iso
@@ -82,10 +82,11 @@ class Stats:
         return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
     def record(self, result: SourceResult) -> None:
-        self.checks[result.status] = self.checks.get(result.status, 0) + 1
+        outcome = str(result.status)
+        self.checks[outcome] = self.checks.get(outcome, 0) + 1
         for kind in self.items:
             self.items[kind] += result.count(kind)
-        if result.status in ("ok", "not_modified"):
+        if result.status.succeeded:
             self.last_success = self.clock().isoformat(timespec="seconds")
         index = next((i for i, b in enumerate(LATENCY_BUCKETS) if result.elapsed <= b), len(LATENCY_BUCKETS))
         self.latency[index] += 1
@@ -279,8 +280,8 @@ class Daemon:
                 self._send_soon()
         except StoreError as exc:
             self._store_failed(source.name, exc)
-        except Exception:  # a bug in one check must not stop the daemon
-            log.exception("check %s crashed", source.name)
+        except Exception as exc:  # a bug in one check must not stop the daemon
+            log.exception("check %s crashed: %s", source.name, outcome_of(exc).message)
             self.stats.checks["crashed"] = self.stats.checks.get("crashed", 0) + 1
 
     def _store_failed(self, name: str, exc: StoreError) -> None:
