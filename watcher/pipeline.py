@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .attachments import AttachmentReader, Read
+from .cadence import adaptive_interval, failures_after, next_due
 from .clock import Clock, system_clock
 from .config import Config, Source
 from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
@@ -27,14 +28,13 @@ from .errors import Outcome, StoreError, outcome_of, succeeded
 from .extract import extract
 from .extract.notice import find_deadline
 from .fetch import Fetcher
+from .listplan import is_recent, link_of, plan_list, plan_recheck
 from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
-from .normalize import fold, parse_date
+from .normalize import fold
 from .store import CheckRecord, Store, VersionRow, due_iso, now_iso
 from .transport import Transport
 
 log = logging.getLogger("watcher.check")
-
-MAX_BACKOFF = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)  # slots: a cold check of 5,000 sources holds 10,000 of these
@@ -193,27 +193,21 @@ class Checker:
         return result
 
     def _next_due(self, source: Source, row: dict[str, Any] | None, status: Outcome) -> str:
-        """The source's interval, give or take a tenth (at most five minutes) so that sources added
-        together drift apart; on failure it doubles with each consecutive failure, capped at a day. The
-        spread is drawn from the source's name and the time, so a check at the same moment is due at the
-        same moment whichever store or daemon runs it."""
-        failures = 0 if status.succeeded else ((row or {}).get("failures") or 0) + 1
-        interval = self.interval_of(source)
-        delay = min(interval * (2**failures), max(MAX_BACKOFF, interval))
-        spread = min(delay * 0.1, 300.0)
+        """The spread is drawn from the source's name and the time, so a check at the same moment is due
+        at the same moment whichever store or daemon runs it."""
+        failures = failures_after(status.succeeded, (row or {}).get("failures") or 0)
         now = self.clock()
-        delay += random.Random(f"{source.name}@{now.isoformat()}").uniform(-spread, spread)
-        return due_iso(now + dt.timedelta(seconds=delay))
+        jitter = random.Random(f"{source.name}@{now.isoformat()}").uniform
+        return due_iso(next_due(now, self.interval_of(source), failures, jitter))
 
     def interval_of(self, source: Source) -> float:
-        """A source's interval. `interval: auto`: a week over one more than the notices it listed for the
-        first time in the last week (the notices of its first check not counted), within its bounds: a
-        source that publishes daily is checked about hourly, one silent for a week at its longest."""
+        """A source's interval; `interval: auto` counts the notices it listed for the first time in the
+        last week (the notices of its first check not counted)."""
         if not source.adaptive:
             return source.interval
         since = now_iso(self.clock() - dt.timedelta(days=7))
         fresh = self.store.new_items_since(source.name, since)
-        return min(max(7 * 86400 / (fresh + 1), source.min_interval), source.max_interval)
+        return adaptive_interval(fresh, source.min_interval, source.max_interval)
 
     async def _get(
         self, source: Source, url: str, validators: Validators | None, binary: bool = False
@@ -299,26 +293,24 @@ class Checker:
             return None
         rec.item_count = len(x.items)
         current = self._keyed(x.items, result)
-        fresh = [(k, link) for k, link in current.items() if k not in known and self.store.item(k) is None]
-        # Entries seen on an earlier check but not read yet (past max_follow then): read now, as part of
-        # the catalogue the list was first seen with, not as news.
-        unread = [(k, link) for k, link in current.items() if k in known and not known[k].get("version_id")]
-        recheck = [(k, link) for k, link in current.items() if k in known and known[k].get("version_id")]
-        recheck = [(k, link) for k, link in recheck if self._recent(link.date)] if source.follow else []
-        todo = (fresh + unread[::-1] + recheck)[: source.max_follow] if source.follow else fresh
-        backlog = {k for k, _ in unread}
+        elsewhere = {k for k in current if k not in known and self.store.item(k) is not None}
+        plan = plan_list(
+            current, known, follow=source.follow, max_follow=source.max_follow, recent=self._recent,
+            elsewhere=elsewhere, layout_changed=result.layout_changed,
+        )  # fmt: skip
         notices = await asyncio.gather(
-            *(self._entry(source, k, link, result, first or k in backlog) for k, link in todo)
+            *(self._entry(source, k, link, result, first or k in plan.backlog) for k, link in plan.todo)
         )
         out = [n for n in notices if n is not None]
-        if todo and result.unexpected == len(todo):  # every entry hit the same bug: the source fails
+        if plan.todo and result.unexpected == len(
+            plan.todo
+        ):  # every entry hit the same bug: the source fails
             result.status, result.error = Outcome.ERROR, result.errors[0]
             return None
-        fetched = {k for k, _ in todo}
-        for k in current.keys() - fetched:  # seen, read now or later: kept on the list, unread until read
+        for k in plan.unread:  # seen, read now or later: kept on the list, unread until read
             out.append(_Notice(k, {"key": k, "source": source.name, "on_list": 1, "url": current[k].url,
                                    "title": current[k].title}, None, None))  # fmt: skip
-        for k in known.keys() - current.keys() if not result.layout_changed else ():
+        for k in plan.removed:
             rec.removed.append(k)
             old = known[k]
             change = Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
@@ -347,21 +339,14 @@ class Checker:
         if not source.follow:
             return []
         known = list(self.store.items_on_list(source.name).values())
-        unread = [(r, True) for r in reversed(known) if not r.get("version_id") and r.get("url")]
-        recent = [(r, False) for r in known if r.get("version_id") and self._recent(_link_of(r).date)]
-        todo = (unread + recent)[: source.max_follow]
+        todo = plan_recheck(known, max_follow=source.max_follow, recent=self._recent)
         found = await asyncio.gather(
-            *(self._entry(source, r["key"], _link_of(r), result, backlog) for r, backlog in todo)
+            *(self._entry(source, r["key"], link_of(r), result, backlog) for r, backlog in todo)
         )
         return [n for n in found if n is not None]
 
     def _recent(self, date: DateValue | None) -> bool:
-        """Known notices dated within `recheck_days` are re-fetched (conditionally) to catch revisions, and
-        their attachments read; an undated one counts as recent."""
-        if date is None:
-            return True
-        age = self.clock().astimezone(BEIJING).date() - date.day
-        return age.days <= self.config.settings.recheck_days
+        return is_recent(date, self.clock().astimezone(BEIJING).date(), self.config.settings.recheck_days)
 
     async def _entry(
         self, source: Source, key: str, link: Link, result: SourceResult, first: bool
@@ -624,11 +609,6 @@ async def read_page(page: Page, **options: Any) -> Extracted:
     return await loop.run_in_executor(
         _reader, functools.partial(extract, page.text, page.final_url, page.encoding, **options)
     )
-
-
-def _link_of(row: dict[str, Any]) -> Link:
-    """A stored item as the list entry it was."""
-    return Link(row.get("title") or "", row["url"], parse_date(row["date"]) if row.get("date") else None)
 
 
 def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:
