@@ -1,16 +1,19 @@
-"""The check's rules as pure functions, table by table: list planning and the schedule. No server, no store."""
+"""The check's rules as pure functions, table by table: list planning, the schedule, versioning. No server, no store."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from watcher.cadence import adaptive_interval, failures_after, next_due
+from watcher.diff import Snapshot
 from watcher.listplan import is_recent, link_of, plan_list, plan_recheck
-from watcher.models import DateValue, Link
+from watcher.models import Attachment, DateValue, Link
 from watcher.normalize import parse_date
+from watcher.versioning import Seen, next_version
 
 from .kit import NOW
 
@@ -143,3 +146,77 @@ def test_failures_after(ok: bool, before: int, after: int) -> None:
 )  # fmt: skip
 def test_adaptive_interval(fresh: int, least: float, most: float, hours: float) -> None:
     assert adaptive_interval(fresh, least, most) == pytest.approx(hours * 3600)
+
+
+# ---------------------------------------------------------------- versioning
+
+BODY = "申报时间：2026年11月18日至2026年12月5日17:00，逾期不予受理。"
+GUIDE = Attachment("申报指南.docx", "http://bureau.example/guide.docx")
+
+
+def seen(text: str = BODY, attachments: tuple[Attachment, ...] = (), first: bool = False) -> Seen:
+    snap = Snapshot("关于组织申报的通知", text, attachments)
+    return Seen("s", "bureau.example/post_1234", "http://bureau.example/post_1234.html", snap,
+                link("post_1234", NEW), None, True, first)  # fmt: skip
+
+
+def stored(s: Seen, version_id: str = "v1", fingerprint: str | None = None) -> dict[str, Any]:
+    return {"fingerprint": fingerprint or s.snap.fingerprint, "version_id": version_id}
+
+
+def previous_of(s: Seen) -> dict[str, Any]:
+    return {"title": s.snap.title, "text": s.snap.text, "attachments": [a.to_json() for a in s.snap.attachments],
+            "deadline": s.snap.deadline}  # fmt: skip
+
+
+READ = replace(GUIDE, sha="abc123")
+MOVED = BODY.replace("12月5日", "12月12日")
+
+
+@pytest.mark.parametrize(
+    ("case", "now", "old", "before", "kind", "what", "versioned"),
+    [
+        ("a notice never seen", seen(), None, None, "new", (), True),
+        ("as it was", seen(), stored(seen()), None, None, None, False),
+        ("body revised", seen(MOVED), stored(seen()), previous_of(seen()), "changed", ("body",), True),
+        ("an attachment added", seen(attachments=(GUIDE,)), stored(seen()), previous_of(seen()), "changed",
+         ("attachments",), True),
+        ("only noise moved the fingerprint", seen(), stored(seen(), fingerprint="stale"), previous_of(seen()),
+         None, None, False),
+        ("an attachment read for the first time: a quiet version", seen(attachments=(READ,)),
+         stored(seen(attachments=(GUIDE,))), previous_of(seen(attachments=(GUIDE,))), None, None, True),
+        ("an old item without a version is new", seen(), stored(seen(), version_id="", fingerprint="x"), None,
+         "new", (), True),
+    ],
+)  # fmt: skip
+def test_next_version(
+    case: str, now: Seen, old: dict[str, Any] | None, before: dict[str, Any] | None, kind: str | None,
+    what: tuple[str, ...] | None, versioned: bool,
+) -> None:  # fmt: skip
+    asked: list[str] = []
+    v = next_version(now, old, before, NOW, classify=lambda: asked.append("classify") or None)  # type: ignore[func-returns-value]
+    assert (v.change.kind if v.change else None, v.change.what if v.change else None) == (kind, what), case
+    assert (v.version is not None) == versioned, case
+    assert v.item["fingerprint"] == now.snap.fingerprint and v.item["on_list"] == 1
+    assert ("version_id" in v.item) == versioned
+    assert asked == [], "classification is asked only of a page's notice (x), never of an entry"
+    if v.version:
+        assert v.version.seen_at == "2026-11-23T10:00:00+08:00" and v.version.change == (kind or "changed")
+
+
+def test_a_version_id_depends_on_the_one_before() -> None:
+    """A → B → A: the second A is a version of its own, with an id of its own, and the same on a re-run."""
+    a = seen()
+    first = next_version(a, None, None, NOW)
+    again = next_version(a, stored(seen(MOVED), "vB"), previous_of(seen(MOVED)), NOW)
+    assert first.version and again.version and again.change and again.change.kind == "changed"
+    assert first.version.id != again.version.id
+    assert (
+        next_version(a, stored(seen(MOVED), "vB"), previous_of(seen(MOVED)), NOW).version.id
+        == again.version.id
+    )  # type: ignore[union-attr]
+
+
+def test_first_check_changes_are_marked() -> None:
+    v = next_version(seen(first=True), None, None, NOW)
+    assert v.change is not None and v.change.first_check and v.change.date == NEW

@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import functools
-import hashlib
 import logging
 import random
 import time
@@ -23,41 +22,18 @@ from .attachments import AttachmentReader, Read
 from .cadence import adaptive_interval, failures_after, next_due
 from .clock import Clock, system_clock
 from .config import Config, Source
-from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
+from .diff import Snapshot, item_key, snapshot_of, snapshot_of_entry
 from .errors import Outcome, StoreError, outcome_of, succeeded
 from .extract import extract
 from .extract.notice import find_deadline
 from .fetch import Fetcher
 from .listplan import is_recent, link_of, plan_list, plan_recheck
-from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
-from .normalize import fold
+from .models import BEIJING, Change, DateValue, Extracted, Link, NotModified, Page, Validators
 from .store import CheckRecord, Store, VersionRow, due_iso, now_iso
 from .transport import Transport
+from .versioning import Seen, next_version
 
 log = logging.getLogger("watcher.check")
-
-
-@dataclass(frozen=True, slots=True)  # slots: a cold check of 5,000 sources holds 10,000 of these
-class Change:
-    kind: str  # new | changed | removed
-    key: str
-    url: str
-    title: str
-    source: str
-    date: str | None = None
-    what: tuple[str, ...] = ()
-    diff: str = ""
-    first_check: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "url": self.url,
-            "title": self.title,
-            "source": self.source,
-            "date": self.date,
-            "what": list(self.what),
-        }
 
 
 @dataclass(slots=True)
@@ -437,51 +413,16 @@ class Checker:
         on_list: bool,
         first: bool,
     ) -> _Notice:
-        date = (x.date if x and x.date else None) or (link.date if link else None)
-        item: dict[str, Any] = {
-            "key": key, "source": source.name, "url": url, "title": snap.title or (link.title if link else ""),
-            "date": date.iso if date else None, "tag": (x.tag if x else None) or (link.tag if link else None),
-            "on_list": 1 if on_list else 0, "fingerprint": snap.fingerprint,
-        }  # fmt: skip
+        seen = Seen(source.name, key, url, snap, link, x, on_list, first)
         old = self.store.item(key)
-        if old is not None and old["fingerprint"] == snap.fingerprint:
-            return _Notice(key, item, None, None)
-        kind, diff_text = "new", ""
-        what: tuple[str, ...] = ()
-        quiet = False
-        if old is not None and old.get("version_id"):
+        previous = None
+        if old is not None and old["fingerprint"] != snap.fingerprint and old.get("version_id"):
             previous = self.store.version(old["version_id"])
-            if previous:
-                before = _snapshot_from_row(previous)
-                d = compare(before, snap, texts=self._attachment_texts(before, x))
-                if not d.what and not _newly_read(before, snap):
-                    return _Notice(key, item, None, None)
-                # Attachments read for the first time change nothing on the page: kept as a version of
-                # their own, so the next replacement is compared with what they held, and alerted to nobody.
-                quiet = not d.what
-                kind, what, diff_text = "changed", d.what, d.text
-        # The previous version is part of the id: a revision that flips back (A → B → A) is a version of
-        # its own, alerted again, and the history stays append-only; a re-run still gives the same id.
-        previous_id = (old or {}).get("version_id") or ""
-        version_id = hashlib.sha256(f"{key}\x1f{snap.fingerprint}\x1f{previous_id}".encode()).hexdigest()[:24]
-        item["version_id"] = version_id
-        classification = self.classify(x, source.name) if (self.classify and x) else None
-        version = VersionRow(
-            id=version_id, item_key=key, fingerprint=snap.fingerprint, seen_at=now_iso(self.clock()),
-            change=kind, what=list(what), diff=diff_text, title=item["title"], url=url, date=item["date"],
-            publisher=x.publisher if x else None, tag=item["tag"], deadline=snap.deadline,
-            doc_number=x.doc_number if x else None,
-            attachments=[a.to_json() for a in snap.attachments],
-            related=[r.to_json() for r in (x.related if x else ())],
-            text=snap.text, search=_search_text(item["title"], snap.text, x), classification=classification,
-            deadline_from=x.deadline_from if x else None,
+        v = next_version(
+            seen, old, previous, self.clock(), texts=lambda before: self._attachment_texts(before, x),
+            classify=lambda: self.classify(x, source.name) if (self.classify and x) else None,
         )  # fmt: skip
-        if quiet:
-            return _Notice(key, item, version, None)
-        change = Change(
-            kind, key, url, item["title"], source.name, item["date"], what, diff_text, first_check=first,
-        )  # fmt: skip
-        return _Notice(key, item, version, change)
+        return _Notice(key, v.item, v.version, v.change)
 
     def _attachment_texts(self, before: Snapshot, x: Extracted | None) -> dict[str, str]:
         """Texts of the previous version's attachments (from the store) and of this one's (just read)."""
@@ -611,21 +552,6 @@ async def read_page(page: Page, **options: Any) -> Extracted:
     )
 
 
-def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:
-    return Snapshot(
-        title=row["title"] or "",
-        text=row["text"] or "",
-        attachments=tuple(Attachment.from_json(a) for a in row.get("attachments") or []),
-        deadline=row.get("deadline"),
-    )
-
-
-def _newly_read(before: Snapshot, now: Snapshot) -> bool:
-    """Does this version hold an attachment's content the previous one did not have?"""
-    known = {a.url: a.sha for a in before.attachments}
-    return any(a.sha and not known.get(a.url) for a in now.attachments)
-
-
 def with_attachments(x: Extracted, read: Read) -> Extracted:
     """The notice with its attachments as read; a deadline the body does not state is looked for in them,
     in order, and remembered with the attachment it came from."""
@@ -640,9 +566,3 @@ def with_attachments(x: Extracted, read: Read) -> Extracted:
         x, attachments=read.attachments + rest, attachment_texts=read.texts + ("",) * len(rest),
         deadline=deadline, deadline_from=found_in,
     )  # fmt: skip
-
-
-def _search_text(title: str, text: str, x: Extracted | None) -> str:
-    """What `watcher search` looks in: the title, the body and the attachments' text, folded."""
-    parts = [fold(title), fold(text), *(fold(t) for t in (x.attachment_texts if x else ()) if t)]
-    return "\n".join(parts)
