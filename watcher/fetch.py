@@ -168,7 +168,7 @@ class Fetcher:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.settings.max_retry_after)
-        base = self.settings.backoff * 2 ** (attempt - 1)
+        base = self.settings.backoff * 2.0 ** (attempt - 1)
         return base * random.uniform(0.5, 1.5)
 
     async def _get_once(

@@ -589,7 +589,7 @@ class Store:
         with self.transaction():
             if names is None:
                 q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE claimed_by IS NOT NULL"
-                return self.conn.execute(q, [now]).rowcount
+                return int(self.conn.execute(q, [now]).rowcount)
             q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE name=? AND claimed_by IS NOT NULL"
             return sum(self.conn.execute(q, [now, name]).rowcount for name in names)
 
@@ -694,11 +694,13 @@ class Store:
         claim is a dead one's; on a shared database, only claims older than CLAIM_LEASE are."""
         stale = now_iso(now - dt.timedelta(seconds=CLAIM_LEASE)) if self.shared else None
         with self.transaction():
-            return self.conn.execute(
-                "UPDATE alerts SET claimed_by=NULL WHERE claimed_by IS NOT NULL AND status='pending'"
-                + (" AND claimed_at < ?" if stale else ""),
-                [stale] if stale else [],
-            ).rowcount
+            return int(
+                self.conn.execute(
+                    "UPDATE alerts SET claimed_by=NULL WHERE claimed_by IS NOT NULL AND status='pending'"
+                    + (" AND claimed_at < ?" if stale else ""),
+                    [stale] if stale else [],
+                ).rowcount
+            )
 
     def mark_sent(self, ids: list[str], at: str) -> None:
         self._update(

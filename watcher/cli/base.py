@@ -15,9 +15,10 @@ from .. import config as config_mod
 from .. import state as state_mod
 from ..classify import load_programmes
 from ..clock import Clock, system_clock
-from ..errors import ConfigError, StateError, StoreError, outcome_of
-from ..secrets import SecretError, export, secret
-from ..store import DB_NAME, Store, explain
+from ..errors import ConfigError, SecretError, StateError, StoreError, outcome_of
+from ..secrets import export, secret
+from ..state import DB_NAME
+from ..store import Store, explain
 
 
 class Context:
