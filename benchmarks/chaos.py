@@ -31,6 +31,7 @@ from pathlib import Path
 
 from watcher import demo
 from watcher.clock import system_clock, today
+from watcher.errors import succeeded
 from watcher.localsite import LocalServer
 
 
@@ -114,7 +115,7 @@ def observe(config: Path, state: Path) -> int:
             sources = json.loads(done.stdout)["sources"]
         except (ValueError, KeyError):
             continue
-        if all(s["status"] in ("ok", "not_modified") and not s["error"] for s in sources):
+        if all(succeeded(s["status"]) and not s["error"] for s in sources):
             return attempt
     return 5
 

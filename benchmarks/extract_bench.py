@@ -17,8 +17,9 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
+from watcher.charset import decode
 from watcher.extract import extract
-from watcher.fetch import Fetcher, FetchSettings, decode
+from watcher.fetch import Fetcher, FetchSettings
 from watcher.models import NotModified
 from watcher.normalize import fold
 

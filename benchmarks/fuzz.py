@@ -19,9 +19,9 @@ import traceback
 from collections import Counter
 from pathlib import Path
 
+from watcher.charset import decode
 from watcher.errors import WatcherError
 from watcher.extract import extract
-from watcher.fetch import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = [

@@ -28,9 +28,9 @@ from urllib.parse import urljoin
 
 import yaml
 
+from watcher.charset import decode
 from watcher.extract import extract
 from watcher.extract.notice import find_deadline
-from watcher.fetch import decode
 from watcher.models import BEIJING, DateValue, Extracted
 from watcher.normalize import fold
 

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from watcher.charset import decode
 from watcher.classify import Classifier, load_programmes, notice_kind, place_of, region_of
 from watcher.errors import ConfigError
 from watcher.extract import extract
-from watcher.fetch import decode
 from watcher.normalize import fold
 
 from .conftest import FIXTURES

@@ -16,10 +16,10 @@ from .classify import Classifier
 from .clock import Clock, system_clock, today
 from .config import Config, Source
 from .fetch import Fetcher
-from .models import Extracted
-from .pipeline import AdminNotice, AlertPlanner, Change, Checker, ClassifyHook, SourceResult
-from .state import is_database_url, sqlite_errors
-from .store import DB_NAME, Store, VersionRow, copy_state, now_iso
+from .models import Change, Extracted
+from .pipeline import AdminNotice, AlertPlanner, Checker, ClassifyHook, SourceResult
+from .state import DB_NAME, is_database_url, sqlite_errors
+from .store import Store, VersionRow, copy_state, now_iso
 
 log = logging.getLogger("watcher.app")
 

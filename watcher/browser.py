@@ -40,9 +40,17 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .errors import ConnectError, FetchError, HTTPStatusError
+from .errors import (
+    BrowserUnavailable,
+    CdpError,
+    ConnectError,
+    FetchError,
+    HTTPStatusError,
+    PageFailed,
+    Refused,
+)
 from .fetch import _origin
-from .gate import Gate, Refused
+from .gate import Gate
 from .gateproxy import GateProxy
 
 # The flags Chromium needs here: headless, no sandbox (containers), and none of its own traffic (sync,
@@ -108,18 +116,6 @@ class Rendered:
     navigations: int = 1  # main-frame documents loaded: 2 or more when a challenge reloaded
     refused: tuple[str, ...] = ()  # what the gate refused the page
     not_modified: bool = False  # the conditional request for the document was answered 304
-
-
-class BrowserUnavailable(FetchError):
-    """No Chromium here, or it would not start."""
-
-
-class PageFailed(FetchError):
-    """The page broke its budget: time, memory, a window, a crash. That source fails, nothing else."""
-
-
-class CdpError(Exception):
-    pass
 
 
 def find_executable(given: str | None = None) -> str | None:

@@ -1,4 +1,4 @@
-"""One exception tree for the whole package.
+"""One exception tree for the whole package, one outcome vocabulary, and the one mapping between them.
 
     WatcherError
     ├── ConfigError          a configuration file is wrong (names file, line, field)
@@ -9,16 +9,43 @@
     │   ├── Timeout          connect, read or total time ran out
     │   ├── ConnectError     DNS, TCP, TLS or redirect trouble
     │   │   └── CertificateError  the site's TLS certificate is not trusted (retrying will not help)
-    │   └── RobotsDisallowed robots.txt forbids the URL
+    │   ├── RobotsDisallowed robots.txt forbids the URL
+    │   ├── Refused          the gate refused the URL (a scheme or an internal address; see gate.py)
+    │   ├── BrowserUnavailable  no Chromium here, or it would not start
+    │   └── PageFailed       a page broke the browser's budget (time, memory, a window, a crash)
     ├── ExtractError         the bytes are not a page we can read (binary, empty)
-    └── StoreError           the state's database failed (SQLite or PostgreSQL; the server's message)
+    ├── Unreadable           an attachment cannot be read (the reason in a few words)
+    ├── CdpError             Chromium answered a DevTools command with an error, or went away
+    ├── StoreError           the state's database failed (SQLite or PostgreSQL; the server's message)
+    ├── StateError           the state directory cannot be used as asked (busy, lost, ...)
+    └── SecretError          a NAME_FILE variable names a file that cannot be read
 
-Steps raise these; only the pipeline turns them into outcomes.
+Steps raise these; `outcome_of` turns one into an `Outcome` and the words a user reads, for the
+pipeline, the daemon, the CLI and the sender alike.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
+from typing import Literal, NamedTuple
+
+
+class Outcome(StrEnum):
+    """How the check of one source ended; stored and shown as its value."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"  # the list answered 304
+    ERROR = "error"
+    BLOCKED = "blocked"  # the site refuses us (403, a challenge, robots.txt)
+
+    @property
+    def succeeded(self) -> bool:
+        return self in (Outcome.OK, Outcome.NOT_MODIFIED)
+
+
+def succeeded(status: str | None) -> bool:
+    """Does a status read back from the store or counted by the daemon name a check that succeeded?"""
+    return status in (Outcome.OK, Outcome.NOT_MODIFIED)
 
 
 class WatcherError(Exception):
@@ -35,7 +62,7 @@ class ConfigError(WatcherError):
 class FetchError(WatcherError):
     """A page could not be fetched; `reason` is one short phrase for logs and tables."""
 
-    status = "error"
+    status = Outcome.ERROR
     retryable = False  # worth another try after a backoff? (connections and timeouts are)
 
     def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
@@ -44,7 +71,7 @@ class FetchError(WatcherError):
 
 
 class Blocked(FetchError):
-    status = "blocked"
+    status = Outcome.BLOCKED
     scripted = False  # the refusal runs a script (a challenge that sets a cookie): a browser may pass it
 
 
@@ -75,11 +102,33 @@ class CertificateError(ConnectError):
 
 
 class RobotsDisallowed(FetchError):
-    status = "blocked"
+    status = Outcome.BLOCKED
+
+
+class Refused(FetchError):
+    """The gate refused a URL: never retried, never requested."""
+
+    retryable = False
+
+
+class BrowserUnavailable(FetchError):
+    """No Chromium here, or it would not start."""
+
+
+class PageFailed(FetchError):
+    """The page broke its budget: time, memory, a window, a crash. That source fails, nothing else."""
 
 
 class ExtractError(WatcherError):
     pass
+
+
+class Unreadable(WatcherError):
+    """The attachment cannot be read; the message says why in a few words."""
+
+
+class CdpError(WatcherError):
+    """Chromium answered a DevTools command with an error, or went away mid-command."""
 
 
 StoreFailure = Literal["full", "read_only", "damaged", "unreachable", "failed"]
@@ -92,3 +141,26 @@ class StoreError(WatcherError):
     def __init__(self, message: str, failure: StoreFailure = "failed", store: str = "sqlite") -> None:
         self.message, self.failure, self.store = message, failure, store
         super().__init__(message)
+
+
+class StateError(WatcherError):
+    """The state directory cannot be used as asked; the message says what to do."""
+
+
+class SecretError(WatcherError):
+    """A NAME_FILE variable names a file that cannot be read."""
+
+
+class Failure(NamedTuple):
+    outcome: Outcome
+    message: str  # what the user reads: the reason, without the address it concerns
+    expected: bool  # a WatcherError; otherwise a bug or a page nobody foresaw, worth a traceback
+
+
+def outcome_of(exc: BaseException) -> Failure:
+    """The one mapping from an exception to an outcome and a message."""
+    if isinstance(exc, FetchError):
+        return Failure(exc.status, exc.reason, True)
+    if isinstance(exc, WatcherError):
+        return Failure(Outcome.ERROR, str(exc), True)
+    return Failure(Outcome.ERROR, f"unexpected {type(exc).__name__}: {exc}"[:300], False)

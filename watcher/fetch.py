@@ -1,50 +1,44 @@
-"""The only HTTP code: httpx transports, conditional GET, size cap, charset sniffing, politeness.
+"""The only HTTP code: aiohttp sessions, conditional GET, size cap, politeness, robots.txt, redirects.
 
-httpx gives the request, response and error types; the aiohttp transport (httpx-aiohttp) gives the speed:
-on 1,050 local pages with 16 in flight it served 1,340–1,580 pages/s against 260–340 for httpx's default
-transport. Requests skip httpx's client layer (see Fetcher).
+aiohttp directly, one library: it drives the connections (its resolver is the gate, see gate.py), keeps
+the cookies and decompresses; we follow redirects ourselves, a hop at a time, so that the gate admits
+every hop. httpx's client over its own transport served 260–340 local pages/s against 1,340–1,580 for
+aiohttp, and httpx types over an aiohttp transport (httpx-aiohttp, as before) cost a layer of objects
+per request for nothing we used (see the commit that made this change for figures on check_bench).
+Charset decoding is charset.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
-import contextlib
 import datetime as dt
 import email.utils
 import os
 import random
 import re
 import ssl
-import sys
 import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-# httpx's package init imports its command-line client (click, pygments, rich) whenever those happen to
-# be installed, and gives up quietly when one is missing: 1–3 MB of every process for a tool we never
-# run. A None entry makes that import fail at once, which httpx expects (it then defines a stub).
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-import aiohttp  # noqa: E402
-import httpx  # noqa: E402
-from httpx_aiohttp import AiohttpTransport  # noqa: E402
-from protego import Protego  # noqa: E402
+import aiohttp
+from protego import Protego
 
-from .errors import (  # noqa: E402
+from .charset import decode, header_charset
+from .errors import (
     Blocked,
     CertificateError,
     ConnectError,
-    ExtractError,
     FetchError,
     HTTPStatusError,
     RobotsDisallowed,
     Timeout,
     TooLarge,
 )
-from .gate import Gate  # noqa: E402
-from .models import NotModified, Page, Validators  # noqa: E402
+from .gate import Gate
+from .models import NotModified, Page, Validators
 
 DEFAULT_UA = "watcher/0.1 (+notice monitor; polite: 1 request/s per host)"
 
@@ -84,33 +78,30 @@ class _Host:
 class Fetcher:
     """Fetches pages for the whole process; share one instance.
 
-    Requests go to httpx transports (httpx-aiohttp) with a small redirect loop of our own, not through
-    httpx.AsyncClient: the client's per-request work (merging URL, headers and cookies in Python, a urllib
-    Request for the cookie jar on every response) was 140 of 390 us a request, a tenth of a cold check.
-    One transport per TLS setting (verifying, and not, for the government sites whose certificates are
-    broken: a source opts in with `verify_tls: false`) and proxy: HTTP_PROXY, HTTPS_PROXY and NO_PROXY
-    are honoured as curl honours them.
+    One aiohttp session per TLS setting (verifying, and not, for the government sites whose certificates
+    are broken: a source opts in with `verify_tls: false`) and proxy. HTTP_PROXY, HTTPS_PROXY and NO_PROXY
+    are honoured as curl honours them, read once here rather than by aiohttp's `trust_env` on every
+    request, since the gate must know whether a hop goes through a proxy (it then resolves nothing).
     """
 
     def __init__(self, settings: FetchSettings | None = None) -> None:
         self.settings = s = settings or FetchSettings()
-        self._transports: dict[tuple[bool, str | None], AiohttpTransport] = {}
+        self._sessions: dict[tuple[bool, str | None], aiohttp.ClientSession] = {}
         self._proxies = urllib.request.getproxies_environment()  # HTTP(S)_PROXY, NO_PROXY, as curl reads them
         self._headers = {"User-Agent": s.user_agent, "Accept-Language": "zh-CN,zh;q=0.9"}
-        self._timeout = {"connect": s.connect_timeout, "read": s.read_timeout, "pool": s.read_timeout}
+        self._timeout = aiohttp.ClientTimeout(
+            sock_connect=s.connect_timeout, sock_read=s.read_timeout, connect=s.read_timeout
+        )
         self._hosts: dict[str, _Host] = {}
         self._robots: dict[str, Protego | None] = {}
         self.gate = Gate(s.allow_private)
         self.requests = 0  # answered requests, for logs and benchmarks
 
-    def _transport(self, url: str, verify: bool) -> AiohttpTransport:
-        key = (verify, self._proxy(url))
-        if key not in self._transports:
-            proxy = httpx.Proxy(key[1]) if key[1] else None
-            self._transports[key] = AiohttpTransport(
-                verify=False, proxy=proxy, client=lambda: _session(verify, self.gate)
-            )
-        return self._transports[key]
+    def _session(self, verify: bool, proxy: str | None) -> aiohttp.ClientSession:
+        key = (verify, proxy)
+        if key not in self._sessions:
+            self._sessions[key] = _session(verify, self.gate)
+        return self._sessions[key]
 
     def _proxy(self, url: str) -> str | None:
         if not self._proxies:  # the usual case: no address to parse
@@ -122,9 +113,9 @@ class Fetcher:
         return proxy
 
     async def aclose(self) -> None:
-        for transport in self._transports.values():
-            await transport.aclose()
-        self._transports.clear()
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
         await self.gate.close()
 
     async def __aenter__(self) -> Fetcher:
@@ -177,7 +168,7 @@ class Fetcher:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.settings.max_retry_after)
-        base = self.settings.backoff * 2 ** (attempt - 1)
+        base = self.settings.backoff * 2.0 ** (attempt - 1)
         return base * random.uniform(0.5, 1.5)
 
     async def _get_once(
@@ -198,75 +189,79 @@ class Fetcher:
         budget = self.settings.total_timeout if budget is None else max(budget, 0.001)
         try:
             async with asyncio.timeout(budget):
-                return await self._stream(url, request_headers, verify, encoding, body or _Body())
+                try:
+                    return await self._stream(url, request_headers, verify, encoding, body or _Body())
+                except aiohttp.ClientError as exc:  # its socket timeouts too, before TimeoutError below
+                    raise _transport_error(url, exc) from exc
         except TimeoutError as exc:
             raise Timeout(
                 url,
                 f"timed out: no complete answer within {self.settings.total_timeout:g} s, retries included",
             ) from exc
-        except (httpx.TransportError, OSError) as exc:
+        except OSError as exc:
             raise _transport_error(url, exc) from exc
 
     async def _stream(
         self, url: str, headers: dict[str, str], verify: bool, encoding: str | None, kind: _Body
     ) -> Page | NotModified:
         resp = await self._send(url, headers, verify)
-        async with contextlib.aclosing(resp):
+        async with resp:
             self.requests += 1
-            if resp.status_code == 304:
+            if resp.status == 304:
                 return NotModified(url)
-            # One pass over the headers: each httpx Headers.get() scans them all (a tenth of a fetch's CPU).
-            headers = {k.lower(): v for k, v in resp.headers.items()}
             cap = kind.max_bytes or self.settings.max_bytes
-            body = await self._read_capped(url, resp, headers.get("content-length", ""), cap)
-            retry_after = _retry_after(headers.get("retry-after"))
-            if not kind.binary and is_challenge(resp.status_code, body):
-                blocked = Blocked(url, f"anti-bot challenge (HTTP {resp.status_code})")
+            body = await self._read_capped(url, resp, resp.headers.get("Content-Length", ""), cap)
+            retry_after = _retry_after(resp.headers.get("Retry-After"))
+            if not kind.binary and is_challenge(resp.status, body):
+                blocked = Blocked(url, f"anti-bot challenge (HTTP {resp.status})")
                 blocked.scripted = b"<script" in body.lower()
                 raise blocked
-            if resp.status_code >= 400:
-                raise HTTPStatusError(url, resp.status_code, retry_after)
-            content_type = headers.get("content-type", "")
+            if resp.status >= 400:
+                raise HTTPStatusError(url, resp.status, retry_after)
+            content_type = resp.headers.get("Content-Type", "")
             text, used = (
-                ("", "binary") if kind.binary else decode(body, _header_charset(content_type), encoding)
+                ("", "binary") if kind.binary else decode(body, header_charset(content_type), encoding)
             )
             return Page(
                 url=url,
                 final_url=str(resp.url),
-                status=resp.status_code,
+                status=resp.status,
                 body=body,
                 text=text,
                 encoding=used,
                 content_type=content_type,
-                etag=headers.get("etag"),
-                last_modified=headers.get("last-modified"),
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
             )
 
-    async def _send(self, url: str, headers: dict[str, str], verify: bool) -> httpx.Response:
+    async def _send(self, url: str, headers: dict[str, str], verify: bool) -> aiohttp.ClientResponse:
         """GET, following up to `max_redirects` redirects; credentials never follow to another origin."""
         start = url
         for _ in range(self.settings.max_redirects + 1):
-            await self.gate.admit(url, resolve=self._proxy(url) is None)  # every hop, see gate.py
-            transport = self._transport(url, verify)
-            request = httpx.Request(
-                "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
+            proxy = self._proxy(url)
+            await self.gate.admit(url, resolve=proxy is None)  # every hop, see gate.py
+            resp = await self._session(verify, proxy).get(
+                url,
+                headers={**self._headers, **headers},
+                allow_redirects=False,
+                timeout=self._timeout,
+                proxy=proxy,
             )
-            resp = await transport.handle_async_request(request)
-            location = resp.headers.get("location") if resp.status_code in _REDIRECTS else None
+            location = resp.headers.get("Location") if resp.status in _REDIRECTS else None
             if not location:
                 return resp
-            await resp.aclose()
+            resp.release()
             target = _redirect_target(start, url, location)
             if _origin(target) != _origin(url):
                 headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIALS}
             url = target
         raise ConnectError(start, f"too many redirects (a redirect loop? the last one went to {url})")
 
-    async def _read_capped(self, url: str, resp: httpx.Response, declared: str, cap: int) -> bytes:
+    async def _read_capped(self, url: str, resp: aiohttp.ClientResponse, declared: str, cap: int) -> bytes:
         if declared.isdigit() and int(declared) > cap:
             raise TooLarge(url, f"declared {int(declared):,} bytes, over the {cap:,} byte cap")
         chunks, size = [], 0
-        async for chunk in resp.aiter_bytes():
+        async for chunk in resp.content.iter_chunked(_CHUNK):
             size += len(chunk)
             if size > cap:
                 raise TooLarge(url, f"body passed the {cap:,} byte cap")
@@ -303,12 +298,10 @@ class Fetcher:
 
 
 def _session(verify: bool, resolver: Gate) -> aiohttp.ClientSession:
-    """The aiohttp session under a transport; it keeps the cookies a site sets, across redirects too.
+    """A session keeps the cookies a site sets, across redirects too.
 
     `ssl=True` is aiohttp's verified context, loaded once when aiohttp is imported (the system's trust
-    store). Left to itself, httpx-aiohttp would build a second one from certifi for each transport
-    (1.6 MB; it still builds an SSL context from its own `verify` argument, hence `verify=False` there,
-    which loads no certificates and is never used).
+    store); `ssl=False` checks no certificate, for `verify_tls: false`.
     """
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=256, ssl=verify, resolver=resolver),
@@ -316,6 +309,7 @@ def _session(verify: bool, resolver: Gate) -> aiohttp.ClientSession:
     )
 
 
+_CHUNK = 16 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
@@ -359,23 +353,21 @@ class _HostSlot:
 
 
 def _transport_error(url: str, exc: Exception) -> FetchError:
-    """What went wrong, from aiohttp's own exception: httpx-aiohttp maps every aiohttp connection error,
-    a refused connection or an untrusted certificate alike, to httpx.ConnectTimeout."""
-    cause = exc.__cause__ or exc
-    if isinstance(cause, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError):
-        detail = getattr(cause, "certificate_error", cause)
+    """What went wrong, in a phrase, from aiohttp's exception (or the socket's)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | ssl.SSLCertVerificationError):
+        detail = getattr(exc, "certificate_error", exc)
         return CertificateError(
             url, f"TLS certificate not trusted ({detail}); `verify_tls: false` reads it anyway"
         )
-    if isinstance(cause, aiohttp.ClientSSLError | ssl.SSLError):
-        return ConnectError(url, f"TLS failed: {cause}")
-    if isinstance(cause, TimeoutError | aiohttp.ServerTimeoutError) or (
-        cause is exc and isinstance(exc, httpx.TimeoutException)
-    ):
-        return Timeout(url, f"timed out ({type(exc).__name__})")
-    if isinstance(cause, aiohttp.ClientConnectorError):
-        return ConnectError(url, _cannot_connect(cause))
-    return ConnectError(url, f"connection failed: {cause or type(cause).__name__}")
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return ConnectError(url, f"TLS failed: {exc}")
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return Timeout(url, "timed out (read)")
+    if isinstance(exc, TimeoutError):  # aiohttp's connect timeouts are TimeoutErrors too
+        return Timeout(url, "timed out (connect)")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(url, _cannot_connect(exc))
+    return ConnectError(url, f"connection failed: {exc or type(exc).__name__}")
 
 
 def _cannot_connect(cause: aiohttp.ClientConnectorError) -> str:
@@ -411,112 +403,3 @@ def is_challenge(status: int, body: bytes) -> bool:
         visible = re.sub(rb"<script.*?</script>|<[^>]+>|\s+", b"", body, flags=re.S | re.I)
         return len(visible) < 64
     return False
-
-
-# ---------------------------------------------------------------- decoding
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-_ALIASES = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "cp936": "gb18030",
-    "big5": "big5hkscs",
-}
-
-
-def _header_charset(content_type: str) -> str | None:
-    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", content_type, re.I)
-    return m.group(1) if m else None
-
-
-def _codec(label: str | None) -> str | None:
-    """A Python codec name for a charset label; gb2312/gbk become gb18030 (real pages mislabel GBK)."""
-    if not label:
-        return None
-    try:
-        info = codecs.lookup(label.strip().lower())
-    except LookupError:
-        return None
-    if not getattr(info, "_is_text_encoding", True):  # rot13, base64, zlib: codecs, not charsets
-        return None
-    name = info.name
-    return _ALIASES.get(name, _ALIASES.get(label.strip().lower(), name))
-
-
-def decode(body: bytes, header_charset: str | None = None, override: str | None = None) -> tuple[str, str]:
-    """Bytes → (text, codec used): override, BOM, strict UTF-8, <meta>, header, detection.
-
-    A declared charset is taken only if the bytes decode under it without error; detection is the last
-    resort, and bad bytes are replaced, never raised.
-    """
-    if b"\x00" in body[:4096] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        if wide := _utf16_without_bom(body):
-            return body.decode(wide, errors="replace"), wide
-        raise ExtractError("binary content, not a text page")
-    forced = _codec(override)
-    if forced:
-        return body.decode(forced, errors="replace"), forced
-    for bom, name in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if body.startswith(bom):
-            return body.decode(name, errors="replace"), name.replace("-sig", "")
-    try:
-        return body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    if _mostly_utf8(body):  # a stray byte in a footer does not make a UTF-8 page GB18030 mojibake
-        return body.decode("utf-8", errors="replace"), "utf-8"
-    meta = _META_CHARSET.search(body[:4096])
-    for label in (meta.group(1).decode("ascii", "ignore") if meta else None, header_charset):
-        declared = _codec(label)
-        if declared and declared != "utf-8":
-            try:
-                return body.decode(declared), declared
-            except UnicodeDecodeError:
-                continue
-    import charset_normalizer
-
-    best = charset_normalizer.from_bytes(body[:65536]).best()
-    detected = _codec(best.encoding) if best else None
-    if detected is None or detected in ("utf-8", "ascii"):
-        detected = "gb18030"  # a Chinese government page that is not UTF-8 is GBK nine times in ten
-    text = body.decode(detected, errors="replace")
-    if _looks_binary(text):
-        raise ExtractError("binary content, not a text page")
-    return text, detected
-
-
-def _mostly_utf8(body: bytes) -> bool:
-    """Valid UTF-8 but for a few bytes: at most 16 bad ones, and ten valid non-ASCII characters for each.
-    A GBK page decoded as UTF-8 has almost no valid non-ASCII characters at all."""
-    text = body.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    valid_wide = len(text) - len(text.encode("ascii", errors="ignore")) - bad
-    return bad <= 16 and bad * 10 <= valid_wide
-
-
-def _utf16_without_bom(body: bytes) -> str | None:
-    """UTF-16 text has a NUL in every other byte (ASCII markup): which half says the byte order."""
-    head = body[:4096]
-    even, odd = head[0::2].count(0), head[1::2].count(0)
-    half = len(head) // 2 or 1
-    if max(even, odd) < half * 0.3 or min(even, odd) > half * 0.05:
-        return None
-    name = "utf-16-le" if odd > even else "utf-16-be"
-    try:
-        text = body.decode(name)
-    except UnicodeDecodeError:
-        return None
-    return name if "<" in text[:1024] else None
-
-
-def _looks_binary(text: str) -> bool:
-    """Random bytes decode to something under a single-byte-tolerant codec; they are full of control
-    characters and replacements that no page has."""
-    sample = text[:8192]
-    odd = sum(1 for c in sample if (c < " " and c not in "\t\n\r\f") or c == "\ufffd")
-    return odd * 20 > len(sample)  # over 5%

@@ -20,17 +20,11 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from .errors import FetchError
+from .errors import FetchError, Refused
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 PIN_SECONDS = 60.0
-
-
-class Refused(FetchError):
-    """The gate refused a URL: never retried, never requested."""
-
-    retryable = False
 
 
 def is_internal(ip: IPAddress) -> bool:

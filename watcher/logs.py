@@ -37,5 +37,5 @@ def setup(fmt: str = "plain", level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("apscheduler", "httpx", "uvicorn.access", "apprise"):
+    for noisy in ("apscheduler", "uvicorn.access", "apprise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

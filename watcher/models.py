@@ -148,3 +148,26 @@ def _iso(value: DateValue | None) -> str | None:
 
 
 JsonMap = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)  # slots: a cold check of 5,000 sources holds 10,000 of these
+class Change:
+    kind: str  # new | changed | removed
+    key: str
+    url: str
+    title: str
+    source: str
+    date: str | None = None
+    what: tuple[str, ...] = ()
+    diff: str = ""
+    first_check: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "url": self.url,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "what": list(self.what),
+        }

@@ -11,7 +11,6 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import functools
-import hashlib
 import logging
 import random
 import time
@@ -20,50 +19,27 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .attachments import AttachmentReader, Read
+from .cadence import adaptive_interval, failures_after, next_due
 from .clock import Clock, system_clock
 from .config import Config, Source
-from .diff import Snapshot, compare, item_key, snapshot_of, snapshot_of_entry
-from .errors import ExtractError, FetchError, StoreError
+from .diff import Snapshot, item_key, snapshot_of, snapshot_of_entry
+from .errors import Outcome, StoreError, outcome_of, succeeded
 from .extract import extract
 from .extract.notice import find_deadline
 from .fetch import Fetcher
-from .models import BEIJING, Attachment, DateValue, Extracted, Link, NotModified, Page, Validators
-from .normalize import fold, parse_date
+from .listplan import is_recent, link_of, plan_list, plan_recheck
+from .models import BEIJING, Change, DateValue, Extracted, Link, NotModified, Page, Validators
 from .store import CheckRecord, Store, VersionRow, due_iso, now_iso
 from .transport import Transport
+from .versioning import Seen, next_version
 
 log = logging.getLogger("watcher.check")
-
-MAX_BACKOFF = 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)  # slots: a cold check of 5,000 sources holds 10,000 of these
-class Change:
-    kind: str  # new | changed | removed
-    key: str
-    url: str
-    title: str
-    source: str
-    date: str | None = None
-    what: tuple[str, ...] = ()
-    diff: str = ""
-    first_check: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "url": self.url,
-            "title": self.title,
-            "source": self.source,
-            "date": self.date,
-            "what": list(self.what),
-        }
 
 
 @dataclass(slots=True)
 class SourceResult:
     name: str
-    status: str = "ok"  # ok | not_modified | error | blocked
+    status: Outcome = Outcome.OK
     error: str | None = None
     changes: list[Change] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -166,27 +142,22 @@ class Checker:
     async def check(self, source: Source) -> SourceResult:
         started = time.monotonic()
         result = SourceResult(source.name)
-        rec = CheckRecord(source=source.name, url=source.url, status="ok", at=now_iso(self.clock()))
+        rec = CheckRecord(source=source.name, url=source.url, status=Outcome.OK, at=now_iso(self.clock()))
         row = self.store.source_row(source.name)  # read once: health, validators' validity, backoff
         try:
             await self._run(source, row, result, rec)
-        except FetchError as exc:
-            result.status, result.error = exc.status, exc.reason
-        except ExtractError as exc:
-            result.status, result.error = "error", str(exc)
         except StoreError:
             raise  # the store, not this source: every check would fail alike (the daemon reports it)
-        except Exception as exc:  # a bug, or a page nobody foresaw: this source fails, not the whole run
-            log.exception("check %s: unexpected %s", source.name, type(exc).__name__)
-            result.status, result.error = "error", f"unexpected {type(exc).__name__}: {exc}"[:300]
-            result.changes.clear()
-            rec = CheckRecord(
-                source=source.name, url=source.url, status="error", at=rec.at
-            )  # nothing half-done
+        except Exception as exc:  # a bug, or a page nobody foresaw, fails this source, not the whole run
+            result.status, result.error, expected = outcome_of(exc)
+            if not expected:
+                log.exception("check %s: unexpected %s", source.name, type(exc).__name__)
+                result.changes.clear()
+                rec = CheckRecord(source.name, source.url, Outcome.ERROR, rec.at)  # nothing half-done
         rec.status, rec.error = result.status, result.error
         rec.next_due = self._next_due(source, row, result.status)
-        if result.status in ("error", "blocked"):
-            rec.events.append((result.status, result.error or ""))
+        if not result.status.succeeded:
+            rec.events.append((str(result.status), result.error or ""))
         await self._writes.save(rec)
         result.elapsed = time.monotonic() - started
         fields = {
@@ -197,28 +168,22 @@ class Checker:
         log.info("%s", _log_line(result), extra={"fields": fields})
         return result
 
-    def _next_due(self, source: Source, row: dict[str, Any] | None, status: str) -> str:
-        """The source's interval, give or take a tenth (at most five minutes) so that sources added
-        together drift apart; on failure it doubles with each consecutive failure, capped at a day. The
-        spread is drawn from the source's name and the time, so a check at the same moment is due at the
-        same moment whichever store or daemon runs it."""
-        failures = 0 if status in ("ok", "not_modified") else ((row or {}).get("failures") or 0) + 1
-        interval = self.interval_of(source)
-        delay = min(interval * (2**failures), max(MAX_BACKOFF, interval))
-        spread = min(delay * 0.1, 300.0)
+    def _next_due(self, source: Source, row: dict[str, Any] | None, status: Outcome) -> str:
+        """The spread is drawn from the source's name and the time, so a check at the same moment is due
+        at the same moment whichever store or daemon runs it."""
+        failures = failures_after(status.succeeded, (row or {}).get("failures") or 0)
         now = self.clock()
-        delay += random.Random(f"{source.name}@{now.isoformat()}").uniform(-spread, spread)
-        return due_iso(now + dt.timedelta(seconds=delay))
+        jitter = random.Random(f"{source.name}@{now.isoformat()}").uniform
+        return due_iso(next_due(now, self.interval_of(source), failures, jitter))
 
     def interval_of(self, source: Source) -> float:
-        """A source's interval. `interval: auto`: a week over one more than the notices it listed for the
-        first time in the last week (the notices of its first check not counted), within its bounds: a
-        source that publishes daily is checked about hourly, one silent for a week at its longest."""
+        """A source's interval; `interval: auto` counts the notices it listed for the first time in the
+        last week (the notices of its first check not counted)."""
         if not source.adaptive:
             return source.interval
         since = now_iso(self.clock() - dt.timedelta(days=7))
         fresh = self.store.new_items_since(source.name, since)
-        return min(max(7 * 86400 / (fresh + 1), source.min_interval), source.max_interval)
+        return adaptive_interval(fresh, source.min_interval, source.max_interval)
 
     async def _get(
         self, source: Source, url: str, validators: Validators | None, binary: bool = False
@@ -235,12 +200,12 @@ class Checker:
     async def _run(
         self, source: Source, row: dict[str, Any] | None, result: SourceResult, rec: CheckRecord
     ) -> None:
-        healthy = row is not None and row["status"] in ("ok", "not_modified")
+        healthy = row is not None and succeeded(row["status"])
         validators = self.store.validators(source.url) if healthy else None  # dropped after a failure
         page = await self._get(source, source.url, validators)
         result.fetched += 1
         if isinstance(page, NotModified):
-            result.status = "not_modified"  # the list is as it was; its recent notices may not be
+            result.status = Outcome.NOT_MODIFIED  # the list is as it was; its recent notices may not be
             self._record(await self._recheck(source, result), result, rec)
             return
         remembered = row.get("region") if row else None
@@ -297,33 +262,31 @@ class Checker:
     ) -> list[_Notice] | None:
         known = self.store.items_on_list(source.name)
         if not x.items:
-            result.status = "error"
+            result.status = Outcome.ERROR
             result.error = (
                 f"the list yielded no entries (it had {len(known)})" if known else "no list entries found"
             )
             return None
         rec.item_count = len(x.items)
         current = self._keyed(x.items, result)
-        fresh = [(k, link) for k, link in current.items() if k not in known and self.store.item(k) is None]
-        # Entries seen on an earlier check but not read yet (past max_follow then): read now, as part of
-        # the catalogue the list was first seen with, not as news.
-        unread = [(k, link) for k, link in current.items() if k in known and not known[k].get("version_id")]
-        recheck = [(k, link) for k, link in current.items() if k in known and known[k].get("version_id")]
-        recheck = [(k, link) for k, link in recheck if self._recent(link.date)] if source.follow else []
-        todo = (fresh + unread[::-1] + recheck)[: source.max_follow] if source.follow else fresh
-        backlog = {k for k, _ in unread}
+        elsewhere = {k for k in current if k not in known and self.store.item(k) is not None}
+        plan = plan_list(
+            current, known, follow=source.follow, max_follow=source.max_follow, recent=self._recent,
+            elsewhere=elsewhere, layout_changed=result.layout_changed,
+        )  # fmt: skip
         notices = await asyncio.gather(
-            *(self._entry(source, k, link, result, first or k in backlog) for k, link in todo)
+            *(self._entry(source, k, link, result, first or k in plan.backlog) for k, link in plan.todo)
         )
         out = [n for n in notices if n is not None]
-        if todo and result.unexpected == len(todo):  # every entry hit the same bug: the source fails
-            result.status, result.error = "error", result.errors[0]
+        if plan.todo and result.unexpected == len(
+            plan.todo
+        ):  # every entry hit the same bug: the source fails
+            result.status, result.error = Outcome.ERROR, result.errors[0]
             return None
-        fetched = {k for k, _ in todo}
-        for k in current.keys() - fetched:  # seen, read now or later: kept on the list, unread until read
+        for k in plan.unread:  # seen, read now or later: kept on the list, unread until read
             out.append(_Notice(k, {"key": k, "source": source.name, "on_list": 1, "url": current[k].url,
                                    "title": current[k].title}, None, None))  # fmt: skip
-        for k in known.keys() - current.keys() if not result.layout_changed else ():
+        for k in plan.removed:
             rec.removed.append(k)
             old = known[k]
             change = Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
@@ -352,21 +315,14 @@ class Checker:
         if not source.follow:
             return []
         known = list(self.store.items_on_list(source.name).values())
-        unread = [(r, True) for r in reversed(known) if not r.get("version_id") and r.get("url")]
-        recent = [(r, False) for r in known if r.get("version_id") and self._recent(_link_of(r).date)]
-        todo = (unread + recent)[: source.max_follow]
+        todo = plan_recheck(known, max_follow=source.max_follow, recent=self._recent)
         found = await asyncio.gather(
-            *(self._entry(source, r["key"], _link_of(r), result, backlog) for r, backlog in todo)
+            *(self._entry(source, r["key"], link_of(r), result, backlog) for r, backlog in todo)
         )
         return [n for n in found if n is not None]
 
     def _recent(self, date: DateValue | None) -> bool:
-        """Known notices dated within `recheck_days` are re-fetched (conditionally) to catch revisions, and
-        their attachments read; an undated one counts as recent."""
-        if date is None:
-            return True
-        age = self.clock().astimezone(BEIJING).date() - date.day
-        return age.days <= self.config.settings.recheck_days
+        return is_recent(date, self.clock().astimezone(BEIJING).date(), self.config.settings.recheck_days)
 
     async def _entry(
         self, source: Source, key: str, link: Link, result: SourceResult, first: bool
@@ -382,11 +338,15 @@ class Checker:
             return await self._notice_from_page(
                 source, page, x, on_list=True, first=first, link=link, key=key
             )
-        except (FetchError, ExtractError) as exc:
-            result.errors.append(f"{link.url}: {exc}")
-        except Exception as exc:  # a page nobody foresaw fails this entry alone; the list goes on
+        except StoreError:
+            raise
+        except Exception as exc:  # one entry fails alone; the list goes on
+            _, message, expected = outcome_of(exc)
+            if expected:  # a FetchError names its own address: the one it was fetching, maybe a redirect's
+                result.errors.append(f"{link.url}: {exc}")
+                return None
             log.exception("check %s: entry %s: unexpected %s", source.name, link.url, type(exc).__name__)
-            result.errors.append(f"{link.url}: unexpected {type(exc).__name__}: {exc}"[:300])
+            result.errors.append(f"{link.url}: {message}"[:300])
             result.unexpected += 1
         return None
 
@@ -453,51 +413,16 @@ class Checker:
         on_list: bool,
         first: bool,
     ) -> _Notice:
-        date = (x.date if x and x.date else None) or (link.date if link else None)
-        item: dict[str, Any] = {
-            "key": key, "source": source.name, "url": url, "title": snap.title or (link.title if link else ""),
-            "date": date.iso if date else None, "tag": (x.tag if x else None) or (link.tag if link else None),
-            "on_list": 1 if on_list else 0, "fingerprint": snap.fingerprint,
-        }  # fmt: skip
+        seen = Seen(source.name, key, url, snap, link, x, on_list, first)
         old = self.store.item(key)
-        if old is not None and old["fingerprint"] == snap.fingerprint:
-            return _Notice(key, item, None, None)
-        kind, diff_text = "new", ""
-        what: tuple[str, ...] = ()
-        quiet = False
-        if old is not None and old.get("version_id"):
+        previous = None
+        if old is not None and old["fingerprint"] != snap.fingerprint and old.get("version_id"):
             previous = self.store.version(old["version_id"])
-            if previous:
-                before = _snapshot_from_row(previous)
-                d = compare(before, snap, texts=self._attachment_texts(before, x))
-                if not d.what and not _newly_read(before, snap):
-                    return _Notice(key, item, None, None)
-                # Attachments read for the first time change nothing on the page: kept as a version of
-                # their own, so the next replacement is compared with what they held, and alerted to nobody.
-                quiet = not d.what
-                kind, what, diff_text = "changed", d.what, d.text
-        # The previous version is part of the id: a revision that flips back (A → B → A) is a version of
-        # its own, alerted again, and the history stays append-only; a re-run still gives the same id.
-        previous_id = (old or {}).get("version_id") or ""
-        version_id = hashlib.sha256(f"{key}\x1f{snap.fingerprint}\x1f{previous_id}".encode()).hexdigest()[:24]
-        item["version_id"] = version_id
-        classification = self.classify(x, source.name) if (self.classify and x) else None
-        version = VersionRow(
-            id=version_id, item_key=key, fingerprint=snap.fingerprint, seen_at=now_iso(self.clock()),
-            change=kind, what=list(what), diff=diff_text, title=item["title"], url=url, date=item["date"],
-            publisher=x.publisher if x else None, tag=item["tag"], deadline=snap.deadline,
-            doc_number=x.doc_number if x else None,
-            attachments=[a.to_json() for a in snap.attachments],
-            related=[r.to_json() for r in (x.related if x else ())],
-            text=snap.text, search=_search_text(item["title"], snap.text, x), classification=classification,
-            deadline_from=x.deadline_from if x else None,
+        v = next_version(
+            seen, old, previous, self.clock(), texts=lambda before: self._attachment_texts(before, x),
+            classify=lambda: self.classify(x, source.name) if (self.classify and x) else None,
         )  # fmt: skip
-        if quiet:
-            return _Notice(key, item, version, None)
-        change = Change(
-            kind, key, url, item["title"], source.name, item["date"], what, diff_text, first_check=first,
-        )  # fmt: skip
-        return _Notice(key, item, version, change)
+        return _Notice(key, v.item, v.version, v.change)
 
     def _attachment_texts(self, before: Snapshot, x: Extracted | None) -> dict[str, str]:
         """Texts of the previous version's attachments (from the store) and of this one's (just read)."""
@@ -627,26 +552,6 @@ async def read_page(page: Page, **options: Any) -> Extracted:
     )
 
 
-def _link_of(row: dict[str, Any]) -> Link:
-    """A stored item as the list entry it was."""
-    return Link(row.get("title") or "", row["url"], parse_date(row["date"]) if row.get("date") else None)
-
-
-def _snapshot_from_row(row: dict[str, Any]) -> Snapshot:
-    return Snapshot(
-        title=row["title"] or "",
-        text=row["text"] or "",
-        attachments=tuple(Attachment.from_json(a) for a in row.get("attachments") or []),
-        deadline=row.get("deadline"),
-    )
-
-
-def _newly_read(before: Snapshot, now: Snapshot) -> bool:
-    """Does this version hold an attachment's content the previous one did not have?"""
-    known = {a.url: a.sha for a in before.attachments}
-    return any(a.sha and not known.get(a.url) for a in now.attachments)
-
-
 def with_attachments(x: Extracted, read: Read) -> Extracted:
     """The notice with its attachments as read; a deadline the body does not state is looked for in them,
     in order, and remembered with the attachment it came from."""
@@ -661,9 +566,3 @@ def with_attachments(x: Extracted, read: Read) -> Extracted:
         x, attachments=read.attachments + rest, attachment_texts=read.texts + ("",) * len(rest),
         deadline=deadline, deadline_from=found_in,
     )  # fmt: skip
-
-
-def _search_text(title: str, text: str, x: Extracted | None) -> str:
-    """What `watcher search` looks in: the title, the body and the attachments' text, folded."""
-    parts = [fold(title), fold(text), *(fold(t) for t in (x.attachment_texts if x else ()) if t)]
-    return "\n".join(parts)

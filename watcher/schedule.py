@@ -38,7 +38,8 @@ from . import app, state
 from . import config as config_mod
 from .clock import Clock, system_clock
 from .config import Source
-from .errors import ConfigError, StoreError
+from .dispatch import Dispatcher
+from .errors import ConfigError, StoreError, outcome_of
 from .models import BEIJING
 from .pipeline import Checker, SourceResult
 from .store import due_iso
@@ -50,9 +51,6 @@ REMIND_EVERY = 3600.0
 BACKUP_DELAY = 60.0  # the first backup waits for start-up's first checks
 STOP_GRACE = 6.0  # seconds for checks in flight to finish on SIGTERM; the whole exit stays under 10
 LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120)
-LEASE = 30.0  # a claimed source is not handed out again for this long unless its check writes first…
-RENEW = 10.0  # …and a live daemon renews its claims this often: a dead one's run out within LEASE
-TICK = 1.0  # the dispatcher looks for due sources at least this often
 
 
 @dataclass
@@ -82,10 +80,11 @@ class Stats:
         return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
     def record(self, result: SourceResult) -> None:
-        self.checks[result.status] = self.checks.get(result.status, 0) + 1
+        outcome = str(result.status)
+        self.checks[outcome] = self.checks.get(outcome, 0) + 1
         for kind in self.items:
             self.items[kind] += result.count(kind)
-        if result.status in ("ok", "not_modified"):
+        if result.status.succeeded:
             self.last_success = self.clock().isoformat(timespec="seconds")
         index = next((i for i, b in enumerate(LATENCY_BUCKETS) if result.elapsed <= b), len(LATENCY_BUCKETS))
         self.latency[index] += 1
@@ -101,11 +100,10 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.scheduler = AsyncIOScheduler(timezone=BEIJING)
         self.checker: Checker | None = None
-        self.claimed: dict[str, asyncio.Task[Any]] = {}  # source name → its check in flight
+        self.dispatcher: Dispatcher | None = None  # made when the store is open
         self.sources: dict[str, Source] = {}
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{int(clock().timestamp())}"
         self.rng = random.Random()
-        self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         self._last_reminders: dt.datetime | None = None  # the first send also writes the reminders due
         self.store_error: str | None = None  # the database failed: /healthz says so until a check writes
@@ -120,6 +118,10 @@ class Daemon:
         async with app.open_checker(self.config, self.clock) as checker:
             self.checker = checker
             checker.store.release_sources(due_iso(self.clock()))  # claims of a daemon that died: due again
+            self.dispatcher = Dispatcher(
+                checker.store, self.owner, self.capacity, self.clock, self._check, started=self._started
+            )
+            self.dispatcher.stopping = self.stopping
             self._schedule_sources(first=True)
             self.scheduler.add_job(self._send, IntervalTrigger(seconds=SEND_EVERY), id="send",
                                    next_run_time=self._soon(), coalesce=True, max_instances=1)  # fmt: skip
@@ -128,7 +130,9 @@ class Daemon:
                                        max_instances=1, next_run_time=self._first_backup())  # fmt: skip
             self.scheduler.start()
             _give_back_memory()  # reading 100,000 sources left 13 MB of freed heap with the process
-            self._dispatcher = asyncio.create_task(self._dispatch_forever())
+            self._dispatcher = asyncio.create_task(
+                self.dispatcher.run(functools.partial(self._store_failed, "the schedule"))
+            )
             server = asyncio.create_task(serve(self)) if serve else None
             log.info(
                 "watching %d sources; state in %s",
@@ -138,7 +142,7 @@ class Daemon:
             await self.stopping.wait()
             log.info("stopping")
             self.scheduler.shutdown(wait=False)
-            self._wake.set()
+            self.dispatcher.wake.set()
             await self._dispatcher
             await self._finish_checks()
             if server:
@@ -157,6 +161,11 @@ class Daemon:
                 self.checker.store.release_sources(
                     due_iso(self.clock()), cancelled
                 )  # due again at the next start
+
+    @property
+    def claimed(self) -> dict[str, asyncio.Task[Any]]:
+        """Source name → its check in flight."""
+        return self.dispatcher.claimed if self.dispatcher else {}
 
     def healthy(self) -> bool:
         dispatching = self._dispatcher is not None and not self._dispatcher.done()
@@ -185,6 +194,8 @@ class Daemon:
         their first interval at start-up (spread), within five seconds after a reload."""
         assert self.checker is not None
         self.sources = {s.name: s for s in self.config.sources}
+        assert self.dispatcher is not None
+        self.dispatcher.sources, self.dispatcher.capacity = self.sources, self.capacity
         now = self.clock()
 
         def first_due(name: str) -> str:
@@ -200,66 +211,13 @@ class Daemon:
         intervals = {name: source.interval for name, source in self.sources.items()}
         if moved := self.checker.store.sync_intervals(intervals, now):  # a changed interval, at once
             log.info("schedule: %d sources due at a new interval (%s)", len(moved), ", ".join(moved[:5]))
-        self._wake.set()
+        self.dispatcher.wake.set()
 
-    # -------------------------------------------------------------- the dispatcher
+    # -------------------------------------------------------------- the dispatcher (dispatch.py)
 
-    async def _dispatch_forever(self) -> None:
-        """Start due checks while there are free slots; sleep until the next due time, a finished check
-        or a reload, and at most TICK."""
-        renewed = self.clock()
-        while not self.stopping.is_set():
-            try:
-                if self.claimed and (self.clock() - renewed).total_seconds() >= RENEW:
-                    assert self.checker is not None
-                    self.checker.store.renew(self.owner, due_iso(self.clock() + dt.timedelta(seconds=LEASE)))
-                    renewed = self.clock()
-                self._dispatch()
-                wait = self._until_next_due()
-            except StoreError as exc:
-                self._store_failed("the schedule", exc)
-                wait = TICK
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
-
-    def _dispatch(self) -> None:
-        assert self.checker is not None
-        free = self.capacity - len(self.claimed)
-        if free <= 0 or self.stopping.is_set():
-            return
-        now = self.clock()
-        lease = due_iso(now + dt.timedelta(seconds=LEASE))
-        unknown = []
-        for name, due in self.checker.store.due_sources(due_iso(now), free, self.owner, lease):
-            source = self.sources.get(name)
-            if source is None:
-                unknown.append(name)  # configured no more (another daemon's older file): parked
-                continue
-            if name in self.claimed:
-                continue  # still running: its lease outlived by its check
-            self.stats.lags.append(max(0.0, (now - dt.datetime.fromisoformat(due)).total_seconds()))
-            self.stats.dispatched += 1
-            task = asyncio.create_task(self._check(source))
-            self.claimed[name] = task
-            task.add_done_callback(functools.partial(self._finished, name))
-        if unknown:
-            self.checker.store.park_sources(unknown)
-
-    def _finished(self, name: str, task: asyncio.Task[Any]) -> None:
-        if self.claimed.get(name) is task:
-            del self.claimed[name]
-        self._wake.set()  # a free slot: look for due sources now
-
-    def _until_next_due(self) -> float:
-        if len(self.claimed) >= self.capacity:
-            return TICK  # woken by a finishing check
-        assert self.checker is not None
-        due = self.checker.store.next_due()
-        if due is None:
-            return TICK
-        seconds = (dt.datetime.fromisoformat(due) - self.clock()).total_seconds()
-        return min(max(seconds, 0.01), TICK)
+    def _started(self, lag: float) -> None:
+        self.stats.lags.append(lag)
+        self.stats.dispatched += 1
 
     @property
     def capacity(self) -> int:
@@ -279,8 +237,8 @@ class Daemon:
                 self._send_soon()
         except StoreError as exc:
             self._store_failed(source.name, exc)
-        except Exception:  # a bug in one check must not stop the daemon
-            log.exception("check %s crashed", source.name)
+        except Exception as exc:  # a bug in one check must not stop the daemon
+            log.exception("check %s crashed: %s", source.name, outcome_of(exc).message)
             self.stats.checks["crashed"] = self.stats.checks.get("crashed", 0) + 1
 
     def _store_failed(self, name: str, exc: StoreError) -> None:

@@ -8,11 +8,7 @@ import os
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from .errors import WatcherError
-
-
-class SecretError(WatcherError):
-    """A NAME_FILE variable names a file that cannot be read."""
+from .errors import SecretError
 
 
 def secret(name: str, environ: MutableMapping[str, str] | None = None) -> str | None:

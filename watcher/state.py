@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .clock import Clock, system_clock
-from .errors import StoreError, StoreFailure, WatcherError
+from .errors import StateError, StoreError, StoreFailure
 from .models import BEIJING
 
 DB_NAME = "watcher.db"
@@ -30,10 +30,6 @@ LOCK_NAME = "watcher.lock"
 MARKER_NAME = "watcher.state"
 BACKUPS = "backups"
 KEEP_BACKUPS = 7
-
-
-class StateError(WatcherError):
-    """The state directory cannot be used as asked; the message says what to do."""
 
 
 # SQLite's primary result codes as the failures a user is told about (extended codes end in _SUFFIX).

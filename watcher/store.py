@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from .dialect import POSTGRES, SQLITE
-from .errors import StoreError
+from .errors import Outcome, StateError, StoreError, succeeded
 from .models import BEIJING, Validators
 from .state import (
     DB_NAME,
     POSTGRES_ADVICE,
-    StateError,
     guard,
     is_database_url,
     mark,
@@ -289,7 +288,7 @@ class CheckRecord:
 
     source: str
     url: str
-    status: str
+    status: Outcome
     at: str  # when the check ran, by the checker's clock
     error: str | None = None
     next_due: str | None = None
@@ -484,7 +483,7 @@ class Store:
         self._insert_alerts(rec.alerts)  # deterministic ids: never twice
 
     def _save_source(self, rec: CheckRecord) -> None:
-        ok = rec.status in ("ok", "not_modified")
+        ok = succeeded(rec.status)
         self.conn.execute(
             """INSERT INTO sources (name, url, last_check, last_success, status, error, failures, next_due,
                                     item_count, region)
@@ -496,7 +495,7 @@ class Store:
                    failures=CASE WHEN :ok THEN 0 ELSE coalesce(sources.failures, 0) + 1 END,
                    next_due=excluded.next_due, item_count=coalesce(:item_count, sources.item_count),
                    region=coalesce(:region, sources.region)""",
-            {"name": rec.source, "url": rec.url, "at": rec.at, "ok": ok, "status": rec.status, "error": rec.error,
+            {"name": rec.source, "url": rec.url, "at": rec.at, "ok": ok, "status": str(rec.status), "error": rec.error,
              "next_due": rec.next_due, "item_count": rec.item_count, "region": rec.region},
         )  # fmt: skip
 
@@ -590,7 +589,7 @@ class Store:
         with self.transaction():
             if names is None:
                 q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE claimed_by IS NOT NULL"
-                return self.conn.execute(q, [now]).rowcount
+                return int(self.conn.execute(q, [now]).rowcount)
             q = "UPDATE sources SET next_due=?, claimed_by=NULL WHERE name=? AND claimed_by IS NOT NULL"
             return sum(self.conn.execute(q, [now, name]).rowcount for name in names)
 
@@ -695,11 +694,13 @@ class Store:
         claim is a dead one's; on a shared database, only claims older than CLAIM_LEASE are."""
         stale = now_iso(now - dt.timedelta(seconds=CLAIM_LEASE)) if self.shared else None
         with self.transaction():
-            return self.conn.execute(
-                "UPDATE alerts SET claimed_by=NULL WHERE claimed_by IS NOT NULL AND status='pending'"
-                + (" AND claimed_at < ?" if stale else ""),
-                [stale] if stale else [],
-            ).rowcount
+            return int(
+                self.conn.execute(
+                    "UPDATE alerts SET claimed_by=NULL WHERE claimed_by IS NOT NULL AND status='pending'"
+                    + (" AND claimed_at < ?" if stale else ""),
+                    [stale] if stale else [],
+                ).rowcount
+            )
 
     def mark_sent(self, ids: list[str], at: str) -> None:
         self._update(

@@ -23,9 +23,8 @@ from urllib.parse import urlsplit
 
 from .clock import Clock
 from .config import Settings, Source
-from .errors import Blocked, FetchError, HTTPStatusError, TooLarge
+from .errors import Blocked, BrowserUnavailable, FetchError, HTTPStatusError, Refused, TooLarge
 from .fetch import Fetcher, is_challenge
-from .gate import Refused
 from .models import BEIJING, NotModified, Page, Validators
 from .store import Store, now_iso
 
@@ -102,7 +101,7 @@ class Transport:
         """The page as the browser leaves it; `challenge`: the refusal that sent it here, whose cookies
         are kept once solved. A list built by script is never conditional: the document's validators say
         nothing of the data its scripts load."""
-        from .browser import Browser, BrowserUnavailable
+        from .browser import Browser
 
         if self.browser is None:
             self.browser = Browser(self.settings.browser_settings(), self.fetcher.gate)

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
-from .secrets import SecretError, secret
+from .errors import ConfigError, SecretError
+from .secrets import secret
 
 Path_ = tuple[str | int, ...]
 
@@ -194,7 +194,7 @@ def _scalar(event: Any) -> Any:
     """YAML's own typing of a scalar (int, float, bool, null, text), as SafeLoader does it."""
     tag = event.tag
     if tag is None or tag == "!":
-        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+        tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
     construct: Any = _CONSTRUCTORS.get(tag, _CONSTRUCTORS[None])
     return construct(_SCALARS, node)  # called directly: construct_object() would keep every node

@@ -16,16 +16,13 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..models import BEIJING
+from ..models import BEIJING, Change
 from ..normalize import fold
 from ..store import Store, VersionRow, now_iso
 from .message import AlertData, alert_data
 from .subscribers import CONSOLE, AlertSettings, Subscriber
-
-if TYPE_CHECKING:  # the pipeline imports the configuration, which imports this package
-    from ..pipeline import Change
 
 
 def alert_id(*parts: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..clock import Clock, system_clock
+from ..errors import outcome_of
 from ..models import BEIJING
 from ..store import Store, now_iso
 from .message import AlertData, Message, render
@@ -65,7 +66,7 @@ class Delivery:
             ok = bool(result)
             errors += [entry.message for entry in result.logs() if entry.level in _BAD_LEVELS]
         except Exception as exc:  # a plugin bug must fail this send, not the sender
-            errors.append(f"{type(exc).__name__}: {exc}")
+            errors.append(outcome_of(exc).message)
             ok = False
         if ok and not errors:
             return None

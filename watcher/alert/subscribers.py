@@ -225,7 +225,7 @@ def apprise_problem(url: str) -> str | None:
 
     import apprise
 
-    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as log:  # type: ignore[no-untyped-call]
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is not None:
         return None

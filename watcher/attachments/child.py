@@ -21,7 +21,8 @@ def main(argv: list[str]) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (ceiling, ceiling))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
 
-    from .formats import Unreadable, read  # the parsers load here, under the ceiling
+    from ..errors import Unreadable
+    from .formats import read  # the parsers load here, under the ceiling
 
     while len(header := stdin.read(8)) == 8:
         data = stdin.read(int.from_bytes(header, "big"))

@@ -24,12 +24,10 @@ from dataclasses import dataclass
 from typing import IO
 from xml.etree import ElementTree as ET
 
+from ..errors import Unreadable
+
 MAX_TEXT = 2_000_000  # characters kept of one attachment: a 500-page guide, and no more
 MAX_INFLATED = 256 * 1024 * 1024  # what the parts of a DOCX or XLSX may inflate to, in all
-
-
-class Unreadable(Exception):
-    """The attachment cannot be read; the message says why in a few words."""
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def subscribers(ctx: click.Context) -> None:
 @click.option("--digest", help="Send a daily digest at this time (HH:MM) instead of each alert at once.")
 @click.option("--quiet", help="Hold immediate alerts during this window, such as 22:00-07:30.")
 @click.pass_obj
-def subscribers_add(obj: Context, name: str, **options: Any) -> None:
+def subscribers_add(obj: Context, /, name: str, **options: Any) -> None:
     """Add a subscriber to the configuration file (validated before it is written)."""
     entry: dict[str, Any] = {"name": name}
     for key, value in options.items():

@@ -15,10 +15,10 @@ from .. import config as config_mod
 from .. import state as state_mod
 from ..classify import load_programmes
 from ..clock import Clock, system_clock
-from ..errors import ConfigError, StoreError
-from ..secrets import SecretError, export, secret
-from ..state import StateError
-from ..store import DB_NAME, Store, explain
+from ..errors import ConfigError, SecretError, StateError, StoreError, outcome_of
+from ..secrets import export, secret
+from ..state import DB_NAME
+from ..store import Store, explain
 
 
 class Context:
@@ -75,7 +75,7 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except StateError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {outcome_of(exc).message}", err=True)
             ctx.exit(2)
         except StoreError as exc:
             obj = ctx.obj if isinstance(ctx.obj, Context) else None

@@ -12,6 +12,7 @@ import click
 
 from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
+from ..charset import decode
 from ..classify import Classification, Classifier
 from ..clock import Clock, system_clock
 from ..config import Source
@@ -20,7 +21,7 @@ from ..extract import extract as extract_page
 from ..extract.explain import deadline_lines, notice_sources
 from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
-from ..fetch import Fetcher, FetchSettings, decode
+from ..fetch import Fetcher, FetchSettings
 from ..models import Attachment, Extracted, NotModified, attachment_label
 from ..pipeline import with_attachments
 from ..transport import built_by_script

@@ -16,7 +16,7 @@ from .. import app, report, when
 from .. import config as config_mod
 from ..classify import load_programmes
 from ..config import DEFAULT_CONFIG
-from ..errors import ConfigError, WatcherError
+from ..errors import ConfigError, WatcherError, succeeded
 from ..extract.listing import Candidate
 from ..models import Extracted
 from ..store import Store, due_iso, now_iso
@@ -300,7 +300,7 @@ def ask_daemon(obj: Context, chosen: list[config_mod.Source], holder: str, wait:
             click.echo(
                 f"! {name}: no result within {wait:g} s; `watcher sources` shows it when it comes", err=True
             )
-    fine = all(r["status"] in ("ok", "not_modified") for r in results)
+    fine = all(succeeded(r["status"]) for r in results)
     return 0 if fine and len(results) == len(chosen) else 1
 
 

@@ -68,7 +68,7 @@ def check(obj: Context, names: tuple[str, ...], as_json: bool, dry_run: bool, by
         click.echo(f"\n{'dry run, not sent: ' if dry_run else ''}{sent}")
         for error in sent.errors[:5]:
             click.echo(f"! alert: {error}", err=True)
-    sys.exit(0 if all(r.status in ("ok", "not_modified") for r in results) else 1)
+    sys.exit(0 if all(r.status.succeeded for r in results) else 1)
 
 
 @dataclass

@@ -7,7 +7,10 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import (
+    LexborHTMLParser as LexborHTMLParser,  # the parser's type, for extract's signatures
+)
+from selectolax.lexbor import LexborNode
 
 from ..errors import ExtractError
 from ..models import BEIJING, DateValue, Link

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from ..errors import succeeded
 from ..schedule import LATENCY_BUCKETS, failing_sources
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def metrics(daemon: Daemon) -> Response:
             lines.append(f"watcher_{name} {samples:g}")
 
     family("checks_total", "counter", "Source checks by outcome.", s.checks, "outcome")
-    failures = {k: v for k, v in s.checks.items() if k not in ("ok", "not_modified")}
+    failures = {k: v for k, v in s.checks.items() if not succeeded(k)}
     family("check_failures_total", "counter", "Failed source checks by kind.", failures, "kind")
     family("items_total", "counter", "Notices found, by change.", s.items, "change")
     family("alerts_total", "counter", "Alerts delivered or given up since start.", s.alerts, "status")

@@ -18,6 +18,7 @@ from .. import queries, when
 from ..alert.message import what_changed
 from ..clock import Clock
 from ..config import Config, Source
+from ..errors import succeeded
 from ..store import Store
 
 STATUS_WORDS = {"ok": "正常", "not_modified": "正常（无变化）", "error": "出错", "blocked": "被网站拒绝"}
@@ -50,7 +51,7 @@ def source_row(source: Source, row: dict[str, Any], now: dt.datetime) -> SourceR
         "last_check") else "未检查"  # fmt: skip
     return SourceRow(
         name=source.name, url=source.url, every=f"自动（当前{every}）" if source.adaptive else every,
-        next_check=upcoming, last_check=last, healthy=status in ("ok", "not_modified"),
+        next_check=upcoming, last_check=last, healthy=succeeded(status),
         failures=row.get("failures") or 0, error=row.get("error") or "",
     )  # fmt: skip
 

@@ -1,0 +1,74 @@
+"""What a check does with a list it read: which entries to read now, which are backlog, which left the list.
+
+Pure: the list's entries, what the store knew of them and the source's settings in, a `ListPlan` out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .models import DateValue, Link
+from .normalize import parse_date
+
+
+@dataclass(frozen=True)
+class ListPlan:
+    todo: tuple[tuple[str, Link], ...]  # entries to read now, in order: fresh, backlog oldest first, recheck
+    backlog: frozenset[str]  # seen on an earlier check but never read: read under first-check rules
+    unread: tuple[str, ...]  # on the list and not read this time: kept on the list, read later
+    removed: tuple[str, ...]  # known to be on the list before and not on it now
+
+
+def plan_list(
+    current: Mapping[str, Link],
+    known: Mapping[str, Mapping[str, Any]],
+    *,
+    follow: bool,
+    max_follow: int,
+    recent: Callable[[DateValue | None], bool],
+    elsewhere: Collection[str] = (),
+    layout_changed: bool = False,
+) -> ListPlan:
+    """`current`: the list's entries by key, in list order; `known`: the store's rows of the entries on
+    the list before (`version_id` set once read); `elsewhere`: keys of current entries the store holds
+    from another list or as a related notice (not fresh). Without `follow` only fresh entries are taken,
+    as entries (no page read). A changed layout removes nothing: the old region's entries may be elsewhere.
+    """
+    fresh = [(k, link) for k, link in current.items() if k not in known and k not in elsewhere]
+    # Entries seen on an earlier check but not read yet (past max_follow then): read now, as part of
+    # the catalogue the list was first seen with, not as news.
+    unread = [(k, link) for k, link in current.items() if k in known and not known[k].get("version_id")]
+    recheck = [(k, link) for k, link in current.items() if k in known and known[k].get("version_id")]
+    recheck = [(k, link) for k, link in recheck if recent(link.date)] if follow else []
+    todo = (fresh + unread[::-1] + recheck)[:max_follow] if follow else fresh
+    taken = {k for k, _ in todo}
+    return ListPlan(
+        todo=tuple(todo),
+        backlog=frozenset(k for k, _ in unread),
+        unread=tuple(k for k in current if k not in taken),
+        removed=() if layout_changed else tuple(k for k in known if k not in current),
+    )
+
+
+def is_recent(date: DateValue | None, today: dt.date, days: int) -> bool:
+    """Known notices dated within `days` are re-fetched (conditionally) to catch revisions, and their
+    attachments read; an undated one counts as recent."""
+    return date is None or (today - date.day).days <= days
+
+
+def plan_recheck(
+    known: Sequence[Mapping[str, Any]], *, max_follow: int, recent: Callable[[DateValue | None], bool]
+) -> list[tuple[Mapping[str, Any], bool]]:
+    """Behind a 304: the list's entries not read yet (newest first, flagged as backlog), then its recent
+    notices, to be fetched again conditionally (a notice revised in place leaves its list as it was)."""
+    unread = [(r, True) for r in reversed(known) if not r.get("version_id") and r.get("url")]
+    fresh = [(r, False) for r in known if r.get("version_id") and recent(link_of(r).date)]
+    return (unread + fresh)[:max_follow]
+
+
+def link_of(row: Mapping[str, Any]) -> Link:
+    """A stored item as the list entry it was."""
+    return Link(row.get("title") or "", row["url"], parse_date(row["date"]) if row.get("date") else None)
