@@ -453,14 +453,20 @@ class _PageRun:
         if method == "Fetch.requestPaused":
             self._spawn(self._admit(session, params))
         elif method == "Network.requestWillBeSent":
-            self.inflight.add(params["requestId"])
+            request_id = params["requestId"]
             self.last_activity = now
             if (
                 session == self.session
                 and params.get("type") == "Document"
                 and params.get("frameId") == self.target
             ):
-                self.documents.add(params["requestId"])
+                if request_id not in self.documents:
+                    # A new navigation (a challenge's reload) ends the old document's requests; Chromium does
+                    # not always report those it cancels, and one never reported finished held the page
+                    # "in flight" until its time ran out.
+                    self.inflight.clear()
+                self.documents.add(request_id)
+            self.inflight.add(request_id)
         elif method in ("Network.loadingFinished", "Network.loadingFailed"):
             self.inflight.discard(params["requestId"])
             self.last_activity = now
