@@ -42,8 +42,8 @@ faketime:
 # The tests where dates decide what happens (alerts, reminders, digests, the schedule, the daemon, checks,
 # the stores, the page): run again with every clock, the processes' and PostgreSQL's too, 400 days ahead.
 DATED := tests/test_alerts.py tests/test_alerts_crash.py tests/test_attachments.py tests/test_check.py \
-	tests/test_daemon.py tests/test_postgres.py tests/test_reliability.py tests/test_schedule.py \
-	tests/test_state.py tests/test_web.py
+	tests/test_cli.py tests/test_daemon.py tests/test_dispatch.py tests/test_postgres.py tests/test_read.py \
+	tests/test_reliability.py tests/test_schedule.py tests/test_state.py tests/test_web.py
 LATER ?= +400d
 
 test: lint browser postgres faketime
