@@ -22,9 +22,14 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(BEIJING)
 
 
+def day_of(when: dt.datetime) -> dt.date:
+    """The calendar day in Beijing at `when` (the day every date rule counts from)."""
+    return when.astimezone(BEIJING).date()
+
+
 def today(clock: Clock) -> dt.date:
     """The calendar day in Beijing by `clock`."""
-    return clock().astimezone(BEIJING).date()
+    return day_of(clock())
 
 
-__all__ = ["Clock", "system_clock", "today"]
+__all__ = ["Clock", "day_of", "system_clock", "today"]

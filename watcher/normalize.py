@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import opencc
 
+from .clock import day_of
 from .models import BEIJING, DateValue
 
 # ---------------------------------------------------------------- text folding
@@ -207,7 +208,7 @@ def parse_relative(text: str, now: dt.datetime) -> DateValue | None:
     m = _RELATIVE.search(text)
     if not m:
         return None
-    today = now.astimezone(BEIJING).date()
+    today = day_of(now)
     if m[3]:
         days = _REL_WORDS[m[3]]
     elif m[2] in _REL_DAYS:

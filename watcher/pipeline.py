@@ -20,7 +20,7 @@ from typing import Any
 
 from .attachments import AttachmentReader, Read
 from .cadence import adaptive_interval, failures_after, next_due
-from .clock import Clock, system_clock
+from .clock import Clock, system_clock, today
 from .config import Config, Source
 from .diff import Snapshot, item_key, snapshot_of, snapshot_of_entry
 from .errors import Outcome, StoreError, outcome_of, succeeded
@@ -28,7 +28,7 @@ from .extract import extract
 from .extract.notice import find_deadline
 from .fetch import Fetcher
 from .listplan import is_recent, link_of, plan_list, plan_recheck
-from .models import BEIJING, Change, DateValue, Extracted, Link, NotModified, Page, Validators
+from .models import Change, DateValue, Extracted, Link, NotModified, Page, Validators
 from .store import CheckRecord, Store, VersionRow, due_iso, now_iso
 from .transport import Transport
 from .versioning import Seen, next_version
@@ -322,7 +322,7 @@ class Checker:
         return [n for n in found if n is not None]
 
     def _recent(self, date: DateValue | None) -> bool:
-        return is_recent(date, self.clock().astimezone(BEIJING).date(), self.config.settings.recheck_days)
+        return is_recent(date, today(self.clock), self.config.settings.recheck_days)
 
     async def _entry(
         self, source: Source, key: str, link: Link, result: SourceResult, first: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from .clock import day_of
 from .models import BEIJING
 
 
@@ -25,7 +26,7 @@ def in_words(value: str | dt.datetime | None, now: dt.datetime) -> str:
     when = parse(value)
     if when is None:
         return ""
-    today = now.astimezone(BEIJING).date()
+    today = day_of(now)
     days = (when.date() - today).days
     named = {0: "今天", -1: "昨天", 1: "明天"}
     if days in named:

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..clock import day_of
 from ..models import BEIJING, Change
 from ..normalize import fold
 from ..store import Store, VersionRow, now_iso
@@ -104,7 +105,7 @@ class Planner:
         return out
 
     def _worth_on_first_check(self, version: VersionRow, now: dt.datetime) -> bool:
-        today = now.astimezone(BEIJING).date()
+        today = day_of(now)
         if version.deadline and version.deadline[:10] >= today.isoformat():
             return True  # an open call, however old
         if version.date:
@@ -120,7 +121,7 @@ def reminder_tier(days_left: int, tiers: tuple[int, ...]) -> int | None:
 
 def plan_reminders(store: Store, planner: Planner, now: dt.datetime) -> int:
     """Write the deadline reminders due today; returns how many were new. Safe to run any number of times."""
-    today = now.astimezone(BEIJING).date()
+    today = day_of(now)
     horizon = max((max(s.reminders, default=0) for s in planner.audience), default=0)
     rows: list[dict[str, Any]] = []
     for version in store.deadlines_between(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ..clock import Clock, system_clock
+from ..clock import Clock, day_of, system_clock
 from ..errors import outcome_of
 from ..models import BEIJING
 from ..store import Store, now_iso
@@ -158,7 +158,7 @@ class Sender:
             return
         payloads = self.store.alert_payloads(ids)
         alerts = [AlertData.from_json(payloads[i]) for i in ids if i in payloads]
-        message = render(alerts, channel.scheme, now.astimezone(BEIJING).date())
+        message = render(alerts, channel.scheme, day_of(now))
         error = self.deliver(channel, message)
         report.messages += 1
         if error is None:

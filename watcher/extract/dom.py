@@ -12,8 +12,9 @@ from selectolax.lexbor import (
 )
 from selectolax.lexbor import LexborNode
 
+from ..clock import day_of
 from ..errors import ExtractError
-from ..models import BEIJING, DateValue, Link
+from ..models import DateValue, Link
 from ..normalize import clean_space, is_truncated, parse_date, split_tag, strip_ellipsis, year_from_url
 
 Node = LexborNode
@@ -353,7 +354,7 @@ def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | No
     url_year = year_from_url(url)
     value = parse_date(text, now, url_year or year_hint)
     if value and now is not None and not url_year and not _HAS_YEAR.search(text):
-        today = now.astimezone(BEIJING).date()
+        today = day_of(now)
         if value.day > today + dt.timedelta(days=2):
             value = DateValue(value.day.replace(year=value.day.year - 1), value.time, value.approximate)
     return value
