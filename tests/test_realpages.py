@@ -8,11 +8,16 @@ a rule is kept only if the blind score does not fall.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import sys
 from pathlib import Path
 
+import opencc
 import pytest
+
+from watcher.extract.deadline import find_deadline
+from watcher.models import DateValue
 
 ROOT = Path(__file__).resolve().parent.parent
 # Deadlines right on each split's passages (when raised). Pages hold their floors one by one
@@ -54,3 +59,19 @@ def test_deadline_passages_hold_their_floor(split: str) -> None:
     score = realpages.score_passages(split)
     floor = PASSAGE_FLOORS[split]
     assert score.right / score.total >= floor, f"{score.right}/{score.total} below {floor}: {score.misses}"
+
+
+@pytest.mark.parametrize("split", ["tuning", "blind"])
+def test_deadline_passages_read_alike_in_either_script(split: str) -> None:
+    """Each real passage converted by OpenCC to the other script (s2t, t2s) gives the deadline it gives as
+    published: the finder's phrases must not be written for one script only."""
+    converters = [opencc.OpenCC("s2t"), opencc.OpenCC("t2s")]
+    differ = []
+    for case in realpages.passages(split):
+        published = DateValue(dt.date.fromisoformat(case["published"])) if case.get("published") else None
+        as_published = find_deadline(case["text"], published)
+        for converter in converters:
+            other = find_deadline(converter.convert(case["text"]), published)
+            if other != as_published:
+                differ.append(f"{case['source']}: {as_published} vs {other} ({converter.config})")
+    assert not differ, "\n".join(differ)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..models import DateValue
-from ..normalize import calendar_day
+from ..normalize import calendar_day, to_simplified
 from .budget import tick
 
 _FULL = r"((?:19|20)\d{2})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*[日号]?"
@@ -33,14 +33,8 @@ _DAY = r"(\d{1,2})\s*[日号]"
 _TIME = r"(?:\s*[（(][^）)]{0,12}[）)]|\s*(?:上午|下午|晚上|中午)?\s*\d{1,2}\s*[:：时点]\s*(?:\d{1,2}\s*分?)?\s*时?)*"
 _TOKEN = re.compile(rf"(?=\d)(?:{_FULL}|{_MONTH_DAY})")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-# Traditional forms of the characters the phrases below are written with, folded in the few short windows
-# around a date that are read (a whole-body OpenCC pass costs more than the finder itself).
-_T2S = str.maketrans(
-    "報請時間於遞發傳錄陸註冊項審匯總薦選齡滿區縣級財歸門異議順變調為後齊臺號單將傳遞屆屆會資歲網絡滿應當縣內稱屬據達達"
-    "類關與實預約記處課題組開講購標檢測產業團體務經學國證長東運",
-    "报请时间于递发传录陆注册项审汇总荐选龄满区县级财归门异议顺变调为后齐台号单将传递届届会资岁网络满应当县内称属据达达"
-    "类关与实预约记处课题组开讲购标检测产业团体务经学国证长东运",
-)
+# Characters written only in Traditional Chinese, common in any notice: a text holding one is read through
+# OpenCC's Simplified form (9 µs for a 120-character passage; a Simplified text pays this search alone).
 _TRADITIONAL = re.compile(r"[報請時間於遞發傳錄陸註冊項審匯總薦選齡滿區縣級財歸門異議順變調為後齊臺號單將]")
 # The end of a range or list after a date: 至 / 到 / — / - / ～ / 、 then a full date, a month-day or a day.
 _RANGE_END = re.compile(rf"{_TIME}\s*(?:至|到|—+|–|－|-|～|~|、)\s*(?:{_FULL}|{_MONTH_DAY}|{_DAY})")
@@ -110,7 +104,7 @@ def find_deadline(text: str, published: DateValue | None, title: str | None = No
 
 def announces_results(title: str) -> bool:
     """A title of results (拟立项项目公示, 获奖名单, 评审结果) that calls for nothing (申报, 征集, 报送 …)."""
-    title = title.translate(_T2S) if _TRADITIONAL.search(title) else title
+    title = to_simplified(title) if _TRADITIONAL.search(title) else title
     return bool(_RESULTS.search(title)) and not _CALL.search(title)
 
 
@@ -127,7 +121,13 @@ def deadline_candidates(text: str, published: DateValue | None) -> list[Candidat
     """Every date of the text that a deadline phrase could hold, with its role, in text order."""
     if not any(w in text for w in ("月", "-", "/", ".")):
         return []
-    fold = _fold_traditional if _TRADITIONAL.search(text) else _same
+    fold: Callable[[str], str] = _same
+    if _TRADITIONAL.search(text):
+        simplified = to_simplified(text)
+        if len(simplified) == len(text):  # character for character, as OpenCC nearly always is: offsets hold
+            text = simplified
+        else:
+            fold = to_simplified
     out: list[Candidate] = []
     ends: set[int] = set()  # range ends already taken, so a range's end is not read twice
     years: list[tuple[int, int]] | None = None  # every 20XX年, found when a month-day first needs a year
@@ -209,10 +209,6 @@ def _head(pattern: re.Pattern[str], text: str, at: int) -> str:
 
 def _same(text: str) -> str:
     return text
-
-
-def _fold_traditional(text: str) -> str:
-    return text.translate(_T2S)
 
 
 def _start_back(text: str, at: int, ends: re.Pattern[str], reach: int, back: int = 1) -> int:
