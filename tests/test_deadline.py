@@ -29,6 +29,9 @@ CASES = [
         "企业网上申报截止时间为12月1日24:00。各区科技主管部门审核汇总后，于12月8日前将推荐函报送市科技局。",
         "2026-12-01",
     ),
+    # the districts' date for their recommendations, written before the applicants' own
+    ("各区科技局请于12月25日前将推荐材料报送市科技局。企业网上申报截止时间为12月20日。", "2026-12-20"),
+    ("各区县请于12月12日前将推荐名单报送我局。", "2026-12-12"),  # the only date: still told
     # ranges written with ——, - and 至, and a list of days
     ("报名时间：2026年11月20日——12月4日。", "2026-12-04"),
     ("受理时间 2026年11月26-12月1日", "2026-12-01"),
