@@ -237,7 +237,8 @@ def _by_terms(p: Programme, seen: Seen, *, named: bool = False) -> Match | None:
     if p.required and not any(seen.anywhere(term_key(t)) for t in p.required):
         return None
     if named and not any(
-        w >= p.threshold and (term_key(t) in seen.title or term_key(t) in seen.body) for t, w in p.terms.items()
+        w >= p.threshold and (term_key(t) in seen.title or term_key(t) in seen.body)
+        for t, w in p.terms.items()
     ):
         return None
     score, reasons = _score(p.terms, seen)
