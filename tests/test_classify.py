@@ -87,7 +87,7 @@ def test_real_sets_are_large_enough() -> None:
 # Floors on the real sets (labelled outside the rules; the blind split is never tuned on). A floor only goes up.
 REAL_FLOORS = {
     # 254 items since the second batch (the old floors were on the first 170)
-    "classify_real_tuning.txt": {"guangfo": (1.0, 0.92), "prd": (1.0, 0.9), "gz-hub": (0.96, 0.96)},
+    "classify_real_tuning.txt": {"guangfo": (1.0, 0.92), "prd": (1.0, 0.9), "gz-hub": (1.0, 0.96)},
     "classify_real_blind.txt": {
         "guangfo": (1.0, 0.5),
         "prd": (0.5, 0.5),
