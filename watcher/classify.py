@@ -419,11 +419,13 @@ def _place_kinds() -> dict[str, str]:
 
 
 _PLACE_KIND = _place_kinds()
-# A place name inside a longer word is not the place: 以上海洋 (above the sea) is not 上海.
-_NOT_PLACE = {"上海": "(?<!以)"}
-_PLACE_RE = re.compile(
-    "|".join(_NOT_PLACE.get(n, "") + re.escape(n) for n in sorted(_PLACE_KIND, key=len, reverse=True))
-)
+_PLACE_RE = re.compile("|".join(sorted(map(re.escape, _PLACE_KIND), key=len, reverse=True)))
+
+
+def _places(text: str) -> list[str]:
+    """The place names in a folded text. A name inside a longer word is not the place: 以上海洋 (above
+    the sea) is not 上海 (a replace, as a look-behind in _PLACE_RE made it eight times slower)."""
+    return _PLACE_RE.findall(text.replace("以上海", "以上_"))
 
 
 def place_of(ftitle: str, flead: str) -> Reason | None:
@@ -431,14 +433,14 @@ def place_of(ftitle: str, flead: str) -> Reason | None:
     without a place in the title, the same read from the body's lead, where a dateline (本报广州讯) says
     where the reporter was, not what the notice is about; several cities in the lead are given as
     "广州、深圳" (no one city's own action)."""
-    names = _PLACE_RE.findall(ftitle)
+    names = _places(ftitle)
     cities = [n for n in names if _PLACE_KIND[n] not in _AREAS]
     if cities or names:
         return Reason(_PLACE_KIND[(cities or names)[0]], "title", 1)
     dateline = _DATELINE.match(flead)
-    if dateline and _PLACE_RE.search(flead, dateline.end()):
+    if dateline and _places(flead[dateline.end() :]):
         flead = flead[dateline.end() :]
-    names = _PLACE_RE.findall(flead)
+    names = _places(flead)
     cities = list(dict.fromkeys(_PLACE_KIND[n] for n in names if _PLACE_KIND[n] not in _AREAS))
     areas = [_PLACE_KIND[n] for n in names if _PLACE_KIND[n] in _AREAS]
     if len(cities) > 1:  # several cities: a shared theme, set nowhere unless all are one programme's others
