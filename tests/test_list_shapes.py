@@ -4,6 +4,8 @@ single-entry column under a long menu."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import NOW
 from watcher.extract import extract
 
@@ -94,3 +96,58 @@ def test_a_hanweb_column_ships_its_entries_in_a_script_datastore() -> None:
     assert x.kind == "list" and len(x.items) == 8
     assert x.items[0].url == "http://kjt.example.gov.cn/art/2026/11/10/art_123_0.html"
     assert entries(x)[0] == ("关于开展第0批科技项目申报的通知", "2026-11-10")
+
+
+def cards(heading: str, summary: str, glue: str = "\n") -> str:
+    """Entries each a link holding a card: a picture, a heading and a summary."""
+    return "".join(
+        f'<a href="/news/{i}.html" class="card"><img src="/p/{i}.jpg">{glue}'
+        f"<{heading}>开展第{i}次科技特派员服务活动(2026-11-0{i + 1})</{heading}>{glue}"
+        f"<p>{summary.format(i=i)}</p></a>"
+        for i in range(5)
+    )
+
+
+@pytest.mark.parametrize(
+    ("heading", "summary", "glue"),
+    [
+        ("h3", "开展第{i}次科技特派员服务活动", "\n"),  # the title again below it
+        ("h4", "开展第{i}次科技特派员服务活动", ""),  # no blank between the blocks
+        ("div", "活动围绕产业需求开展第{i}次技术指导，服务企业二十余家，解决技术难题十余项。", "\n"),
+    ],
+)
+def test_a_card_link_gives_its_heading_as_title_and_its_date(heading: str, summary: str, glue: str) -> None:
+    x = extract(page("工作动态", f'<div class="list">{cards(heading, summary, glue)}</div>'), BASE, now=NOW)
+    assert x.kind == "list" and len(x.items) == 5
+    assert entries(x)[:2] == [
+        ("开展第0次科技特派员服务活动", "2026-11-01"),
+        ("开展第1次科技特派员服务活动", "2026-11-02"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("link", "outside", "want"),
+    [
+        (
+            "关于公布2026年度科普基地名单的通知（2026-10-09）",
+            "",
+            ("关于公布2026年度科普基地名单的通知", "2026-10-09"),
+        ),
+        (
+            "关于公布2026年度科普基地名单的通知 2026年10月9日",
+            "",
+            ("关于公布2026年度科普基地名单的通知", "2026-10-09"),
+        ),
+        # the entry dated elsewhere: the date in the link is part of its title (an issue's date)
+        (
+            "科技工作简报第12期（2026．09．30）",
+            "<span>[2026-10-09]</span>",
+            ("科技工作简报第12期（2026．09．30）", "2026-10-09"),
+        ),
+        ("2026-2027年度科技计划项目指南", "", ("2026-2027年度科技计划项目指南", None)),
+    ],
+)
+def test_a_date_closing_the_links_text(link: str, outside: str, want: tuple[str, str | None]) -> None:
+    items = "".join(f'<li><a href="/tz/{i}.html">{link}</a>{outside}</li>' for i in range(8))
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, now=NOW)
+    assert entries(x)[0] == want

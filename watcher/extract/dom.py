@@ -313,6 +313,8 @@ def make_link(
     whole = text
     for part in inner:  # the title without the date the link holds
         text = clean_space(text.replace(node_text(part), " ", 1))
+    if any(child.tag in BLOCK_TAGS for child in anchor.iter()):  # a card: a heading over a summary
+        text = card_title(anchor, text, inner)
     title = _BULLET.sub("", anchor_title(anchor, text))
     short = not is_entry_title(strip_ellipsis(title))
     if short and (not _SHORT_TITLE.match(title) or title in NAV_WORDS):
@@ -330,11 +332,32 @@ def make_link(
         date = entry_date(spaced, url, now, year_hint) or split_date(spaced)
     if date is None and item is not anchor:  # the day in one element, the month in another
         date = split_date(item.text(deep=True, separator=" ", strip=True)[:_NEAR])
+    if date is None and (edge := _EDGE_DATE.search(title)):  # 标题(2020-12-31): the entry's only date
+        date = entry_date(edge.group(), url, now, year_hint)
+        title = title[: edge.start()] if date and edge.start() >= 5 else title
     if short and (date is None or item is anchor):  # 公 示: a short title counts only in a dated entry
         return None
     return Link(title=title, url=url, date=date, tag=tag)
 
 
+def card_title(anchor: Node, text: str, dated: list[Node]) -> str:
+    """The title of a link that holds a card (<h3>title</h3><p>summary</p>): its heading, else its first
+    title-like line; the link's whole text when it holds one line only."""
+    skip = {part.mem_id for part in dated}
+    for heading in anchor.css("h1, h2, h3, h4, h5, h6"):
+        line = node_text(heading)
+        if is_entry_title(line) and not inside(heading, skip):
+            return line
+    lines = [line for line in block_lines(anchor) if line and not _DATE_ONLY.match(line)]
+    if len(lines) < 2:
+        return text
+    return next((line for line in lines if is_entry_title(line)), text)
+
+
+# A date closing the link's text, bracketed or set apart: 标题(2020-12-31), 标题 2020-12-31
+_EDGE_DATE = re.compile(
+    r"(?:\s+|[(（\[【])\s*(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?\s*[)）\]】]?\s*$"
+)
 _BULLET = re.compile(r"^[·•●○◆◇■□▪▫►▶»›∙・]+\s*")  # ·关于…: a bullet typed into the title
 _DATE_IN_TEXT = re.compile(r"\d{1,4}\s*[-./年月]\s*\d{1,2}")
 _DATE_ONLY = re.compile(
