@@ -151,3 +151,46 @@ def test_a_date_closing_the_links_text(link: str, outside: str, want: tuple[str,
     items = "".join(f'<li><a href="/tz/{i}.html">{link}</a>{outside}</li>' for i in range(8))
     x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, now=NOW)
     assert entries(x)[0] == want
+
+
+TITLES = ["关于开展2026年度科技计划项目申报工作的通知", "关于公布第三批创新平台认定名单的公示"] + [
+    f"关于组织第{i}批科技成果转化项目的通知" for i in range(4)
+]
+
+
+@pytest.mark.parametrize(
+    ("row", "want"),
+    [
+        # a date before the title, set apart or bracketed, is the entry's and not its title's
+        ('<a href="/i/{i}.htm">2026-01-1{i} {t}</a>', (TITLES[0], "2026-01-10")),
+        ('<a href="/i/{i}.htm">[2026-01-1{i}]{t}</a>', (TITLES[0], "2026-01-10")),
+        ('<a href="/i/{i}.htm">[01-1{i}] {t}</a>', (TITLES[0], "2026-01-10")),
+        ('<a href="/i/{i}.htm">{t} [01-1{i}]</a>', (TITLES[0], "2026-01-10")),
+        # the title attribute is the title; the rest of the link's text holds the date
+        ('<a href="/i/{i}.htm" title="{t}">{t} 2026-01-1{i}</a>', (TITLES[0], "2026-01-10")),
+        # a cut title keeps its text when the attribute is no title of it
+        (
+            '<a href="/i/{i}.htm" title="点击查看详情">{t:.12}…</a><span>2026-01-1{i}</span>',
+            (TITLES[0][:12] + "…", "2026-01-10"),
+        ),
+        (
+            '<a href="/i/{i}.htm" title="{t}"><em>【公示】</em>{t:.8}…</a><span>2026-01-1{i}</span>',
+            (TITLES[0], "2026-01-10"),
+        ),
+    ],
+)
+def test_date_tokens_and_the_title_attribute(row: str, want: tuple[str, str]) -> None:
+    items = "".join(f"<li>{row.format(i=i, t=t)}</li>" for i, t in enumerate(TITLES))
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, now=NOW)
+    assert x.kind == "list" and len(x.items) == 6 and entries(x)[0] == want
+
+
+def test_a_menu_of_columns_yields_to_one_dated_entry() -> None:
+    """Undated links to columns' addresses (/c3/, list_2.htm) are a menu, however long their names."""
+    menu = "".join(f'<li><a href="/c{i}/">第{i}个栏目的名称比较长</a></li>' for i in range(40))
+    body = (
+        f'<div class="nav"><ul>{menu}</ul></div><div class="main"><h2>通知公告</h2><ul><li>'
+        f'<a href="/info/2026/0119/1.htm">{TITLES[0]}</a><span>2026-01-19</span></li></ul></div>'
+    )
+    x = extract(page("通知公告-某大学", body), BASE, now=NOW)
+    assert x.kind == "list" and entries(x) == [(TITLES[0], "2026-01-19")]

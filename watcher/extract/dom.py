@@ -245,7 +245,8 @@ def anchor_title(anchor: Node, text: str | None = None) -> str:
     than the title (a date, a tag, a summary: a whole card inside the link)."""
     text = node_text(anchor) if text is None else text
     attr = clean_space(anchor.attributes.get("title") or "")
-    cut_short = not text or is_truncated(text) or (len(attr) > len(text) and attr.startswith(text[:4]))
+    cut = is_truncated(text) and split_tag(strip_ellipsis(text))[1][:4] in attr  # not 点击查看 for 关于…
+    cut_short = not text or cut or (len(attr) > len(text) and attr.startswith(text[:4]))
     holds_more = len(attr) >= 5 and len(text) > len(attr) and attr in text
     if attr and (cut_short or holds_more) and not _PLACEHOLDER.search(attr):
         return attr
@@ -316,6 +317,8 @@ def make_link(
     if any(child.tag in BLOCK_TAGS for child in anchor.iter()):  # a card: a heading over a summary
         text = card_title(anchor, text, inner)
     title = _BULLET.sub("", anchor_title(anchor, text))
+    lead = _LEAD_DATE.match(title)  # [2020-12-31]标题: a date before the title is never part of it
+    title = title[lead.end() :] if lead and len(title) - lead.end() >= 5 else title
     short = not is_entry_title(strip_ellipsis(title))
     if short and (not _SHORT_TITLE.match(title) or title in NAV_WORDS):
         return None
@@ -332,6 +335,10 @@ def make_link(
         date = entry_date(spaced, url, now, year_hint) or split_date(spaced)
     if date is None and item is not anchor:  # the day in one element, the month in another
         date = split_date(item.text(deep=True, separator=" ", strip=True)[:_NEAR])
+    if date is None and lead:
+        date = entry_date(lead.group(), url, now, year_hint)
+    if date is None and title in whole and len(whole) > len(title):  # the link's text beside its title
+        date = entry_date(whole.replace(title, " ", 1), url, now, year_hint)
     if date is None and (edge := _EDGE_DATE.search(title)):  # 标题(2020-12-31): the entry's only date
         date = entry_date(edge.group(), url, now, year_hint)
         title = title[: edge.start()] if date and edge.start() >= 5 else title
@@ -356,7 +363,12 @@ def card_title(anchor: Node, text: str, dated: list[Node]) -> str:
 
 # A date closing the link's text, bracketed or set apart: 标题(2020-12-31), 标题 2020-12-31
 _EDGE_DATE = re.compile(
-    r"(?:\s+|[(（\[【])\s*(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?\s*[)）\]】]?\s*$"
+    r"(?:(?:\s+|[(（\[【])\s*(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?\s*[)）\]】]?"
+    r"|\s*[(（\[【]\s*[01]\d\s*[-./]\s*[0-3]\d\s*[)）\]】])\s*$"
+)
+_LEAD_DATE = re.compile(
+    r"^\s*(?:[(（\[【]?\s*(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?\s*(?:[)）\]】]\s*|\s+)"
+    r"|[(（\[【]\s*[01]\d\s*[-./]\s*[0-3]\d\s*[)）\]】]\s*)"
 )
 _BULLET = re.compile(r"^[·•●○◆◇■□▪▫►▶»›∙・]+\s*")  # ·关于…: a bullet typed into the title
 _DATE_IN_TEXT = re.compile(r"\d{1,4}\s*[-./年月]\s*\d{1,2}")

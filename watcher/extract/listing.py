@@ -211,13 +211,24 @@ def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
 
 
 def _menu(group: Group) -> bool:
-    """Undated short names (科室, 栏目): a long menu, not a list of notices, whatever its length."""
+    """Undated short names (科室, 栏目), or undated links to columns (/kjdt/, index.html, list_3.htm): a
+    long menu, not a list of notices, whatever its length."""
     if group.dated or not group.links:
         return False
-    return sum(len(link.title) for link in group.links) / len(group.links) < _MENU_TITLE
+    if sum(len(link.title) for link in group.links) / len(group.links) < _MENU_TITLE:
+        return True
+    return sum(1 for link in group.links if is_index(link.url)) * 2 > len(group.links)
 
 
 _MENU_TITLE = 10  # mean characters of a menu's names; notices' titles run longer
+
+
+def is_index(url: str) -> bool:
+    """An address that names a column, not one notice: …/tzgg/, index.html, index_2.html, list…"""
+    return _INDEX_URL.search(urlsplit(url).path) is not None
+
+
+_INDEX_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/[^/]*list[^/]*)$", re.I)
 
 
 def _twins(a: Node, b: Node) -> bool:
