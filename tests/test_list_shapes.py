@@ -194,3 +194,21 @@ def test_a_menu_of_columns_yields_to_one_dated_entry() -> None:
     )
     x = extract(page("通知公告-某大学", body), BASE, now=NOW)
     assert x.kind == "list" and entries(x) == [(TITLES[0], "2026-01-19")]
+
+
+SUMMARY = (
+    "根据《某省科技计划管理办法》（2019年5月8日印发），现将有关事项通知如下，请于2026年3月1日前报送材料。"
+)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '<div class="r"><a href="/art/{i}.html">{t}</a><p>{s} 2026-01-1{i}</p></div>',  # after the summary
+        '<div class="r"><a href="/art/{i}.html">{t}</a><p>{s}</p><div>www.example.gov.cn/art/{i}.html 2026-01-1{i}</div></div>',
+    ],
+)
+def test_a_search_result_dated_apart_from_its_summarys_dates(entry: str) -> None:
+    items = "".join(entry.format(i=i, t=t, s=SUMMARY) for i, t in enumerate(TITLES))
+    x = extract(page("搜索结果", f'<div class="results">{items}</div>'), BASE, now=NOW)
+    assert [d for _, d in entries(x)] == [f"2026-01-1{i}" for i in range(6)]

@@ -271,6 +271,22 @@ def own_date(
 _SUMMARY = 60  # characters of an entry beyond its title that make it a summary
 
 
+def apart_date(text: str, url: str, now: dt.datetime | None, year_hint: int | None) -> DateValue | None:
+    """The last date of a summary entry's text that stands apart from its sentences (…报送材料。
+    2026-01-19, www.….html 2026-01-19), where the summary's own dates are glued to words (2019年5月8日印发,
+    3月1日前): the entry's date when no element holds it alone."""
+    found = None
+    for m in _APART_DATE.finditer(text):
+        found = m
+    return entry_date(found.group(1), url, now, year_hint) if found else None
+
+
+_APART_DATE = re.compile(
+    r"(?:^|(?<=[\s\[\]()（）【】|｜:：。，；,;]))((?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}日?"
+    r"(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)(?=$|[\s\[\]()（）【】|｜])"
+)
+
+
 def dated_parts(anchor: Node, text: str) -> list[Node]:
     """The elements inside a link that hold only its date (<span>[ 2021-05-19 ]</span>, <div class=date>
     <i>01-19</i><b>2026</b></div>, 日期：2024-03-09): the date is the entry's, not part of its title."""
@@ -328,7 +344,7 @@ def make_link(
     if (
         item is not anchor and len(rest) > _SUMMARY
     ):  # a summary may cite other dates: the entry's own stands alone
-        date = own_date(item, anchor, url, now, year_hint)
+        date = own_date(item, anchor, url, now, year_hint) or apart_date(rest, url, now, year_hint)
     date = date or entry_date(rest, url, now, year_hint)
     if date is None and inner:
         spaced = " ".join(part.text(deep=True, separator=" ", strip=True) for part in inner)
