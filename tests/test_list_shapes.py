@@ -212,3 +212,40 @@ def test_a_search_result_dated_apart_from_its_summarys_dates(entry: str) -> None
     items = "".join(entry.format(i=i, t=t, s=SUMMARY) for i, t in enumerate(TITLES))
     x = extract(page("搜索结果", f'<div class="results">{items}</div>'), BASE, now=NOW)
     assert [d for _, d in entries(x)] == [f"2026-01-1{i}" for i in range(6)]
+
+
+def dated_list(n: int = 6) -> str:
+    return (
+        "<ul>"
+        + "".join(
+            f'<li><a href="/art/2026/1/1{i}/{i}.html">{TITLES[i % 6]}（第{i}号）</a><span>2026-01-1{i % 10}</span></li>'
+            for i in range(n)
+        )
+        + "</ul>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "href"),
+    [("第{i}个业务栏目的名称", "/c{i}.htm"), ("关于某某业务的办事指南第{i}项", "/bs/{i}.htm")],
+)
+def test_a_long_undated_menu_beside_a_dated_list_is_not_the_list(name: str, href: str) -> None:
+    """The menu's links are neither short nor to columns' addresses; the dated list still wins, alone:
+    a same-shaped block beside it that is undated is no part of it."""
+    menu = (
+        "<ul>"
+        + "".join(f'<li><a href="{href.format(i=i)}">{name.format(i=i)}</a></li>' for i in range(40))
+        + "</ul>"
+    )
+    x = extract(page("通知公告", f"<div>{menu}</div><div>{dated_list()}</div>"), BASE, now=NOW)
+    assert x.kind == "list" and len(x.items) == 6 and all(link.date for link in x.items)
+
+
+def test_an_undated_list_of_notices_keeps_over_a_dated_sidebar() -> None:
+    rows = "".join(
+        f'<li><a href="/zc/{i}.html">关于印发《某省科技创新促进条例实施细则（第{i}部分）》的通知</a></li>'
+        for i in range(20)
+    )
+    side = '<div class="side-news"><h3>最新动态</h3>' + dated_list() + "</div>"
+    x = extract(page("政策文件", f'<div class="main"><ul>{rows}</ul></div>{side}'), BASE, now=NOW)
+    assert len(x.items) == 20 and x.items[0].title.startswith("关于印发《某省科技创新促进条例")
