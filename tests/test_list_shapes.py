@@ -4,6 +4,8 @@ single-entry column under a long menu."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import NOW
 from watcher.extract import extract
 
@@ -94,3 +96,156 @@ def test_a_hanweb_column_ships_its_entries_in_a_script_datastore() -> None:
     assert x.kind == "list" and len(x.items) == 8
     assert x.items[0].url == "http://kjt.example.gov.cn/art/2026/11/10/art_123_0.html"
     assert entries(x)[0] == ("关于开展第0批科技项目申报的通知", "2026-11-10")
+
+
+def cards(heading: str, summary: str, glue: str = "\n") -> str:
+    """Entries each a link holding a card: a picture, a heading and a summary."""
+    return "".join(
+        f'<a href="/news/{i}.html" class="card"><img src="/p/{i}.jpg">{glue}'
+        f"<{heading}>开展第{i}次科技特派员服务活动(2026-11-0{i + 1})</{heading}>{glue}"
+        f"<p>{summary.format(i=i)}</p></a>"
+        for i in range(5)
+    )
+
+
+@pytest.mark.parametrize(
+    ("heading", "summary", "glue"),
+    [
+        ("h3", "开展第{i}次科技特派员服务活动", "\n"),  # the title again below it
+        ("h4", "开展第{i}次科技特派员服务活动", ""),  # no blank between the blocks
+        ("div", "活动围绕产业需求开展第{i}次技术指导，服务企业二十余家，解决技术难题十余项。", "\n"),
+    ],
+)
+def test_a_card_link_gives_its_heading_as_title_and_its_date(heading: str, summary: str, glue: str) -> None:
+    x = extract(page("工作动态", f'<div class="list">{cards(heading, summary, glue)}</div>'), BASE, now=NOW)
+    assert x.kind == "list" and len(x.items) == 5
+    assert entries(x)[:2] == [
+        ("开展第0次科技特派员服务活动", "2026-11-01"),
+        ("开展第1次科技特派员服务活动", "2026-11-02"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("link", "outside", "want"),
+    [
+        (
+            "关于公布2026年度科普基地名单的通知（2026-10-09）",
+            "",
+            ("关于公布2026年度科普基地名单的通知", "2026-10-09"),
+        ),
+        (
+            "关于公布2026年度科普基地名单的通知 2026年10月9日",
+            "",
+            ("关于公布2026年度科普基地名单的通知", "2026-10-09"),
+        ),
+        # the entry dated elsewhere: the date in the link is part of its title (an issue's date)
+        (
+            "科技工作简报第12期（2026．09．30）",
+            "<span>[2026-10-09]</span>",
+            ("科技工作简报第12期（2026．09．30）", "2026-10-09"),
+        ),
+        ("2026-2027年度科技计划项目指南", "", ("2026-2027年度科技计划项目指南", None)),
+    ],
+)
+def test_a_date_closing_the_links_text(link: str, outside: str, want: tuple[str, str | None]) -> None:
+    items = "".join(f'<li><a href="/tz/{i}.html">{link}</a>{outside}</li>' for i in range(8))
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, now=NOW)
+    assert entries(x)[0] == want
+
+
+TITLES = ["关于开展2026年度科技计划项目申报工作的通知", "关于公布第三批创新平台认定名单的公示"] + [
+    f"关于组织第{i}批科技成果转化项目的通知" for i in range(4)
+]
+
+
+@pytest.mark.parametrize(
+    ("row", "want"),
+    [
+        # a date before the title, set apart or bracketed, is the entry's and not its title's
+        ('<a href="/i/{i}.htm">2026-01-1{i} {t}</a>', (TITLES[0], "2026-01-10")),
+        ('<a href="/i/{i}.htm">[2026-01-1{i}]{t}</a>', (TITLES[0], "2026-01-10")),
+        ('<a href="/i/{i}.htm">[01-1{i}] {t}</a>', (TITLES[0], "2026-01-10")),
+        ('<a href="/i/{i}.htm">{t} [01-1{i}]</a>', (TITLES[0], "2026-01-10")),
+        # the title attribute is the title; the rest of the link's text holds the date
+        ('<a href="/i/{i}.htm" title="{t}">{t} 2026-01-1{i}</a>', (TITLES[0], "2026-01-10")),
+        # a cut title keeps its text when the attribute is no title of it
+        (
+            '<a href="/i/{i}.htm" title="点击查看详情">{t:.12}…</a><span>2026-01-1{i}</span>',
+            (TITLES[0][:12] + "…", "2026-01-10"),
+        ),
+        (
+            '<a href="/i/{i}.htm" title="{t}"><em>【公示】</em>{t:.8}…</a><span>2026-01-1{i}</span>',
+            (TITLES[0], "2026-01-10"),
+        ),
+    ],
+)
+def test_date_tokens_and_the_title_attribute(row: str, want: tuple[str, str]) -> None:
+    items = "".join(f"<li>{row.format(i=i, t=t)}</li>" for i, t in enumerate(TITLES))
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, now=NOW)
+    assert x.kind == "list" and len(x.items) == 6 and entries(x)[0] == want
+
+
+def test_a_menu_of_columns_yields_to_one_dated_entry() -> None:
+    """Undated links to columns' addresses (/c3/, list_2.htm) are a menu, however long their names."""
+    menu = "".join(f'<li><a href="/c{i}/">第{i}个栏目的名称比较长</a></li>' for i in range(40))
+    body = (
+        f'<div class="nav"><ul>{menu}</ul></div><div class="main"><h2>通知公告</h2><ul><li>'
+        f'<a href="/info/2026/0119/1.htm">{TITLES[0]}</a><span>2026-01-19</span></li></ul></div>'
+    )
+    x = extract(page("通知公告-某大学", body), BASE, now=NOW)
+    assert x.kind == "list" and entries(x) == [(TITLES[0], "2026-01-19")]
+
+
+SUMMARY = (
+    "根据《某省科技计划管理办法》（2019年5月8日印发），现将有关事项通知如下，请于2026年3月1日前报送材料。"
+)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '<div class="r"><a href="/art/{i}.html">{t}</a><p>{s} 2026-01-1{i}</p></div>',  # after the summary
+        '<div class="r"><a href="/art/{i}.html">{t}</a><p>{s}</p><div>www.example.gov.cn/art/{i}.html 2026-01-1{i}</div></div>',
+    ],
+)
+def test_a_search_result_dated_apart_from_its_summarys_dates(entry: str) -> None:
+    items = "".join(entry.format(i=i, t=t, s=SUMMARY) for i, t in enumerate(TITLES))
+    x = extract(page("搜索结果", f'<div class="results">{items}</div>'), BASE, now=NOW)
+    assert [d for _, d in entries(x)] == [f"2026-01-1{i}" for i in range(6)]
+
+
+def dated_list(n: int = 6) -> str:
+    return (
+        "<ul>"
+        + "".join(
+            f'<li><a href="/art/2026/1/1{i}/{i}.html">{TITLES[i % 6]}（第{i}号）</a><span>2026-01-1{i % 10}</span></li>'
+            for i in range(n)
+        )
+        + "</ul>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "href"),
+    [("第{i}个业务栏目的名称", "/c{i}.htm"), ("关于某某业务的办事指南第{i}项", "/bs/{i}.htm")],
+)
+def test_a_long_undated_menu_beside_a_dated_list_is_not_the_list(name: str, href: str) -> None:
+    """The menu's links are neither short nor to columns' addresses; the dated list still wins, alone:
+    a same-shaped block beside it that is undated is no part of it."""
+    menu = (
+        "<ul>"
+        + "".join(f'<li><a href="{href.format(i=i)}">{name.format(i=i)}</a></li>' for i in range(40))
+        + "</ul>"
+    )
+    x = extract(page("通知公告", f"<div>{menu}</div><div>{dated_list()}</div>"), BASE, now=NOW)
+    assert x.kind == "list" and len(x.items) == 6 and all(link.date for link in x.items)
+
+
+def test_an_undated_list_of_notices_keeps_over_a_dated_sidebar() -> None:
+    rows = "".join(
+        f'<li><a href="/zc/{i}.html">关于印发《某省科技创新促进条例实施细则（第{i}部分）》的通知</a></li>'
+        for i in range(20)
+    )
+    side = '<div class="side-news"><h3>最新动态</h3>' + dated_list() + "</div>"
+    x = extract(page("政策文件", f'<div class="main"><ul>{rows}</ul></div>{side}'), BASE, now=NOW)
+    assert len(x.items) == 20 and x.items[0].title.startswith("关于印发《某省科技创新促进条例")

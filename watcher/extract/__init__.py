@@ -10,10 +10,8 @@ feed     RSS or Atom
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
@@ -27,6 +25,7 @@ from .listing import (
     candidates,
     css_path,
     group_links,
+    is_index,
     select_links,
     weigh,
 )
@@ -202,12 +201,9 @@ def _decide(items: list[Link], prose: int, url: str) -> PageKind:
     link_text = sum(len(link.title) for link in items)
     if (dated >= 3 or len(items) >= 8) and prose < max(300, link_text):
         return "list"
-    if items and dated == len(items) and prose < 300 and _INDEX_URL.search(urlsplit(url).path):
+    if items and dated == len(items) and prose < 300 and is_index(url):
         return "list"
     return "notice"
-
-
-_INDEX_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/[^/]*list[^/]*)$", re.I)
 
 
 def _prose_beside(body: dom.Node | None, region: dom.Node | None) -> int:

@@ -245,7 +245,8 @@ def anchor_title(anchor: Node, text: str | None = None) -> str:
     than the title (a date, a tag, a summary: a whole card inside the link)."""
     text = node_text(anchor) if text is None else text
     attr = clean_space(anchor.attributes.get("title") or "")
-    cut_short = not text or is_truncated(text) or (len(attr) > len(text) and attr.startswith(text[:4]))
+    cut = is_truncated(text) and split_tag(strip_ellipsis(text))[1][:4] in attr  # not 点击查看 for 关于…
+    cut_short = not text or cut or (len(attr) > len(text) and attr.startswith(text[:4]))
     holds_more = len(attr) >= 5 and len(text) > len(attr) and attr in text
     if attr and (cut_short or holds_more) and not _PLACEHOLDER.search(attr):
         return attr
@@ -268,6 +269,22 @@ def own_date(
 
 
 _SUMMARY = 60  # characters of an entry beyond its title that make it a summary
+
+
+def apart_date(text: str, url: str, now: dt.datetime | None, year_hint: int | None) -> DateValue | None:
+    """The last date of a summary entry's text that stands apart from its sentences (…报送材料。
+    2026-01-19, www.….html 2026-01-19), where the summary's own dates are glued to words (2019年5月8日印发,
+    3月1日前): the entry's date when no element holds it alone."""
+    found = None
+    for m in _APART_DATE.finditer(text):
+        found = m
+    return entry_date(found.group(1), url, now, year_hint) if found else None
+
+
+_APART_DATE = re.compile(
+    r"(?:^|(?<=[\s\[\]()（）【】|｜:：。，；,;]))((?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}日?"
+    r"(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)(?=$|[\s\[\]()（）【】|｜])"
+)
 
 
 def dated_parts(anchor: Node, text: str) -> list[Node]:
@@ -313,7 +330,11 @@ def make_link(
     whole = text
     for part in inner:  # the title without the date the link holds
         text = clean_space(text.replace(node_text(part), " ", 1))
+    if any(child.tag in BLOCK_TAGS for child in anchor.iter()):  # a card: a heading over a summary
+        text = card_title(anchor, text, inner)
     title = _BULLET.sub("", anchor_title(anchor, text))
+    lead = _LEAD_DATE.match(title)  # [2020-12-31]标题: a date before the title is never part of it
+    title = title[lead.end() :] if lead and len(title) - lead.end() >= 5 else title
     short = not is_entry_title(strip_ellipsis(title))
     if short and (not _SHORT_TITLE.match(title) or title in NAV_WORDS):
         return None
@@ -323,18 +344,48 @@ def make_link(
     if (
         item is not anchor and len(rest) > _SUMMARY
     ):  # a summary may cite other dates: the entry's own stands alone
-        date = own_date(item, anchor, url, now, year_hint)
+        date = own_date(item, anchor, url, now, year_hint) or apart_date(rest, url, now, year_hint)
     date = date or entry_date(rest, url, now, year_hint)
     if date is None and inner:
         spaced = " ".join(part.text(deep=True, separator=" ", strip=True) for part in inner)
         date = entry_date(spaced, url, now, year_hint) or split_date(spaced)
     if date is None and item is not anchor:  # the day in one element, the month in another
         date = split_date(item.text(deep=True, separator=" ", strip=True)[:_NEAR])
+    if date is None and lead:
+        date = entry_date(lead.group(), url, now, year_hint)
+    if date is None and title in whole and len(whole) > len(title):  # the link's text beside its title
+        date = entry_date(whole.replace(title, " ", 1), url, now, year_hint)
+    if date is None and (edge := _EDGE_DATE.search(title)):  # 标题(2020-12-31): the entry's only date
+        date = entry_date(edge.group(), url, now, year_hint)
+        title = title[: edge.start()] if date and edge.start() >= 5 else title
     if short and (date is None or item is anchor):  # 公 示: a short title counts only in a dated entry
         return None
     return Link(title=title, url=url, date=date, tag=tag)
 
 
+def card_title(anchor: Node, text: str, dated: list[Node]) -> str:
+    """The title of a link that holds a card (<h3>title</h3><p>summary</p>): its heading, else its first
+    title-like line; the link's whole text when it holds one line only."""
+    skip = {part.mem_id for part in dated}
+    for heading in anchor.css("h1, h2, h3, h4, h5, h6"):
+        line = node_text(heading)
+        if is_entry_title(line) and not inside(heading, skip):
+            return line
+    lines = [line for line in block_lines(anchor) if line and not _DATE_ONLY.match(line)]
+    if len(lines) < 2:
+        return text
+    return next((line for line in lines if is_entry_title(line)), text)
+
+
+# A date closing the link's text, bracketed or set apart: 标题(2020-12-31), 标题 2020-12-31
+_EDGE_DATE = re.compile(
+    r"(?:(?:\s+|[(（\[【])\s*(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?\s*[)）\]】]?"
+    r"|\s*[(（\[【]\s*[01]\d\s*[-./]\s*[0-3]\d\s*[)）\]】])\s*$"
+)
+_LEAD_DATE = re.compile(
+    r"^\s*(?:[(（\[【]?\s*(?:19|20)\d{2}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2}\s*日?\s*(?:[)）\]】]\s*|\s+)"
+    r"|[(（\[【]\s*[01]\d\s*[-./]\s*[0-3]\d\s*[)）\]】]\s*)"
+)
 _BULLET = re.compile(r"^[·•●○◆◇■□▪▫►▶»›∙・]+\s*")  # ·关于…: a bullet typed into the title
 _DATE_IN_TEXT = re.compile(r"\d{1,4}\s*[-./年月]\s*\d{1,2}")
 _DATE_ONLY = re.compile(

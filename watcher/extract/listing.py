@@ -35,7 +35,7 @@ class Group:
     def score(self) -> float:
         if not self.links:
             return 0.0
-        title_chars = sum(len(link.title) for link in self.links) / len(self.links)
+        title_chars = _title_chars(self)
         if title_chars < 6:  # navigation and tag clouds
             return 0.0
         score = self.dated * 3 + len(self.links) + min(title_chars, 30) / 10
@@ -197,12 +197,28 @@ def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
         return Choice([], None)
     remembered = [g for g in groups if g.links and css_path(g.container) == prefer] if prefer else []
     best = max(remembered or groups, key=lambda g: g.score)
-    if not remembered and _menu(best):
-        dated = [g for g in groups if g.dated and g.dated * 2 >= len(g.links) and g.score > 0]
+    if not remembered and (_menu(best) or not best.dated):
+        # An undated region loses to a dated list: to one dated entry when it is a menu; else to three,
+        # outside the page's furniture, whose titles run longer than its names (a long menu of 办事指南)
+        menu = _menu(best)
+        dated = [
+            g
+            for g in groups
+            if _mostly_dated(g)
+            and g.score > 0
+            and (
+                menu or (g.dated >= _DATED_LIST and not g.furniture and _title_chars(g) > _title_chars(best))
+            )
+        ]
         best = max(dated, key=lambda g: g.score) if dated else best
     if not remembered and best.score < 5 and best.dated < 2:
         return Choice([], None)
-    twins = [g for g in groups if g is best or (g.score > 0 and _twins(g.container, best.container))]
+    twins = [
+        g
+        for g in groups
+        if g is best
+        or (g.score > 0 and _mostly_dated(g) == _mostly_dated(best) and _twins(g.container, best.container))
+    ]
     order = {id(g): i for i, g in enumerate(groups)}
     links: list[Link] = []
     for group in sorted(twins, key=lambda g: order[id(g)]):
@@ -210,14 +226,36 @@ def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
     return Choice(links, best.container)
 
 
+_DATED_LIST = 3  # dated entries that make a list win over a longer undated region
+
+
+def _title_chars(group: Group) -> float:
+    return sum(len(link.title) for link in group.links) / max(len(group.links), 1)
+
+
+def _mostly_dated(group: Group) -> bool:
+    return group.dated * 2 >= len(group.links) > 0
+
+
 def _menu(group: Group) -> bool:
-    """Undated short names (科室, 栏目): a long menu, not a list of notices, whatever its length."""
+    """Undated short names (科室, 栏目), or undated links to columns (/kjdt/, index.html, list_3.htm): a
+    long menu, not a list of notices, whatever its length."""
     if group.dated or not group.links:
         return False
-    return sum(len(link.title) for link in group.links) / len(group.links) < _MENU_TITLE
+    if _title_chars(group) < _MENU_TITLE:
+        return True
+    return sum(1 for link in group.links if is_index(link.url)) * 2 > len(group.links)
 
 
 _MENU_TITLE = 10  # mean characters of a menu's names; notices' titles run longer
+
+
+def is_index(url: str) -> bool:
+    """An address that names a column, not one notice: …/tzgg/, index.html, index_2.html, list…"""
+    return _INDEX_URL.search(urlsplit(url).path) is not None
+
+
+_INDEX_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/[^/]*list[^/]*)$", re.I)
 
 
 def _twins(a: Node, b: Node) -> bool:
