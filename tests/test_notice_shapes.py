@@ -50,3 +50,20 @@ def test_a_closing_line_that_is_no_office_names_no_issuer() -> None:
         f"<h1>关于做好学生资助工作的通知</h1>{BODY}<p>特此通知。</p><p>2026年11月3日</p></div></body></html>"
     )
     assert extract(page, URL, "utf-8", now=NOW).publisher is None
+
+
+def test_a_column_and_an_office_in_title_and_a_headline_cell_beside_longer_titled_links() -> None:
+    """<title> 工作动态——某省物价局-某网站 (a dash pair before an office's name ends the column's name); the
+    headline in <td class=x_content_title> wins over the longer a.x_title links of the other entries."""
+    others = "".join(
+        f"<li><a class='x_title' href='articleinfo-{i}.html'>关于印发《某市非居民用水超定额累进加价制度实施细则》的通知{i}</a></li>"
+        for i in range(3)
+    )
+    page = (
+        "<html><head><title>工作动态——某省物价局-某省物价局网站</title></head><body><table><tr>"
+        f"<td class='x_content_title'>{HEADLINE}</td></tr><tr><td><span class='x_time'>2026-11-03 15:20:21</span>"
+        f"</td></tr><tr><td>信息来源：国家发改委</td></tr><tr><td>{BODY}</td></tr></table><ul>{others}</ul></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.kind, x.title, x.publisher) == ("notice", HEADLINE, "国家发改委")
+    assert x.date is not None and x.date.iso == "2026-11-03"
