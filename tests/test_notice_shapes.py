@@ -67,3 +67,17 @@ def test_a_column_and_an_office_in_title_and_a_headline_cell_beside_longer_title
     x = extract(page, URL, "utf-8", now=NOW)
     assert (x.kind, x.title, x.publisher) == ("notice", HEADLINE, "国家发改委")
     assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def test_a_headline_block_that_also_holds_a_box_of_links_and_the_info_line() -> None:
+    """<div class=div_title>T<div class=box>[site] [手机版本] 发布时间：…</div></div>: the headline is the
+    block's own text, and the info line under it gives the date."""
+    page = (
+        f"<html><head><title>{HEADLINE}</title></head><body><div class='div_title'>{HEADLINE}<div class='box'>"
+        "<a href='/'>[某市科学技术局]</a>&nbsp;<a href='javascript:void(0);'>[手机版本]</a>&nbsp;"
+        "<a href='javascript:void(0);'>[扫描分享]</a>&nbsp;发布时间：2026年11月3日<div>查看:721</div>来源:</div></div>"
+        f"<div class='div_content'>{BODY}</div>{SIDE}</body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.kind, x.title) == ("notice", HEADLINE)
+    assert x.date is not None and x.date.iso == "2026-11-03"

@@ -24,7 +24,7 @@ from ..normalize import (
 )
 from .budget import tick
 from .deadline import find_deadline as find_deadline  # one finder for bodies and attachments
-from .dom import Node, absolute, block_lines, inside, make_link, node_text
+from .dom import BLOCK_TAGS, Node, absolute, block_lines, inside, make_link, node_text
 from .listing import anchor_items, group_links
 
 # ---------------------------------------------------------------- <meta>
@@ -154,12 +154,30 @@ def _headings(tree: LexborHTMLParser, selector: str = HEADINGS, links: bool = Tr
     for node in tree.css(selector):
         if not links and _in_link(node):
             continue
-        text = clean_space(" ".join(block_lines(node)).strip())
+        text = _own_text(node) or clean_space(" ".join(block_lines(node)).strip())
         if len(bare := _BYLINE.sub("", text)) >= 6:
             text = bare  # … 2019年06月15日08:18 来源：人民网 分享到: the byline glued on
         if 6 <= len(text) <= 200:
             texts.append(text)
     return texts
+
+
+def _own_text(node: Node) -> str | None:
+    """A heading's own words when it also holds blocks of its own (<div class=title>T<div class=box>[分享]
+    发布时间…</div></div>): the text outside those blocks, when it is headline-long; else None."""
+    parts: list[str] = []
+    nested = False
+    for child in node.iter(include_text=True):
+        if child.tag == "-text":
+            parts.append(child.text_content or "")
+        elif child.tag == "br":
+            parts.append(" ")
+        elif child.tag in BLOCK_TAGS:
+            nested = True
+        else:
+            parts.append(node_text(child))
+    own = clean_space("".join(parts)).strip()
+    return own if nested and len(own) >= 6 else None
 
 
 def _in_link(node: Node | None) -> bool:
