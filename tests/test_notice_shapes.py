@@ -81,3 +81,17 @@ def test_a_headline_block_that_also_holds_a_box_of_links_and_the_info_line() -> 
     x = extract(page, URL, "utf-8", now=NOW)
     assert (x.kind, x.title) == ("notice", HEADLINE)
     assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def test_a_title_ending_in_hyphenated_school_names_and_a_headline_in_a_styled_cell() -> None:
+    """<title> T-某市广播电视大学-某广播电视大学 and the headline in a bold <td> with no class: the school names
+    are the site's, so the title is T."""
+    title = "我校举行法学专业中心组会议"
+    page = (
+        f"<html><head><title>{title}-某市广播电视大学-某广播电视大学</title></head><body><table><tr>"
+        f"<td style='FONT-WEIGHT: bold'>{title}</td></tr><tr><td>文章来源：创新教育学院</td></tr>"
+        f"<tr><td>发布时间：2026-11-03 14:50:32 阅读次数：</td></tr><tr><td>{BODY}</td></tr></table></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.kind, x.title, x.publisher) == ("notice", title, "创新教育学院")
+    assert x.date is not None and x.date.iso == "2026-11-03"

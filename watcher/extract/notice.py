@@ -61,7 +61,7 @@ _SITE_SUFFIX = re.compile(
     r"(?:\s*[_|｜]+\s*|\s+[-–—]+\s+|\s*--+\s*)[^_|｜]{2,30}$"
     # 标题-中国科普网, 工作动态——某省物价局: a bare hyphen or a dash pair only before a name that is a
     # site's or an office's (a dash pair before anything else opens a subtitle)
-    r"|(?:-|——)[^-—_|｜\s]{2,20}(?:网|网站|官网|门户|政府|局|委员会|委|厅|办公室|中心|协会|学会)$"
+    r"|(?:-|——)[^-—_|｜\s]{2,20}(?:网|网站|官网|门户|政府|局|委员会|委|厅|办公室|中心|协会|学会|大学|学院|学校|研究院|研究所|医院|法院)$"
 )
 
 
