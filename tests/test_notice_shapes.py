@@ -95,3 +95,17 @@ def test_a_title_ending_in_hyphenated_school_names_and_a_headline_in_a_styled_ce
     x = extract(page, URL, "utf-8", now=NOW)
     assert (x.kind, x.title, x.publisher) == ("notice", title, "创新教育学院")
     assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def test_a_date_inside_the_headline_is_not_the_pages_date() -> None:
+    """A breadcrumb ending in the title, then the headline (holding a date), then 发布时间: the headline
+    repeated is not an info line."""
+    title = "关于暂停2026年11月13日往届各类证书发放的通知"
+    page = (
+        f"<html><head><title>{title}</title></head><body><div>首页 &gt;&gt;通知公告 &gt;&gt;{title}</div>"
+        f"<div class='div_title'>{title}<div class='box'>发布时间：2026年11月3日 查看:1092 来源:</div></div>"
+        f"<div class='div_content'>{BODY}<p>教学教务部</p><p>2026年11月03日</p></div></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.title, x.publisher) == (title, "教学教务部")
+    assert x.date is not None and x.date.iso == "2026-11-03"

@@ -271,10 +271,18 @@ def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]
     if not title:
         return lines[:limit]
     tail = fold(title)[-12:]
-    found = [i for i, key in enumerate(fold_lines(lines)) if key.endswith(tail)][:3]
+    keys = fold_lines(lines)
+    found = [i for i, key in enumerate(keys) if key.endswith(tail)][:3]
     if not found:
         return lines[:limit]
-    return [line for i in found for line in lines[i + 1 : i + 1 + limit]]
+    # a line that ends as the title does is the title again (the headline under a breadcrumb that also
+    # ends in it), not an info line: a date in the headline (关于暂停2019年03月13日…) is not the page's
+    return [
+        lines[j]
+        for i in found
+        for j in range(i + 1, min(i + 1 + limit, len(lines)))
+        if not keys[j].endswith(tail)
+    ]
 
 
 def find_date(
