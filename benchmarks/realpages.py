@@ -13,7 +13,11 @@ the address it was published at. Its YAML holds labels written by reading the pa
   list    kind, the number of entries of the main list, and the first three entries' title, href, date
   notice  kind, title, date, publisher (when the page names one), number of attachments, deadline
 
-A line per page with its misses, then the total; tests/test_realpages.py holds the floor.
+and, unscored, its template family (TRS WCM, Hanweb JCMS, 博达 VSB, 集约化 platform, gkmlpt, ASP.NET, phpcms,
+university site, court/tender list, search results, news portal, other) and its source. A site added after the
+split goes blind when the sha1 of its repository (or host), read as a number, is 0 mod 3.
+
+A line per page with its misses, then the totals by split and by family; tests/test_realpages.py holds the floor.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import yaml
 
@@ -44,6 +48,8 @@ NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=BEIJING)
 @dataclass
 class Score:
     name: str
+    family: str = "other"
+    site: str = ""
     right: int = 0
     total: int = 0
     misses: list[str] = field(default_factory=list)
@@ -80,9 +86,15 @@ def read(path: Path) -> Extracted:
     return extract(text, label["url"], encoding, now=NOW)
 
 
+def site_of(label: dict[str, Any]) -> str:
+    """The site a page counts for: its repository, or the host of a stored web page."""
+    source = label.get("source") or {}
+    return source.get("repo") or urlsplit(source.get("url") or label["url"]).hostname or ""
+
+
 def score_page(path: Path) -> Score:
     label = yaml.safe_load(path.read_text(encoding="utf-8"))
-    score = Score(path.stem)
+    score = Score(path.stem, label.get("family", "other"), site_of(label))
     try:
         got = read(path)
     except Exception as exc:  # a crash scores nothing on this page, and says why
@@ -177,8 +189,10 @@ def main(argv: list[str]) -> None:
         print(f"{len(floors)} pages' floors in {FLOORS}: {sum(floors.values())} labelled fields")
         return
     rows = []
+    all_scores: list[Score] = []
     for split in SPLITS:
         scores = score_all(argv or None, split)
+        all_scores += scores
         deadlines = score_passages(split)
         for s in [*scores, deadlines]:
             mark = "ok  " if not s.misses else "MISS"
@@ -199,6 +213,38 @@ def main(argv: list[str]) -> None:
     print("| split | set | cases | labelled fields right |")
     print("|---|---|---|---|")
     print("\n".join(rows))
+    print()
+    print(family_table(all_scores))
+
+
+def family_table(scores: list[Score]) -> str:
+    """Pages, sites and fields right by template family, tuning and blind apart, then the corpus's size."""
+    lines = [
+        "| family | pages (tuning/blind) | sites | tuning fields right | blind fields right |",
+        "|---|---|---|---|---|",
+    ]
+    for family in sorted({s.family for s in scores}):
+        part = {split: [s for s in ss if s.family == family] for split, ss in _by_split(scores).items()}
+        both = part["tuning"] + part["blind"]
+        cells = [_pct(sum(s.right for s in p), sum(s.total for s in p)) if p else "-" for p in part.values()]
+        lines.append(
+            f"| {family} | {len(both)} ({len(part['tuning'])}/{len(part['blind'])}) | {len({s.site for s in both})} "
+            f"| {cells[0]} | {cells[1]} |"
+        )
+    lists = sum(s.name.startswith("list") for s in scores)
+    lines.append(
+        f"\n{len(scores)} pages ({lists} lists) from {len({s.site for s in scores})} sites "
+        f"in {len({s.family for s in scores})} families"
+    )
+    return "\n".join(lines)
+
+
+def _by_split(scores: list[Score]) -> dict[str, list[Score]]:
+    blind = {p.stem for p in cases(split="blind")}
+    return {
+        "tuning": [s for s in scores if s.name not in blind],
+        "blind": [s for s in scores if s.name in blind],
+    }
 
 
 if __name__ == "__main__":

@@ -50,3 +50,62 @@ def test_a_closing_line_that_is_no_office_names_no_issuer() -> None:
         f"<h1>关于做好学生资助工作的通知</h1>{BODY}<p>特此通知。</p><p>2026年11月3日</p></div></body></html>"
     )
     assert extract(page, URL, "utf-8", now=NOW).publisher is None
+
+
+def test_a_column_and_an_office_in_title_and_a_headline_cell_beside_longer_titled_links() -> None:
+    """<title> 工作动态——某省物价局-某网站 (a dash pair before an office's name ends the column's name); the
+    headline in <td class=x_content_title> wins over the longer a.x_title links of the other entries."""
+    others = "".join(
+        f"<li><a class='x_title' href='articleinfo-{i}.html'>关于印发《某市非居民用水超定额累进加价制度实施细则》的通知{i}</a></li>"
+        for i in range(3)
+    )
+    page = (
+        "<html><head><title>工作动态——某省物价局-某省物价局网站</title></head><body><table><tr>"
+        f"<td class='x_content_title'>{HEADLINE}</td></tr><tr><td><span class='x_time'>2026-11-03 15:20:21</span>"
+        f"</td></tr><tr><td>信息来源：国家发改委</td></tr><tr><td>{BODY}</td></tr></table><ul>{others}</ul></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.kind, x.title, x.publisher) == ("notice", HEADLINE, "国家发改委")
+    assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def test_a_headline_block_that_also_holds_a_box_of_links_and_the_info_line() -> None:
+    """<div class=div_title>T<div class=box>[site] [手机版本] 发布时间：…</div></div>: the headline is the
+    block's own text, and the info line under it gives the date."""
+    page = (
+        f"<html><head><title>{HEADLINE}</title></head><body><div class='div_title'>{HEADLINE}<div class='box'>"
+        "<a href='/'>[某市科学技术局]</a>&nbsp;<a href='javascript:void(0);'>[手机版本]</a>&nbsp;"
+        "<a href='javascript:void(0);'>[扫描分享]</a>&nbsp;发布时间：2026年11月3日<div>查看:721</div>来源:</div></div>"
+        f"<div class='div_content'>{BODY}</div>{SIDE}</body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.kind, x.title) == ("notice", HEADLINE)
+    assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def test_a_title_ending_in_hyphenated_school_names_and_a_headline_in_a_styled_cell() -> None:
+    """<title> T-某市广播电视大学-某广播电视大学 and the headline in a bold <td> with no class: the school names
+    are the site's, so the title is T."""
+    title = "我校举行法学专业中心组会议"
+    page = (
+        f"<html><head><title>{title}-某市广播电视大学-某广播电视大学</title></head><body><table><tr>"
+        f"<td style='FONT-WEIGHT: bold'>{title}</td></tr><tr><td>文章来源：创新教育学院</td></tr>"
+        f"<tr><td>发布时间：2026-11-03 14:50:32 阅读次数：</td></tr><tr><td>{BODY}</td></tr></table></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.kind, x.title, x.publisher) == ("notice", title, "创新教育学院")
+    assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def test_a_date_inside_the_headline_is_not_the_pages_date() -> None:
+    """A breadcrumb ending in the title, then the headline (holding a date), then 发布时间: the headline
+    repeated is not an info line."""
+    title = "关于暂停2026年11月13日往届各类证书发放的通知"
+    page = (
+        f"<html><head><title>{title}</title></head><body><div>首页 &gt;&gt;通知公告 &gt;&gt;{title}</div>"
+        f"<div class='div_title'>{title}<div class='box'>发布时间：2026年11月3日 查看:1092 来源:</div></div>"
+        f"<div class='div_content'>{BODY}<p>教学教务部</p><p>2026年11月03日</p></div></body></html>"
+    )
+    x = extract(page, URL, "utf-8", now=NOW)
+    assert (x.title, x.publisher) == (title, "教学教务部")
+    assert x.date is not None and x.date.iso == "2026-11-03"

@@ -24,7 +24,7 @@ from ..normalize import (
 )
 from .budget import tick
 from .deadline import find_deadline as find_deadline  # one finder for bodies and attachments
-from .dom import Node, absolute, block_lines, inside, make_link, node_text
+from .dom import BLOCK_TAGS, Node, absolute, block_lines, inside, make_link, node_text
 from .listing import anchor_items, group_links
 
 # ---------------------------------------------------------------- <meta>
@@ -59,8 +59,9 @@ def first_meta(metas: dict[str, str], names: tuple[str, ...]) -> str | None:
 
 _SITE_SUFFIX = re.compile(
     r"(?:\s*[_|｜]+\s*|\s+[-–—]+\s+|\s*--+\s*)[^_|｜]{2,30}$"
-    # 标题-中国科普网: a bare hyphen only before a name that is a site's or an office's
-    r"|-[^-_|｜\s]{2,20}(?:网|网站|官网|门户|政府|局|委员会|委|厅|办公室|中心|协会|学会)$"
+    # 标题-中国科普网, 工作动态——某省物价局: a bare hyphen or a dash pair only before a name that is a
+    # site's or an office's (a dash pair before anything else opens a subtitle)
+    r"|(?:-|——)[^-—_|｜\s]{2,20}(?:网|网站|官网|门户|政府|局|委员会|委|厅|办公室|中心|协会|学会|大学|学院|学校|研究院|研究所|医院|法院)$"
 )
 
 
@@ -86,7 +87,8 @@ def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
     if headings and (not stem or len(stem) < 6):
         return headings[0]
     column = _SITE_SUFFIX.sub("", stem)  # 新闻动态--中国地理学会官网: a column and a site, no headline
-    long_headings = [t for t in headings if len(t) >= 8]
+    # the headline stands on its own: a titled link (a.x_title) is another page's entry, beside it
+    long_headings = [t for t in _headings(tree, links=False) if len(t) >= 8]
     if len(column) <= 6 and long_headings:
         return max(long_headings, key=len)
     if (
@@ -146,15 +148,44 @@ def _title_stem(tree: LexborHTMLParser) -> str:
 HEADINGS = "h1, h2, h3, .title, .tit, [class*=title], [id*=title]"
 
 
-def _headings(tree: LexborHTMLParser, selector: str = HEADINGS) -> list[str]:
+def _headings(tree: LexborHTMLParser, selector: str = HEADINGS, links: bool = True) -> list[str]:
+    """The texts of the page's heading-like nodes; without `links`, none that is or sits in a link."""
     texts = []
     for node in tree.css(selector):
-        text = clean_space(" ".join(block_lines(node)).strip())
+        if not links and _in_link(node):
+            continue
+        text = _own_text(node) or clean_space(" ".join(block_lines(node)).strip())
         if len(bare := _BYLINE.sub("", text)) >= 6:
             text = bare  # … 2019年06月15日08:18 来源：人民网 分享到: the byline glued on
         if 6 <= len(text) <= 200:
             texts.append(text)
     return texts
+
+
+def _own_text(node: Node) -> str | None:
+    """A heading's own words when it also holds blocks of its own (<div class=title>T<div class=box>[分享]
+    发布时间…</div></div>): the text outside those blocks, when it is headline-long; else None."""
+    parts: list[str] = []
+    nested = False
+    for child in node.iter(include_text=True):
+        if child.tag == "-text":
+            parts.append(child.text_content or "")
+        elif child.tag == "br":
+            parts.append(" ")
+        elif child.tag in BLOCK_TAGS:
+            nested = True
+        else:
+            parts.append(node_text(child))
+    own = clean_space("".join(parts)).strip()
+    return own if nested and len(own) >= 6 else None
+
+
+def _in_link(node: Node | None) -> bool:
+    while node is not None:
+        if node.tag == "a":
+            return True
+        node = node.parent
+    return False
 
 
 _BYLINE = re.compile(
@@ -240,10 +271,18 @@ def info_lines(lines: list[str], title: str | None, limit: int = 6) -> list[str]
     if not title:
         return lines[:limit]
     tail = fold(title)[-12:]
-    found = [i for i, key in enumerate(fold_lines(lines)) if key.endswith(tail)][:3]
+    keys = fold_lines(lines)
+    found = [i for i, key in enumerate(keys) if key.endswith(tail)][:3]
     if not found:
         return lines[:limit]
-    return [line for i in found for line in lines[i + 1 : i + 1 + limit]]
+    # a line that ends as the title does is the title again (the headline under a breadcrumb that also
+    # ends in it), not an info line: a date in the headline (关于暂停2019年03月13日…) is not the page's
+    return [
+        lines[j]
+        for i in found
+        for j in range(i + 1, min(i + 1 + limit, len(lines)))
+        if not keys[j].endswith(tail)
+    ]
 
 
 def find_date(
