@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .errors import Outcome
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -171,3 +174,77 @@ class Change:
             "date": self.date,
             "what": list(self.what),
         }
+
+
+# ---------------------------------------------------------------- what a check writes (watcher/store/)
+
+
+@dataclass
+class VersionRow:
+    id: str
+    item_key: str
+    fingerprint: str
+    seen_at: str
+    change: str  # new | changed
+    what: list[str]
+    diff: str
+    title: str
+    url: str
+    date: str | None
+    publisher: str | None
+    tag: str | None
+    deadline: str | None
+    doc_number: str | None
+    attachments: list[dict[str, str]]
+    related: list[dict[str, Any]]
+    text: str
+    search: str
+    classification: dict[str, Any] | None = None
+    deadline_from: str | None = None  # 附件1 when the deadline was read in an attachment
+    seq: int = field(default_factory=lambda: time.time_ns() // 1000)  # write order, in microseconds
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """One attachment's bytes and what was read from them; stored once per content."""
+
+    sha: str
+    kind: str | None
+    size: int
+    pages: int | None
+    text: str
+    error: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class AttachmentSighting:
+    """The last read of one attachment address: its content then, or why it could not be had."""
+
+    url: str
+    sha: str | None
+    error: str | None
+    checked_at: str
+
+
+@dataclass
+class CheckRecord:
+    """Everything one source check writes, in one transaction."""
+
+    source: str
+    url: str
+    status: Outcome
+    at: str  # when the check ran, by the checker's clock
+    error: str | None = None
+    next_due: str | None = None
+    item_count: int | None = None
+    region: str | None = None  # where the list was read from (kept when None)
+    validators: dict[str, Validators] = field(default_factory=dict)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[VersionRow] = field(default_factory=list)
+    evidence: list[tuple[str, str, str, bytes]] = field(default_factory=list)  # version, url, encoding, body
+    removed: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)  # kind, message
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    files: list[AttachmentFile] = field(default_factory=list)
+    sightings: list[AttachmentSighting] = field(default_factory=list)
