@@ -14,10 +14,10 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .clock import Clock
+from .clock import Clock, due_iso
 from .config import Source
 from .errors import StoreError
-from .store import Store, due_iso
+from .store import Store
 
 LEASE = 30.0  # a claimed source is not handed out again for this long unless its check writes first…
 RENEW = 10.0  # …and a live dispatcher renews its claims this often: a dead one's run out within LEASE

@@ -248,3 +248,49 @@ class CheckRecord:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     files: list[AttachmentFile] = field(default_factory=list)
     sightings: list[AttachmentSighting] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """A source's row in the store: its health and its place in the schedule."""
+
+    name: str
+    url: str | None = None
+    last_check: str | None = None
+    last_success: str | None = None
+    status: str | None = None
+    error: str | None = None
+    failures: int | None = 0
+    next_due: str | None = None  # None: parked (no longer configured)
+    item_count: int | None = 0
+    region: str | None = None  # the CSS path the list was last read from
+    claimed_by: str | None = None  # the daemon checking it now
+    paused_at: str | None = None
+    interval_s: int | None = None  # the interval its due time was set with
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> SourceRow:
+        return cls(**row)
+
+
+@dataclass(frozen=True, slots=True)  # slots: a list check holds one per entry on the list
+class ItemRow:
+    """A notice's row in the store: where it was seen, and its current version."""
+
+    key: str
+    source: str | None = None
+    url: str | None = None
+    title: str | None = None
+    date: str | None = None
+    tag: str | None = None
+    fingerprint: str | None = None
+    version_id: str | None = None
+    on_list: int | None = 0  # 1: an entry of its source's list; 0: reached as a related notice
+    first_seen: str | None = None
+    last_seen: str | None = None
+    removed_at: str | None = None
+    group_key: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ItemRow:
+        return cls(**row)

@@ -28,7 +28,7 @@ from .extract import extract
 from .extract.notice import find_deadline
 from .fetch import Fetcher
 from .listplan import is_recent, link_of, plan_list, plan_recheck
-from .models import Change, DateValue, Extracted, Link, NotModified, Page, Validators
+from .models import Change, DateValue, Extracted, Link, NotModified, Page, SourceRow, Validators
 from .store import CheckRecord, Store, VersionRow, due_iso, now_iso
 from .transport import Transport
 from .versioning import Seen, next_version
@@ -168,10 +168,10 @@ class Checker:
         log.info("%s", _log_line(result), extra={"fields": fields})
         return result
 
-    def _next_due(self, source: Source, row: dict[str, Any] | None, status: Outcome) -> str:
+    def _next_due(self, source: Source, row: SourceRow | None, status: Outcome) -> str:
         """The spread is drawn from the source's name and the time, so a check at the same moment is due
         at the same moment whichever store or daemon runs it."""
-        failures = failures_after(status.succeeded, (row or {}).get("failures") or 0)
+        failures = failures_after(status.succeeded, (row.failures if row else 0) or 0)
         now = self.clock()
         jitter = random.Random(f"{source.name}@{now.isoformat()}").uniform
         return due_iso(next_due(now, self.interval_of(source), failures, jitter))
@@ -198,9 +198,9 @@ class Checker:
     # -------------------------------------------------------------- the flow
 
     async def _run(
-        self, source: Source, row: dict[str, Any] | None, result: SourceResult, rec: CheckRecord
+        self, source: Source, row: SourceRow | None, result: SourceResult, rec: CheckRecord
     ) -> None:
-        healthy = row is not None and succeeded(row["status"])
+        healthy = row is not None and succeeded(row.status)
         validators = self.store.validators(source.url) if healthy else None  # dropped after a failure
         page = await self._get(source, source.url, validators)
         result.fetched += 1
@@ -208,7 +208,7 @@ class Checker:
             result.status = Outcome.NOT_MODIFIED  # the list is as it was; its recent notices may not be
             self._record(await self._recheck(source, result), result, rec)
             return
-        remembered = row.get("region") if row else None
+        remembered = row.region if row else None
         x = await self._extract(source, page, remembered)
         if self.transport.scripted(source, page, len(x.items), x.text):
             async with self._gate:
@@ -216,9 +216,9 @@ class Checker:
             assert isinstance(rendered, Page)  # never conditional
             page = rendered
             x = await self._extract(source, page, remembered)
-        if x.kind == "notice" and source.kind == "auto" and row and row.get("item_count"):
+        if x.kind == "notice" and source.kind == "auto" and row and row.item_count:
             x = await self._extract(source, page, remembered, "list")  # a list once is never one giant notice
-        first = row is None or row.get("last_success") is None
+        first = row is None or row.last_success is None
         notices: list[_Notice] | None
         if x.kind == "notice":
             notices = [await self._notice_from_page(source, page, x, on_list=False, first=first)]
@@ -289,10 +289,10 @@ class Checker:
         for k in plan.removed:
             rec.removed.append(k)
             old = known[k]
-            change = Change("removed", k, old["url"], old["title"] or "", source.name, old["date"])
+            change = Change("removed", k, old.url or "", old.title or "", source.name, old.date)
             result.changes.append(change)
-            if source.alert_removed and self.plan_alerts and old.get("version_id"):
-                last = self.store.version(old["version_id"])  # read only when it will be alerted
+            if source.alert_removed and self.plan_alerts and old.version_id:
+                last = self.store.version(old.version_id)  # read only when it will be alerted
                 if last:
                     rec.alerts.extend(self.plan_alerts(change, VersionRow(**last)))
         return out
@@ -317,7 +317,7 @@ class Checker:
         known = list(self.store.items_on_list(source.name).values())
         todo = plan_recheck(known, max_follow=source.max_follow, recent=self._recent)
         found = await asyncio.gather(
-            *(self._entry(source, r["key"], link_of(r), result, backlog) for r, backlog in todo)
+            *(self._entry(source, r.key, link_of(r), result, backlog) for r, backlog in todo)
         )
         return [n for n in found if n is not None]
 
@@ -395,7 +395,7 @@ class Checker:
         remembered, fresh = self.attachments.remembered(x.attachments)
         candidate = with_attachments(x, remembered)
         old = self.store.item(key)
-        if fresh and old is not None and old["fingerprint"] == snapshot_of(candidate).fingerprint:
+        if fresh and old is not None and old.fingerprint == snapshot_of(candidate).fingerprint:
             return candidate, None
         read = await self.attachments.read(
             x.attachments, lambda url, v: self._get(source, url, v, binary=True), source.allows
@@ -416,8 +416,8 @@ class Checker:
         seen = Seen(source.name, key, url, snap, link, x, on_list, first)
         old = self.store.item(key)
         previous = None
-        if old is not None and old["fingerprint"] != snap.fingerprint and old.get("version_id"):
-            previous = self.store.version(old["version_id"])
+        if old is not None and old.fingerprint != snap.fingerprint and old.version_id:
+            previous = self.store.version(old.version_id)
         v = next_version(
             seen, old, previous, self.clock(), texts=lambda before: self._attachment_texts(before, x),
             classify=lambda: self.classify(x, source.name) if (self.classify and x) else None,

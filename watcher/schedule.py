@@ -36,13 +36,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import app, state
 from . import config as config_mod
-from .clock import Clock, system_clock
+from .clock import Clock, due_iso, system_clock
 from .config import Source
 from .dispatch import Dispatcher
 from .errors import ConfigError, StoreError, outcome_of
 from .models import BEIJING
 from .pipeline import Checker, SourceResult
-from .store import due_iso
 
 log = logging.getLogger("watcher.run")
 

@@ -8,7 +8,6 @@ errors leave here as a StoreError with the server's message.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -16,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
+from ..clock import due_iso, now_iso
 from ..dialect import POSTGRES, SQLITE
 from ..errors import StateError, StoreError
-from ..models import BEIJING
 from ..state import (
     DB_NAME,
     POSTGRES_ADVICE,
@@ -29,6 +28,8 @@ from ..state import (
     sqlite_errors,
 )
 from .schema import MIGRATIONS
+
+__all__ = ["Database", "SQLiteConnection", "connect", "connect_read_only", "due_iso", "explain", "now_iso"]
 
 
 def explain(exc: StoreError, path: Path | None = None) -> str:
@@ -131,16 +132,6 @@ def connect(path: Path) -> SQLiteConnection:
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA cache_size=-512")  # 512 KiB, not 2 MB: the OS caches the file; same speed measured
     return conn
-
-
-def now_iso(now: dt.datetime) -> str:
-    return now.astimezone(BEIJING).isoformat(timespec="seconds")
-
-
-def due_iso(when: dt.datetime) -> str:
-    """A due time, to the millisecond (a source every 2 s is not rounded to whole seconds). It sorts with
-    `now_iso` values as the times they are: same zone, and '+' sorts before '.'."""
-    return when.astimezone(BEIJING).isoformat(timespec="milliseconds")
 
 
 class Database:

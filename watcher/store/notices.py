@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import succeeded
-from ..models import CheckRecord, Validators, VersionRow
+from ..models import CheckRecord, ItemRow, SourceRow, Validators, VersionRow
 from .database import Database
 from .outbox import insert_alerts
 
@@ -27,20 +27,20 @@ class Notices(Database):
         row = self.conn.execute("SELECT etag, last_modified FROM validators WHERE url=?", [url]).fetchone()
         return Validators(row[0], row[1]) if row else None
 
-    def source_row(self, name: str) -> dict[str, Any] | None:
-        rows = list(self._rows("SELECT * FROM sources WHERE name=?", [name]))
+    def source_row(self, name: str) -> SourceRow | None:
+        rows = [SourceRow.of(row) for row in self._rows("SELECT * FROM sources WHERE name=?", [name])]
         return rows[0] if rows else None
 
-    def sources(self) -> list[dict[str, Any]]:
-        return list(self._rows("SELECT * FROM sources ORDER BY name"))
+    def sources(self) -> list[SourceRow]:
+        return [SourceRow.of(row) for row in self._rows("SELECT * FROM sources ORDER BY name")]
 
-    def item(self, key: str) -> dict[str, Any] | None:
-        rows = list(self._rows("SELECT * FROM items WHERE key=?", [key]))
+    def item(self, key: str) -> ItemRow | None:
+        rows = [ItemRow.of(row) for row in self._rows("SELECT * FROM items WHERE key=?", [key])]
         return rows[0] if rows else None
 
-    def items_on_list(self, source: str) -> dict[str, dict[str, Any]]:
+    def items_on_list(self, source: str) -> dict[str, ItemRow]:
         q = "SELECT * FROM items WHERE source=? AND on_list=1 AND removed_at IS NULL"
-        return {row["key"]: row for row in self._rows(q, [source])}
+        return {row["key"]: ItemRow.of(row) for row in self._rows(q, [source])}
 
     def version(self, version_id: str) -> dict[str, Any] | None:
         rows = list(self._rows("SELECT * FROM versions WHERE id=?", [version_id]))
