@@ -18,8 +18,8 @@ from watcher import demo, queries
 from watcher.app import check_sources
 from watcher.fetch import Fetcher
 from watcher.localsite import LocalServer
-from watcher.models import Extracted
-from watcher.pipeline import Checker, SourceResult
+from watcher.models import Extracted, SourceResult
+from watcher.pipeline import Checker
 from watcher.store import Store
 
 from . import kit

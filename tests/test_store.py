@@ -7,8 +7,7 @@ import asyncio
 from pathlib import Path
 
 from watcher.errors import StoreError
-from watcher.pipeline import GroupCommit
-from watcher.store import CheckRecord, Store
+from watcher.store import CheckRecord, GroupCommit, Store
 
 
 def test_health_counts_failures_and_a_success_resets_them(tmp_path: Path) -> None:

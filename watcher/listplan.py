@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from .diff import item_key
 from .models import DateValue, ItemRow, Link
 from .normalize import parse_date
 
@@ -71,3 +72,25 @@ def plan_recheck(
 def link_of(row: ItemRow) -> Link:
     """A stored item as the list entry it was."""
     return Link(row.title or "", row.url or "", parse_date(row.date) if row.date else None)
+
+
+def keyed(links: Sequence[Link]) -> tuple[dict[str, Link], list[str]]:
+    """Entries by identity, the first of each kept; one whose address has no identity (port 99999, a
+    broken IPv6 literal) is left out and named in the errors, and the rest go on."""
+    out: dict[str, Link] = {}
+    errors: list[str] = []
+    for link in links:
+        try:
+            out.setdefault(item_key(link.url), link)
+        except ValueError as exc:
+            errors.append(f"{link.url}: skipped, not a usable address ({exc})")
+    return out, errors
+
+
+def layout_change(before: str, now: str | None, entries: int, list_url: str) -> str:
+    """What the admin reads when a list is read from another region than last time."""
+    return (
+        f"layout changed: the list was read from {before}, now from {now} ({entries} entries); "
+        f"they are recorded without alerts. If that region is wrong, see `watcher extract {list_url} "
+        "--explain` and pin the right one with selectors.items"
+    )

@@ -176,6 +176,32 @@ class Change:
         }
 
 
+@dataclass(slots=True)
+class SourceResult:
+    name: str
+    status: Outcome = Outcome.OK
+    error: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    fetched: int = 0
+    layout_changed: bool = False  # the list came from another region: recorded, no subscriber alerted
+    unexpected: int = 0  # entries that failed on an error nobody foresaw (a bug, a hostile page)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for c in self.changes if c.kind == kind)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "new": self.count("new"),
+            "changed": self.count("changed"),
+            "removed": self.count("removed"),
+            "error": self.error or ("; ".join(self.errors[:3]) if self.errors else None),
+        }
+
+
 # ---------------------------------------------------------------- what a check writes (watcher/store/)
 
 

@@ -40,8 +40,8 @@ from .clock import Clock, due_iso, system_clock
 from .config import Source
 from .dispatch import Dispatcher
 from .errors import ConfigError, StoreError, outcome_of
-from .models import BEIJING
-from .pipeline import Checker, SourceResult
+from .models import BEIJING, SourceResult
+from .pipeline import Checker
 
 log = logging.getLogger("watcher.run")
 

@@ -6,6 +6,7 @@
     leases.py     the schedule: due sources claimed with a lease
     outbox.py     pending alerts, claimed, marked sent, retried or failed
     cookies.py    a solved challenge's cookies per host
+    group.py      checks finishing together written in one transaction
     copy.py       a whole state copied into another
 
 `Store` is these rooms under one roof, so a caller holds one object.
@@ -17,6 +18,7 @@ from ..models import AttachmentFile, AttachmentSighting, CheckRecord, VersionRow
 from .cookies import HostCookies
 from .copy import copy_state
 from .database import Database, SQLiteConnection, connect, connect_read_only, due_iso, explain, now_iso
+from .group import GroupCommit
 from .leases import Leases
 from .notices import VERSION_COLUMNS, Notices, decode_version
 from .outbox import CLAIM_LEASE, Outbox
@@ -29,6 +31,6 @@ class Store(Notices, Leases, Outbox, HostCookies):
 
 __all__ = [
     "ALERT_COLUMNS", "CLAIM_LEASE", "MIGRATIONS", "TABLES", "VERSION_COLUMNS", "AttachmentFile",
-    "AttachmentSighting", "CheckRecord", "Database", "SQLiteConnection", "Store", "VersionRow", "connect",
+    "AttachmentSighting", "CheckRecord", "Database", "GroupCommit", "SQLiteConnection", "Store", "VersionRow", "connect",
     "connect_read_only", "copy_state", "decode_version", "due_iso", "explain", "now_iso",
 ]  # fmt: skip
