@@ -253,6 +253,24 @@ class AttachmentSighting:
     checked_at: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttachmentRead:
+    """What was read from an attachment's content, as the store holds it (not the bytes); read back for an
+    address (a sighting: `checked_at` says when) or for a content already stored under another address."""
+
+    sha: str | None
+    kind: str | None = None
+    size: int | None = None
+    pages: int | None = None
+    text: str | None = None
+    error: str | None = None
+    checked_at: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> AttachmentRead:
+        return cls(**{k: v for k, v in row.items() if k != "url"})
+
+
 @dataclass
 class CheckRecord:
     """Everything one source check writes, in one transaction."""

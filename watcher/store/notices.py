@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..errors import succeeded
-from ..models import CheckRecord, ItemRow, SourceRow, Validators, VersionRow
+from ..models import AttachmentRead, CheckRecord, ItemRow, SourceRow, Validators, VersionRow
 from .database import Database
 from .outbox import insert_alerts
 
@@ -54,7 +54,7 @@ class Notices(Database):
         row = self.conn.execute("SELECT html FROM evidence WHERE version_id=?", [version_id]).fetchone()
         return zlib.decompress(row[0]) if row else None
 
-    def sightings(self, urls: list[str]) -> dict[str, dict[str, Any]]:
+    def sightings(self, urls: list[str]) -> dict[str, AttachmentRead]:
         """The last read of each of these attachment addresses, with what was read then (not the bytes)."""
         if not urls:
             return {}
@@ -62,7 +62,7 @@ class Notices(Database):
         q = f"""SELECT u.url, u.sha, u.checked_at, coalesce(u.error, f.error) AS error, f.kind, f.size,
                        f.pages, f.text
                 FROM attachment_urls u LEFT JOIN attachment_files f ON f.sha = u.sha WHERE u.url IN ({marks})"""
-        return {row["url"]: row for row in self._rows(q, urls)}
+        return {row["url"]: AttachmentRead.of(row) for row in self._rows(q, urls)}
 
     def attachment_urls_of(self, key: str) -> list[str]:
         """The attachment addresses of an item's current version (one column, not the whole version)."""
