@@ -28,8 +28,7 @@ from watcher.app import check_sources
 from watcher.cli import cli
 from watcher.clock import system_clock, today
 from watcher.localsite import LocalServer
-from watcher.models import BEIJING
-from watcher.pipeline import SourceResult
+from watcher.models import BEIJING, SourceResult
 
 from .receivers import free_port, wait_for
 

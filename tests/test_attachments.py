@@ -23,7 +23,7 @@ from watcher.attachments.formats import Unreadable
 from watcher.attachments.formats import read as read_bytes
 from watcher.attachments.worker import Limits, Parsed, Workers, parse
 from watcher.localsite import LocalServer
-from watcher.pipeline import SourceResult
+from watcher.models import SourceResult
 from watcher.store import Store
 
 from . import documents, kit

@@ -22,7 +22,7 @@ from watcher.cli import cli
 from watcher.errors import ConfigError
 from watcher.gate import Gate, Refused
 from watcher.localsite import LocalServer
-from watcher.pipeline import SourceResult
+from watcher.models import SourceResult
 from watcher.store import Store, now_iso
 from watcher.transport import loads_data
 

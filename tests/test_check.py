@@ -18,8 +18,8 @@ from watcher import demo, queries
 from watcher.app import check_sources
 from watcher.fetch import Fetcher
 from watcher.localsite import LocalServer
-from watcher.models import Extracted
-from watcher.pipeline import Checker, SourceResult
+from watcher.models import Extracted, SourceResult
+from watcher.pipeline import Checker
 from watcher.store import Store
 
 from . import kit
@@ -115,9 +115,9 @@ def test_faults_fail_one_source_alone(server: LocalServer, tmp_path: Path) -> No
         and results["dead"].error == f"cannot connect to 127.0.0.1:{port}: connection refused"
     )
     assert server.site.hits["/500.html"] == 2  # retried once, then given up
-    rows = {r["name"]: r for r in Store(tmp_path).sources()}
-    assert rows["e500"]["failures"] == 1 and rows["kjj"]["failures"] == 0
-    due = dt.datetime.fromisoformat(rows["e500"]["next_due"])
+    rows = {r.name: r for r in Store(tmp_path).sources()}
+    assert rows["e500"].failures == 1 and rows["kjj"].failures == 0
+    due = dt.datetime.fromisoformat(rows["e500"].next_due or "")
     assert abs(due - NOW - dt.timedelta(hours=2)) <= dt.timedelta(minutes=5)  # twice the interval, ±5 min
 
 
@@ -142,7 +142,11 @@ def test_an_unforeseen_error_fails_its_source_alone(server: LocalServer, tmp_pat
     assert results["kjj"].status == "error" and "unexpected KeyError" in (results["kjj"].error or "")
     assert results["kjj"].changes == [] and results["other"].status == "ok"
     store = Store(tmp_path)
-    assert store.items_on_list("kjj") == {} and (store.source_row("kjj") or {})["failures"] == 1
+    assert (
+        store.items_on_list("kjj") == {}
+        and (row := store.source_row("kjj")) is not None
+        and row.failures == 1
+    )
 
 
 def test_broken_certificate_fails_unless_the_source_opts_out(tmp_path: Path) -> None:

@@ -80,6 +80,6 @@ def test_a_source_configured_no_more_is_parked_when_it_falls_due(tmp_path: Path)
 
     try:
         asyncio.run(scenario())
-        assert [r["next_due"] for r in store.sources()] == [None]
+        assert [r.next_due for r in store.sources()] == [None]
     finally:
         store.close()

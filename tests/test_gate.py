@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from watcher.localsite import LocalServer
-from watcher.pipeline import SourceResult
+from watcher.models import SourceResult
 
 from . import kit
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from watcher import config as config_mod
 from watcher.app import send_alerts
 from watcher.localsite import LocalServer
-from watcher.pipeline import SourceResult
+from watcher.models import SourceResult
 from watcher.store import Store
 
 from . import kit
@@ -72,7 +72,7 @@ def test_layout_change_is_a_health_event(server: LocalServer, tmp_path: Path) ->
         publish(server, entries, "old")
         first = run(config)
         assert first.count("new") == 5 and not first.layout_changed
-        region = Store(tmp_path).source_row("kjj")["region"]  # type: ignore[index]
+        region = Store(tmp_path).source_row("kjj").region  # type: ignore[union-attr]
         assert region == "div.main > div.news_list > ul"
         send_alerts(config, clock=lambda: NOW)
         assert len(hook.messages) == 5
@@ -91,7 +91,7 @@ def test_layout_change_is_a_health_event(server: LocalServer, tmp_path: Path) ->
         store = Store(tmp_path)
         events = store.query("SELECT kind, message FROM events WHERE kind='layout_changed'")
         assert len(events) == 1 and "now from section#content" in events[0]["message"]
-        assert store.source_row("kjj")["region"].startswith("section#content")  # type: ignore[index]
+        assert store.source_row("kjj").region.startswith("section#content")  # type: ignore[union-attr]
         send_alerts(config, clock=lambda: NOW)
         assert len(admin.messages) == 1 and "页面结构变化" in admin.messages[0]
         assert len(hook.messages) == 5  # the entry first seen in the moved region alerted nobody

@@ -13,7 +13,7 @@ from watcher import config as config_mod
 from watcher import demo
 from watcher.app import send_alerts
 from watcher.localsite import LocalServer
-from watcher.pipeline import SourceResult
+from watcher.models import SourceResult
 from watcher.store import Store
 
 from . import kit

@@ -11,7 +11,7 @@ import pytest
 from watcher.cadence import adaptive_interval, failures_after, next_due
 from watcher.diff import Snapshot
 from watcher.listplan import is_recent, link_of, plan_list, plan_recheck
-from watcher.models import Attachment, DateValue, Link
+from watcher.models import Attachment, DateValue, ItemRow, Link
 from watcher.normalize import parse_date
 from watcher.versioning import Seen, next_version
 
@@ -24,9 +24,9 @@ def link(key: str, date: str | None = None) -> Link:
     return Link(f"title {key}", f"http://bureau.example/{key}.html", parse_date(date) if date else None)
 
 
-def row(key: str, read: bool = True, date: str | None = None) -> dict[str, Any]:
-    return {"key": key, "url": f"http://bureau.example/{key}.html", "title": f"title {key}", "date": date,
-            "version_id": f"v-{key}" if read else None}  # fmt: skip
+def row(key: str, read: bool = True, date: str | None = None) -> ItemRow:
+    return ItemRow(key, url=f"http://bureau.example/{key}.html", title=f"title {key}", date=date,
+                   version_id=f"v-{key}" if read else None)  # fmt: skip
 
 
 def recent_within_30(date: DateValue | None) -> bool:
@@ -55,13 +55,13 @@ OLD, NEW = "2026-09-01", "2026-11-20"  # 83 days before NOW, and 3
     ],
 )  # fmt: skip
 def test_plan_list(
-    case: str, current: list[str], known: list[dict[str, Any]], follow: bool, max_follow: int,
+    case: str, current: list[str], known: list[ItemRow], follow: bool, max_follow: int,
     elsewhere: tuple[str, ...], todo: list[str], backlog: list[str], unread: list[str], removed: list[str],
 ) -> None:  # fmt: skip
     plan = plan_list(
-        {k: link(k) if k not in {r["key"] for r in known} else link_of(next(r for r in known if r["key"] == k))
+        {k: link(k) if k not in {r.key for r in known} else link_of(next(r for r in known if r.key == k))
          for k in current},
-        {r["key"]: r for r in known}, follow=follow, max_follow=max_follow, recent=recent_within_30,
+        {r.key: r for r in known}, follow=follow, max_follow=max_follow, recent=recent_within_30,
         elsewhere=elsewhere,
     )  # fmt: skip
     assert [k for k, _ in plan.todo] == todo, case
@@ -84,12 +84,12 @@ def test_a_changed_layout_removes_nothing() -> None:
                                                                                   ("a", False)]),
         ([row("u1", read=False), row("a", date=NEW), row("u2", read=False)], 2, [("u2", True), ("u1", True)]),
         ([row("a")], 30, [("a", False)]),
-        ([{**row("x", read=False), "url": None}], 30, []),  # an entry with no address is not fetched
+        ([replace(row("x", read=False), url=None)], 30, []),  # an entry with no address is not fetched
     ],
 )  # fmt: skip
-def test_plan_recheck(known: list[dict[str, Any]], max_follow: int, expected: list[tuple[str, bool]]) -> None:
+def test_plan_recheck(known: list[ItemRow], max_follow: int, expected: list[tuple[str, bool]]) -> None:
     todo = plan_recheck(known, max_follow=max_follow, recent=recent_within_30)
-    assert [(r["key"], backlog) for r, backlog in todo] == expected
+    assert [(r.key, backlog) for r, backlog in todo] == expected
 
 
 @pytest.mark.parametrize(
@@ -160,8 +160,8 @@ def seen(text: str = BODY, attachments: tuple[Attachment, ...] = (), first: bool
                 link("post_1234", NEW), None, True, first)  # fmt: skip
 
 
-def stored(s: Seen, version_id: str = "v1", fingerprint: str | None = None) -> dict[str, Any]:
-    return {"fingerprint": fingerprint or s.snap.fingerprint, "version_id": version_id}
+def stored(s: Seen, version_id: str = "v1", fingerprint: str | None = None) -> ItemRow:
+    return ItemRow(s.key, fingerprint=fingerprint or s.snap.fingerprint, version_id=version_id)
 
 
 def previous_of(s: Seen) -> dict[str, Any]:
@@ -190,7 +190,7 @@ MOVED = BODY.replace("12月5日", "12月12日")
     ],
 )  # fmt: skip
 def test_next_version(
-    case: str, now: Seen, old: dict[str, Any] | None, before: dict[str, Any] | None, kind: str | None,
+    case: str, now: Seen, old: ItemRow | None, before: dict[str, Any] | None, kind: str | None,
     what: tuple[str, ...] | None, versioned: bool,
 ) -> None:  # fmt: skip
     asked: list[str] = []

@@ -32,7 +32,7 @@ def sync_park_revive(store: Store) -> None:
 
     assert sync({"a": "http://a.cn/", "b": "http://b.cn/"}, {"a": 10, "b": 20}) == (2, 0)
     assert sync({"a": "http://a.cn/", "c": "http://c.cn/"}, {"a": 99, "c": 5}) == (1, 1)
-    rows = {r["name"]: r["next_due"] for r in store.sources()}
+    rows = {r.name: r.next_due for r in store.sources()}
     assert rows == {"a": at(10), "b": None, "c": at(5)}  # a keeps its time; b parked with its history
     sync({"a": "", "b": "", "c": ""}, {"a": 99, "b": 1, "c": 99})
     assert store.next_due() == at(1)  # b configured again: due at the time it was given
@@ -172,7 +172,7 @@ def steer(store: Store) -> None:
     store.conn.execute("UPDATE sources SET last_check=?, next_due=?", [at(-600), at(3000)])  # checked
     # an hour → two hours: due twice as far from the last check; a minute → a second: not in the past
     assert sorted(store.sync_intervals({"a": 7200, "b": 3600, "c": 1}, NOW)) == ["a", "c"]
-    due = {r["name"]: r["next_due"] for r in store.sources()}
+    due = {r.name: r.next_due for r in store.sources()}
     assert due == {"a": at(-600 + 2 * 3600), "b": at(3000), "c": at(0)}
     assert store.sync_intervals({"a": 7200, "b": 3600, "c": 1}, NOW) == []  # unchanged: nothing moves
     store.pause("c", "http://c.cn/", at(0))

@@ -7,8 +7,7 @@ import asyncio
 from pathlib import Path
 
 from watcher.errors import StoreError
-from watcher.pipeline import GroupCommit
-from watcher.store import CheckRecord, Store
+from watcher.store import CheckRecord, GroupCommit, Store
 
 
 def test_health_counts_failures_and_a_success_resets_them(tmp_path: Path) -> None:
@@ -20,12 +19,12 @@ def test_health_counts_failures_and_a_success_resets_them(tmp_path: Path) -> Non
         )
     row = store.source_row("s")
     assert row is not None
-    assert (row["failures"], row["last_success"], row["item_count"], row["error"]) == (
+    assert (row.failures, row.last_success, row.item_count, row.error) == (
         2, "2026-11-23T10:00:00+08:00", 5, "boom",
     )  # fmt: skip
     store.save_check(CheckRecord("s", "http://a", "not_modified", at="2026-11-23T13:00:00+08:00"))
     row = store.source_row("s")
-    assert row is not None and row["failures"] == 0 and row["last_success"] == "2026-11-23T13:00:00+08:00"
+    assert row is not None and row.failures == 0 and row.last_success == "2026-11-23T13:00:00+08:00"
 
 
 def test_items_keep_their_list_and_first_sight(tmp_path: Path) -> None:
@@ -34,16 +33,18 @@ def test_items_keep_their_list_and_first_sight(tmp_path: Path) -> None:
     store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-01T00:00:00+08:00", items=[item]))
     store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-02T00:00:00+08:00", removed=["k"]))
     removed = store.item("k")
-    assert removed is not None and removed["removed_at"] and removed["on_list"] == 0
+    assert removed is not None and removed.removed_at and removed.on_list == 0
     related = {"key": "k", "source": "s", "on_list": 0}  # seen again, as another notice's related link
     store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-03T00:00:00+08:00", items=[related]))
     again = store.item("k")
-    assert again is not None and again["removed_at"] is None and again["title"] == "T"
-    assert again["first_seen"] == "2026-11-01T00:00:00+08:00" and again["last_seen"].startswith("2026-11-03")
+    assert again is not None and again.removed_at is None and again.title == "T"
+    assert again.first_seen == "2026-11-01T00:00:00+08:00" and (again.last_seen or "").startswith(
+        "2026-11-03"
+    )
     store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-04T00:00:00+08:00", items=[item]))
     store.save_check(CheckRecord("s", "http://a", "ok", at="2026-11-05T00:00:00+08:00", items=[related]))
     listed = store.item("k")
-    assert listed is not None and listed["on_list"] == 1  # a related sighting never takes it off its list
+    assert listed is not None and listed.on_list == 1  # a related sighting never takes it off its list
 
 
 def test_an_alert_id_is_written_once(tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_group_commit_writes_together_and_a_bad_check_fails_alone(tmp_path: Path
     outcomes = asyncio.run(run())
     assert [o is None for o in outcomes] == [True, True, False, True, True]
     assert isinstance(outcomes[2], StoreError), outcomes[2]
-    assert sorted(row["name"] for row in store.sources()) == ["s0", "s1", "s3", "s4"]
+    assert sorted(row.name for row in store.sources()) == ["s0", "s1", "s3", "s4"]
     assert store.alert_counts() == {}  # the bad check left nothing behind, not even its source row
     assert len(transactions) == 4  # the failed group rolled back, then the four good checks one by one
 

@@ -16,8 +16,9 @@ from .classify import Classifier
 from .clock import Clock, system_clock, today
 from .config import Config, Source
 from .fetch import Fetcher
-from .models import Change, Extracted
-from .pipeline import AdminNotice, AlertPlanner, Checker, ClassifyHook, SourceResult
+from .models import Change, Extracted, SourceResult
+from .notices import AlertPlanner, ClassifyHook
+from .pipeline import AdminNotice, Checker
 from .state import DB_NAME, is_database_url, sqlite_errors
 from .store import Store, VersionRow, copy_state, now_iso
 

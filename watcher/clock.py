@@ -33,3 +33,14 @@ def today(clock: Clock) -> dt.date:
 
 
 __all__ = ["Clock", "day_of", "system_clock", "today"]
+
+
+def now_iso(now: dt.datetime) -> str:
+    """A time as the store keeps it: Beijing, to the second."""
+    return now.astimezone(BEIJING).isoformat(timespec="seconds")
+
+
+def due_iso(when: dt.datetime) -> str:
+    """A due time, to the millisecond (a source every 2 s is not rounded to whole seconds). It sorts with
+    `now_iso` values as the times they are: same zone, and '+' sorts before '.'."""
+    return when.astimezone(BEIJING).isoformat(timespec="milliseconds")

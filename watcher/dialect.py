@@ -22,7 +22,7 @@ import re
 from functools import lru_cache
 from typing import Any, Protocol
 
-# Fields in store.py's MIGRATIONS, filled in by each dialect.
+# Fields in store/schema.py's MIGRATIONS, filled in by each dialect.
 SQLITE_TYPES = {"serial": "INTEGER PRIMARY KEY", "integer": "INTEGER", "blob": "BLOB"}
 POSTGRES_TYPES = {"serial": "BIGSERIAL PRIMARY KEY", "integer": "BIGINT", "blob": "BYTEA"}
 

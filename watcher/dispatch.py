@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .clock import Clock
+from .cadence import adaptive_interval, failures_after, next_due
+from .clock import Clock, due_iso, now_iso
 from .config import Source
 from .errors import StoreError
-from .store import Store, due_iso
+from .store import Store
 
 LEASE = 30.0  # a claimed source is not handed out again for this long unless its check writes first…
 RENEW = 10.0  # …and a live dispatcher renews its claims this often: a dead one's run out within LEASE
@@ -99,3 +101,22 @@ class Dispatcher:
             return TICK
         seconds = (dt.datetime.fromisoformat(due) - self.clock()).total_seconds()
         return min(max(seconds, 0.01), TICK)
+
+
+def interval_of(source: Source, store: Store, now: dt.datetime) -> float:
+    """A source's interval; `interval: auto` counts the notices it listed for the first time in the
+    last week (the notices of its first check not counted)."""
+    if not source.adaptive:
+        return source.interval
+    fresh = store.new_items_since(source.name, now_iso(now - dt.timedelta(days=7)))
+    return adaptive_interval(fresh, source.min_interval, source.max_interval)
+
+
+def due_after(
+    source: Source, interval: float, failures_before: int, succeeded: bool, now: dt.datetime
+) -> str:
+    """When a source just checked is due again. The spread is drawn from the source's name and the time,
+    so a check at the same moment is due at the same moment whichever store or daemon runs it."""
+    failures = failures_after(succeeded, failures_before)
+    jitter = random.Random(f"{source.name}@{now.isoformat()}").uniform
+    return due_iso(next_due(now, interval, failures, jitter))

@@ -1,6 +1,6 @@
 """The address gate as an HTTP proxy that Chromium must use for every connection it opens.
 
-The browser's own request interception (see browser.py) names what it refuses, but it cannot pause a
+The browser's own request interception (see browser/wiring.py) names what it refuses, but it cannot pause a
 websocket, nor the connection Chromium opens ahead of a request it expects (a preconnect), and Chromium
 resolves names itself, after the gate did. Every connection therefore goes through this proxy on
 127.0.0.1 (`--proxy-server`, with loopback no longer bypassed): a CONNECT tunnel (https, wss, ws) or a

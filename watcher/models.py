@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .errors import Outcome
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -171,3 +174,167 @@ class Change:
             "date": self.date,
             "what": list(self.what),
         }
+
+
+@dataclass(slots=True)
+class SourceResult:
+    name: str
+    status: Outcome = Outcome.OK
+    error: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    fetched: int = 0
+    layout_changed: bool = False  # the list came from another region: recorded, no subscriber alerted
+    unexpected: int = 0  # entries that failed on an error nobody foresaw (a bug, a hostile page)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for c in self.changes if c.kind == kind)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "new": self.count("new"),
+            "changed": self.count("changed"),
+            "removed": self.count("removed"),
+            "error": self.error or ("; ".join(self.errors[:3]) if self.errors else None),
+        }
+
+
+# ---------------------------------------------------------------- what a check writes (watcher/store/)
+
+
+@dataclass
+class VersionRow:
+    id: str
+    item_key: str
+    fingerprint: str
+    seen_at: str
+    change: str  # new | changed
+    what: list[str]
+    diff: str
+    title: str
+    url: str
+    date: str | None
+    publisher: str | None
+    tag: str | None
+    deadline: str | None
+    doc_number: str | None
+    attachments: list[dict[str, str]]
+    related: list[dict[str, Any]]
+    text: str
+    search: str
+    classification: dict[str, Any] | None = None
+    deadline_from: str | None = None  # 附件1 when the deadline was read in an attachment
+    seq: int = field(default_factory=lambda: time.time_ns() // 1000)  # write order, in microseconds
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    """One attachment's bytes and what was read from them; stored once per content."""
+
+    sha: str
+    kind: str | None
+    size: int
+    pages: int | None
+    text: str
+    error: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class AttachmentSighting:
+    """The last read of one attachment address: its content then, or why it could not be had."""
+
+    url: str
+    sha: str | None
+    error: str | None
+    checked_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRead:
+    """What was read from an attachment's content, as the store holds it (not the bytes); read back for an
+    address (a sighting: `checked_at` says when) or for a content already stored under another address."""
+
+    sha: str | None
+    kind: str | None = None
+    size: int | None = None
+    pages: int | None = None
+    text: str | None = None
+    error: str | None = None
+    checked_at: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> AttachmentRead:
+        return cls(**{k: v for k, v in row.items() if k != "url"})
+
+
+@dataclass
+class CheckRecord:
+    """Everything one source check writes, in one transaction."""
+
+    source: str
+    url: str
+    status: Outcome
+    at: str  # when the check ran, by the checker's clock
+    error: str | None = None
+    next_due: str | None = None
+    item_count: int | None = None
+    region: str | None = None  # where the list was read from (kept when None)
+    validators: dict[str, Validators] = field(default_factory=dict)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[VersionRow] = field(default_factory=list)
+    evidence: list[tuple[str, str, str, bytes]] = field(default_factory=list)  # version, url, encoding, body
+    removed: list[str] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)  # kind, message
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    files: list[AttachmentFile] = field(default_factory=list)
+    sightings: list[AttachmentSighting] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """A source's row in the store: its health and its place in the schedule."""
+
+    name: str
+    url: str | None = None
+    last_check: str | None = None
+    last_success: str | None = None
+    status: str | None = None
+    error: str | None = None
+    failures: int | None = 0
+    next_due: str | None = None  # None: parked (no longer configured)
+    item_count: int | None = 0
+    region: str | None = None  # the CSS path the list was last read from
+    claimed_by: str | None = None  # the daemon checking it now
+    paused_at: str | None = None
+    interval_s: int | None = None  # the interval its due time was set with
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> SourceRow:
+        return cls(**row)
+
+
+@dataclass(frozen=True, slots=True)  # slots: a list check holds one per entry on the list
+class ItemRow:
+    """A notice's row in the store: where it was seen, and its current version."""
+
+    key: str
+    source: str | None = None
+    url: str | None = None
+    title: str | None = None
+    date: str | None = None
+    tag: str | None = None
+    fingerprint: str | None = None
+    version_id: str | None = None
+    on_list: int | None = 0  # 1: an entry of its source's list; 0: reached as a related notice
+    first_seen: str | None = None
+    last_seen: str | None = None
+    removed_at: str | None = None
+    group_key: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> ItemRow:
+        return cls(**row)

@@ -1,4 +1,4 @@
-"""The PostgreSQL connection under the store: the part of the sqlite3 API that store.py uses, over psycopg 3.
+"""The PostgreSQL connection under the store: the part of the sqlite3 API that watcher/store/ uses, over psycopg 3.
 
 Statements arrive in the store's SQL and go out through the PostgreSQL dialect's placeholders
 (watcher/dialect.py); rows read by position and by name, as sqlite3.Row; any PostgreSQL error is raised
@@ -66,7 +66,7 @@ def _errors(prefix: str = "") -> Iterator[None]:
 
 
 class Connection:
-    """Autocommit, like store.py's SQLite connection: transactions are its own BEGIN and COMMIT."""
+    """Autocommit, like the store's SQLite connection: transactions are its own BEGIN and COMMIT."""
 
     def __init__(self, dsn: str) -> None:
         with _errors("cannot connect to PostgreSQL: "):

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import ctypes
 import datetime as dt
@@ -27,7 +26,6 @@ import random
 import signal
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +34,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import app, state
 from . import config as config_mod
-from .clock import Clock, system_clock
+from .clock import Clock, due_iso, system_clock
 from .config import Source
 from .dispatch import Dispatcher
 from .errors import ConfigError, StoreError, outcome_of
+from .metrics import Stats
 from .models import BEIJING
-from .pipeline import Checker, SourceResult
-from .store import due_iso
+from .pipeline import Checker
 
 log = logging.getLogger("watcher.run")
 
@@ -50,45 +48,6 @@ SEND_EVERY = 20.0
 REMIND_EVERY = 3600.0
 BACKUP_DELAY = 60.0  # the first backup waits for start-up's first checks
 STOP_GRACE = 6.0  # seconds for checks in flight to finish on SIGTERM; the whole exit stays under 10
-LATENCY_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 120)
-
-
-@dataclass
-class Stats:
-    """What /healthz and /metrics report; updated by the daemon, read by the HTTP handlers."""
-
-    clock: Clock = system_clock
-    started: dt.datetime = field(init=False)
-    last_success: str | None = None
-    checks: dict[str, int] = field(default_factory=dict)  # by outcome
-    items: dict[str, int] = field(default_factory=lambda: {"new": 0, "changed": 0, "removed": 0})
-    alerts: dict[str, int] = field(default_factory=lambda: {"sent": 0, "failed": 0})
-    latency: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
-    latency_sum: float = 0.0
-    reloads: dict[str, int] = field(default_factory=lambda: {"ok": 0, "rejected": 0})
-    lags: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10_000))
-    dispatched: int = 0
-
-    def __post_init__(self) -> None:
-        self.started = self.clock()
-
-    def lag(self, quantile: float) -> float:
-        """How late due checks started (seconds), over the last 10,000."""
-        if not self.lags:
-            return 0.0
-        ordered = sorted(self.lags)
-        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
-
-    def record(self, result: SourceResult) -> None:
-        outcome = str(result.status)
-        self.checks[outcome] = self.checks.get(outcome, 0) + 1
-        for kind in self.items:
-            self.items[kind] += result.count(kind)
-        if result.status.succeeded:
-            self.last_success = self.clock().isoformat(timespec="seconds")
-        index = next((i for i, b in enumerate(LATENCY_BUCKETS) if result.elapsed <= b), len(LATENCY_BUCKETS))
-        self.latency[index] += 1
-        self.latency_sum += result.elapsed
 
 
 class Daemon:

@@ -21,12 +21,12 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .clock import Clock
+from .clock import Clock, now_iso
 from .config import Settings, Source
 from .errors import Blocked, BrowserUnavailable, FetchError, HTTPStatusError, Refused, TooLarge
 from .fetch import Fetcher, is_challenge
 from .models import BEIJING, NotModified, Page, Validators
-from .store import Store, now_iso
+from .store import Store
 
 if TYPE_CHECKING:
     from .browser import Browser, Cookie, Rendered

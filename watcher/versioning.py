@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .clock import now_iso
 from .diff import Snapshot, compare
-from .models import Attachment, Change, Extracted, Link
+from .models import Attachment, Change, Extracted, ItemRow, Link, VersionRow
 from .normalize import fold
-from .store import VersionRow, now_iso
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def item_of(seen: Seen) -> dict[str, Any]:
 
 def next_version(
     seen: Seen,
-    old: Mapping[str, Any] | None,
+    old: ItemRow | None,
     previous: Mapping[str, Any] | None,
     now: dt.datetime,
     texts: Callable[[Snapshot], dict[str, str]] = lambda _: {},
@@ -61,7 +61,7 @@ def next_version(
     """`old`: the item's stored row, if any; `previous`: its latest version's row (read only when the
     fingerprint moved); `texts`: the attachments' texts by sha for the previous snapshot and this one."""
     item, snap = item_of(seen), seen.snap
-    if old is not None and old["fingerprint"] == snap.fingerprint:
+    if old is not None and old.fingerprint == snap.fingerprint:
         return Versioned(item, None, None)
     kind, diff_text = "new", ""
     what: tuple[str, ...] = ()
@@ -77,7 +77,7 @@ def next_version(
         kind, what, diff_text = "changed", d.what, d.text
     # The previous version is part of the id: a revision that flips back (A → B → A) is a version of
     # its own, alerted again, and the history stays append-only; a re-run still gives the same id.
-    previous_id = (old or {}).get("version_id") or ""
+    previous_id = (old.version_id if old else None) or ""
     version_id = hashlib.sha256(f"{seen.key}\x1f{snap.fingerprint}\x1f{previous_id}".encode()).hexdigest()[
         :24
     ]

@@ -16,12 +16,11 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from ..clock import day_of
-from ..models import BEIJING, Change
+from ..clock import day_of, now_iso
+from ..models import BEIJING, Change, VersionRow
 from ..normalize import fold
-from ..store import Store, VersionRow, now_iso
 from .message import AlertData, alert_data
 from .subscribers import CONSOLE, AlertSettings, Subscriber
 
@@ -119,7 +118,15 @@ def reminder_tier(days_left: int, tiers: tuple[int, ...]) -> int | None:
     return min(fitting) if fitting and days_left >= 0 else None
 
 
-def plan_reminders(store: Store, planner: Planner, now: dt.datetime) -> int:
+class ReminderStore(Protocol):
+    """What the reminders need of the store (watcher.store.Store is one)."""
+
+    def deadlines_between(self, first: str, last: str) -> list[dict[str, Any]]: ...
+
+    def add_alerts(self, rows: list[dict[str, Any]]) -> int: ...
+
+
+def plan_reminders(store: ReminderStore, planner: Planner, now: dt.datetime) -> int:
     """Write the deadline reminders due today; returns how many were new. Safe to run any number of times."""
     today = day_of(now)
     horizon = max((max(s.reminders, default=0) for s in planner.audience), default=0)

@@ -20,14 +20,13 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from ..clock import Clock, day_of, system_clock
+from ..clock import Clock, day_of, now_iso, system_clock
 from ..errors import outcome_of
 from ..models import BEIJING
-from ..store import Store, now_iso
 from .message import AlertData, Message, render
-from .plan import Planner
+from .plan import Planner, ReminderStore
 from .subscribers import CONSOLE_URL, Channel, Subscriber
 
 log = logging.getLogger("watcher.alert")
@@ -85,12 +84,25 @@ class FlushReport:
         return f"alerts: {self.sent} sent in {self.messages} messages, {self.retrying} to retry, {self.failed} failed"
 
 
+class OutboxStore(ReminderStore, Protocol):
+    """What the sender needs of the store: its outbox, and the deadlines its reminders read
+    (watcher.store.Store is one)."""
+
+    def due_alerts(self, now: str) -> list[tuple[str, str, str]]: ...
+    def claim(self, ids: list[str], owner: str, now: dt.datetime) -> list[str]: ...
+    def alert_payloads(self, ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def retry_state(self, ids: list[str]) -> tuple[str, int]: ...
+    def mark_sent(self, ids: list[str], at: str) -> None: ...
+    def mark_retry(self, ids: list[str], next_try: str, error: str) -> None: ...
+    def mark_failed(self, ids: list[str], error: str) -> None: ...
+
+
 class Sender:
     """Delivers the due alerts of one store to the configured subscribers."""
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         planner: Planner,
         deliver: Callable[[Channel, Message], str | None] | None = None,
         clock: Clock = system_clock,

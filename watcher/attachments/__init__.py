@@ -17,15 +17,23 @@ import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ..clock import Clock
+from ..clock import Clock, now_iso
 from ..errors import FetchError
-from ..models import Attachment, NotModified, Page, Validators
+from ..models import (
+    Attachment,
+    AttachmentFile,
+    AttachmentRead,
+    AttachmentSighting,
+    NotModified,
+    Page,
+    Validators,
+)
 from .worker import Limits, Workers
 
 if TYPE_CHECKING:
-    from ..store import AttachmentFile, AttachmentSighting, Store
+    from ..store import Store
 
 Fetch = Callable[[str, Validators | None], Awaitable[Page | NotModified]]
 
@@ -86,14 +94,13 @@ class AttachmentReader:
         or failed)? Then its notice is read in full even if it would answer 304."""
         return not self._last_reads(urls[: self.settings.max_count])[1]
 
-    def _last_reads(self, urls: list[str]) -> tuple[dict[str, dict[str, Any]], bool]:
+    def _last_reads(self, urls: list[str]) -> tuple[dict[str, AttachmentRead], bool]:
         """The last read of each address, and whether each was read, and within `recheck_hours`: an
         address that failed last time is tried again."""
         seen = self.store.sightings(urls) if self.store else {}
         horizon = self.clock() - dt.timedelta(hours=self.settings.recheck_hours)
         fresh = all(
-            (row := seen.get(url)) and row["sha"] and _parse_time(row["checked_at"]) >= horizon
-            for url in urls
+            (row := seen.get(url)) and row.sha and _parse_time(row.checked_at) >= horizon for url in urls
         )
         return seen, fresh
 
@@ -111,17 +118,15 @@ class AttachmentReader:
     async def _one(
         self,
         a: Attachment,
-        seen: dict[str, Any] | None,
+        seen: AttachmentRead | None,
         fetch: Fetch,
         allows: Callable[[str], bool],
         read: Read,
     ) -> tuple[Attachment, str]:
-        from ..store import AttachmentSighting, now_iso
-
         now = now_iso(self.clock())
         if not allows(a.url):
             return replace(a, error="not fetched: outside the source's allowed domains"), ""
-        known = seen if seen and seen.get("sha") else None
+        known = seen if seen and seen.sha else None
         try:
             page = await fetch(a.url, self.store.validators(a.url) if known and self.store else None)
         except FetchError as exc:
@@ -133,22 +138,21 @@ class AttachmentReader:
             return replace(a, error=exc.reason), ""
         if isinstance(page, NotModified):
             assert known is not None  # validators are only sent for a known address
-            read.sightings.append(AttachmentSighting(a.url, known["sha"], None, now))
+            read.sightings.append(AttachmentSighting(a.url, known.sha, None, now))
             return _from_row(a, known)
         sha = hashlib.sha256(page.body).hexdigest()
         read.validators[a.url] = Validators(page.etag, page.last_modified)
         read.sightings.append(AttachmentSighting(a.url, sha, None, now))
-        stored = known if known and known["sha"] == sha else self._stored(sha)
+        stored = known if known and known.sha == sha else self._stored(sha)
         if stored is not None:  # this content was read before, here or at another address
-            return _from_row(a, {**stored, "sha": sha})
+            return _from_row(a, replace(stored, sha=sha))
         return await self._parse(a, sha, page.body, read)
 
-    def _stored(self, sha: str) -> dict[str, Any] | None:
-        return self.store.attachment_file(sha, with_data=False) if self.store else None
+    def _stored(self, sha: str) -> AttachmentRead | None:
+        row = self.store.attachment_file(sha, with_data=False) if self.store else None
+        return AttachmentRead.of(row) if row else None
 
     async def _parse(self, a: Attachment, sha: str, body: bytes, read: Read) -> tuple[Attachment, str]:
-        from ..store import AttachmentFile
-
         parsed = await self._workers.parse(body)
         self.parsed += 1
         read.files.append(
@@ -158,14 +162,11 @@ class AttachmentReader:
         return done, parsed.text
 
 
-def _from_row(a: Attachment, row: dict[str, Any] | None) -> tuple[Attachment, str]:
+def _from_row(a: Attachment, row: AttachmentRead | None) -> tuple[Attachment, str]:
     if not row:
         return a, ""
-    done = replace(
-        a, sha=row.get("sha"), kind=row.get("kind"), size=row.get("size"), pages=row.get("pages"),
-        error=row.get("error"),
-    )  # fmt: skip
-    return done, row.get("text") or ""
+    done = replace(a, sha=row.sha, kind=row.kind, size=row.size, pages=row.pages, error=row.error)
+    return done, row.text or ""
 
 
 def _parse_time(value: str | None) -> dt.datetime:

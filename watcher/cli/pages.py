@@ -23,7 +23,7 @@ from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings
 from ..models import Attachment, Extracted, NotModified, attachment_label
-from ..pipeline import with_attachments
+from ..reading import with_attachments
 from ..transport import built_by_script
 from .base import Context, cli, echo_json, fail, no_such_source
 

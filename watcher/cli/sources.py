@@ -18,7 +18,7 @@ from ..classify import load_programmes
 from ..config import DEFAULT_CONFIG
 from ..errors import ConfigError, WatcherError, succeeded
 from ..extract.listing import Candidate
-from ..models import Extracted
+from ..models import Extracted, SourceRow
 from ..store import Store, due_iso, now_iso
 from .alerts import edit_config
 from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store
@@ -93,13 +93,13 @@ def sources(ctx: click.Context, validate: bool) -> None:
         click.echo(f"{config.path}: {len(config.sources)} sources, valid")
         return
     config = obj.config
-    health = {row["name"]: row for row in open_store(obj).sources()}
+    health = {row.name: row for row in open_store(obj).sources()}
     at = obj.clock()
     rows = []
     for s in config.sources:
-        h = health.get(s.name, {})
-        rows.append((s.name, s.kind, every(s), next_check(h, at), last_result(h, at), h.get("failures") or 0,
-                     h.get("error") or ""))  # fmt: skip
+        h = health.get(s.name) or SourceRow(s.name)
+        rows.append((s.name, s.kind, every(s), next_check(h, at), last_result(h, at), h.failures or 0,
+                     h.error or ""))  # fmt: skip
     click.echo(
         report.table(["source", "kind", "every", "next check", "last check", "failures", "error"], rows)
     )
@@ -110,22 +110,22 @@ def every(source: config_mod.Source) -> str:
     return f"auto ({text})" if source.adaptive else text
 
 
-def next_check(row: dict[str, Any], at: dt.datetime) -> str:
+def next_check(row: SourceRow, at: dt.datetime) -> str:
     """`paused`, `in 12m`, `due` (waiting for a free slot or a daemon), or `—` before a daemon scheduled it."""
-    if row.get("paused_at"):
+    if row.paused_at:
         return "paused"
-    if row.get("claimed_by"):
+    if row.claimed_by:
         return "checking"
-    if not row.get("next_due"):
+    if not row.next_due:
         return "—"
-    words = when.relative(row["next_due"], at)
+    words = when.relative(row.next_due, at)
     return "due" if words == "now" or words.endswith("ago") else words
 
 
-def last_result(row: dict[str, Any], at: dt.datetime) -> str:
-    if not row.get("last_check"):
+def last_result(row: SourceRow, at: dt.datetime) -> str:
+    if not row.last_check:
         return "never checked"
-    return f"{row.get('status')} {when.relative(row['last_check'], at)}"
+    return f"{row.status} {when.relative(row.last_check, at)}"
 
 
 @sources.command("pause")
@@ -273,8 +273,8 @@ def ask_daemon(obj: Context, chosen: list[config_mod.Source], holder: str, wait:
     `check`'s: 0 when every one was checked fine."""
     store = open_store(obj)
     try:
-        rows = {row["name"]: row for row in store.sources()}
-        paused = [s.name for s in chosen if rows.get(s.name, {}).get("paused_at")]
+        rows = {row.name: row for row in store.sources()}
+        paused = [s.name for s in chosen if (row := rows.get(s.name)) and row.paused_at]
         unknown = [s.name for s in chosen if s.name not in paused and not _scheduled(rows.get(s.name))]
         waiting = [s.name for s in chosen if s.name not in paused and s.name not in unknown]
         for name in paused:
@@ -285,7 +285,7 @@ def ask_daemon(obj: Context, chosen: list[config_mod.Source], holder: str, wait:
         store.check_now(waiting, due_iso(asked))
         if waiting:
             click.echo(f"asked {holder} to check {', '.join(waiting)} now", err=True)
-        done = _wait_for_checks(store, {n: rows[n].get("last_check") for n in waiting}, wait)
+        done = _wait_for_checks(store, {n: rows[n].last_check for n in waiting}, wait)
         results = [_result(store, done[n], now_iso(asked)) for n in waiting if n in done]
     finally:
         store.close()
@@ -304,31 +304,31 @@ def ask_daemon(obj: Context, chosen: list[config_mod.Source], holder: str, wait:
     return 0 if fine and len(results) == len(chosen) else 1
 
 
-def _scheduled(row: dict[str, Any] | None) -> bool:
-    return bool(row and (row.get("next_due") or row.get("claimed_by")))
+def _scheduled(row: SourceRow | None) -> bool:
+    return bool(row and (row.next_due or row.claimed_by))
 
 
-def _wait_for_checks(store: Store, before: dict[str, str | None], wait: float) -> dict[str, dict[str, Any]]:
+def _wait_for_checks(store: Store, before: dict[str, str | None], wait: float) -> dict[str, SourceRow]:
     """The sources' rows once each has a new last check (or when `wait` seconds have passed)."""
     deadline = time.monotonic() + wait
-    done: dict[str, dict[str, Any]] = {}
+    done: dict[str, SourceRow] = {}
     while len(done) < len(before) and time.monotonic() < deadline:
         time.sleep(0.25)
         for row in store.sources():
-            name = row["name"]
-            if name in before and name not in done and row.get("last_check") != before[name]:
+            name = row.name
+            if name in before and name not in done and row.last_check != before[name]:
                 done[name] = row
     return done
 
 
-def _result(store: Store, row: dict[str, Any], since: str) -> dict[str, Any]:
+def _result(store: Store, row: SourceRow, since: str) -> dict[str, Any]:
     counts = {
         r["change"]: r["n"]
         for r in store.query(
             "SELECT v.change AS change, count(*) AS n FROM versions v JOIN items i ON i.key = v.item_key "
             "WHERE i.source = ? AND v.seen_at >= ? GROUP BY v.change",
-            [row["name"], since],
+            [row.name, since],
         )
     }
-    return {"name": row["name"], "status": row.get("status"), "new": counts.get("new", 0),
-            "changed": counts.get("changed", 0), "checked": row.get("last_check"), "error": row.get("error")}  # fmt: skip
+    return {"name": row.name, "status": row.status, "new": counts.get("new", 0),
+            "changed": counts.get("changed", 0), "checked": row.last_check, "error": row.error}  # fmt: skip

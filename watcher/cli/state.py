@@ -17,7 +17,7 @@ from .. import config as config_mod
 from .. import state as state_mod
 from ..alert import Channel, Delivery, Message
 from ..clock import today
-from ..pipeline import SourceResult
+from ..models import SourceResult
 from ..store import MIGRATIONS, TABLES, Store, copy_state
 from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store
 from .sources import ask_daemon

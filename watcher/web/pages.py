@@ -19,13 +19,14 @@ from ..alert.message import what_changed
 from ..clock import Clock
 from ..config import Config, Source
 from ..errors import succeeded
+from ..models import SourceRow
 from ..store import Store
 
 STATUS_WORDS = {"ok": "正常", "not_modified": "正常（无变化）", "error": "出错", "blocked": "被网站拒绝"}
 
 
 @dataclass(frozen=True)
-class SourceRow:
+class SourceLine:
     """One source as the sources page says it: in words, against the page's clock."""
 
     name: str
@@ -38,21 +39,21 @@ class SourceRow:
     error: str
 
 
-def source_row(source: Source, row: dict[str, Any], now: dt.datetime) -> SourceRow:
+def source_row(source: Source, row: SourceRow, now: dt.datetime) -> SourceLine:
     every = when.interval(source.interval, chinese=True)
-    if row.get("paused_at"):
-        upcoming = f"已暂停（{when.in_words(row['paused_at'], now)}起）"
-    elif row.get("claimed_by"):
+    if row.paused_at:
+        upcoming = f"已暂停（{when.in_words(row.paused_at, now)}起）"
+    elif row.claimed_by:
         upcoming = "正在检查"
     else:
-        upcoming = when.until_words(row.get("next_due"), now) or "未排期（守护进程未运行）"
-    status = row.get("status")
-    last = f"{STATUS_WORDS.get(status or '', status)} · {when.in_words(row['last_check'], now)}" if row.get(
-        "last_check") else "未检查"  # fmt: skip
-    return SourceRow(
+        upcoming = when.until_words(row.next_due, now) or "未排期（守护进程未运行）"
+    status = row.status
+    last = f"{STATUS_WORDS.get(status or '', status)} · {when.in_words(row.last_check, now)}" if (
+        row.last_check) else "未检查"  # fmt: skip
+    return SourceLine(
         name=source.name, url=source.url, every=f"自动（当前{every}）" if source.adaptive else every,
         next_check=upcoming, last_check=last, healthy=succeeded(status),
-        failures=row.get("failures") or 0, error=row.get("error") or "",
+        failures=row.failures or 0, error=row.error or "",
     )  # fmt: skip
 
 
@@ -160,10 +161,11 @@ class Pages:
         return self.render("search.html", q=q, found=[n for n in found if n])
 
     def sources(self, request: Request) -> Response:
-        health = {row["name"]: row for row in self.store.sources()}
+        health = {row.name: row for row in self.store.sources()}
         now = self.clock()
         return self.render(
-            "sources.html", rows=[source_row(s, health.get(s.name, {}), now) for s in self.config.sources]
+            "sources.html",
+            rows=[source_row(s, health.get(s.name) or SourceRow(s.name), now) for s in self.config.sources],
         )
 
     def routes(self) -> list[Route]:
