@@ -249,3 +249,26 @@ def test_an_undated_list_of_notices_keeps_over_a_dated_sidebar() -> None:
     side = '<div class="side-news"><h3>最新动态</h3>' + dated_list() + "</div>"
     x = extract(page("政策文件", f'<div class="main"><ul>{rows}</ul></div>{side}'), BASE, now=NOW)
     assert len(x.items) == 20 and x.items[0].title.startswith("关于印发《某省科技创新促进条例")
+
+
+def test_a_date_with_a_two_digit_year_in_its_own_cell() -> None:
+    rows = "".join(
+        f'<tr><td><a href="2020{m:02d}/t2020{m:02d}1{m}_{m}.html" title="青海观测站2020年度第{m}期招聘启事">'
+        f"青海观测站2020年度第{m}期招聘启事</a></td><td>20-{m:02d}-1{m}</td></tr>"
+        for m in range(1, 7)
+    )
+    x = extract(page("通知公告", f"<table>{rows}</table>"), BASE, "utf-8", now=NOW)
+    assert entries(x)[:2] == [
+        ("青海观测站2020年度第1期招聘启事", "2020-01-11"),
+        ("青海观测站2020年度第2期招聘启事", "2020-02-12"),
+    ]
+
+
+def test_a_two_digit_year_is_no_date_when_the_address_names_another_year_or_it_lies_ahead() -> None:
+    rows = "".join(
+        f'<li><a href="/2019/{i}.html">关于开展第{i}批科技计划项目验收的通知</a><span>20-03-1{i}</span></li>'
+        f'<li><a href="/x/{i}.html">关于开展第{i}批科技计划项目申报的通知</a><span>29-03-1{i}</span></li>'
+        for i in range(4)
+    )
+    x = extract(page("通知公告", f"<ul>{rows}</ul>"), BASE, "utf-8", now=NOW)
+    assert len(x.items) == 8 and all(link.date is None for link in x.items)

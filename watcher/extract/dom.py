@@ -15,7 +15,15 @@ from selectolax.lexbor import LexborNode
 from ..clock import day_of
 from ..errors import ExtractError
 from ..models import DateValue, Link
-from ..normalize import clean_space, is_truncated, parse_date, split_tag, strip_ellipsis, year_from_url
+from ..normalize import (
+    calendar_day,
+    clean_space,
+    is_truncated,
+    parse_date,
+    split_tag,
+    strip_ellipsis,
+    year_from_url,
+)
 
 Node = LexborNode
 
@@ -408,7 +416,21 @@ def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | No
         today = day_of(now)
         if value.day > today + dt.timedelta(days=2):
             value = DateValue(value.day.replace(year=value.day.year - 1), value.time, value.approximate)
-    return value
+    return value or short_year_date(text, url_year, now)
+
+
+def short_year_date(text: str, url_year: int | None, now: dt.datetime | None) -> DateValue | None:
+    """20-09-22: a date a list prints with a two-digit year (TRS columns do), read as 20YY; never when the
+    entry's URL names another year, nor a day in the future."""
+    m = _SHORT_YMD.search(text)
+    if m is None:
+        return None
+    day = calendar_day(2000 + int(m[1]), int(m[3]), int(m[4]))
+    if day is None or (url_year and url_year != day.year):
+        return None
+    if now is not None and day > day_of(now) + dt.timedelta(days=2):
+        return None
+    return DateValue(day)
 
 
 def split_date(text: str) -> DateValue | None:
@@ -431,6 +453,8 @@ _SPLIT_DATES = (
         ("y", "m", "d"),
     ),
 )
+# Two digits, month, day, one separator throughout, standing apart from other digits: 20-09-22, 18.11.27.
+_SHORT_YMD = re.compile(r"(?<![\d./-])(\d{2})([-.])(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![\d./-])")
 _ENTRY_DATE_LABEL = re.compile(r"(?:发布|發布|更新|发稿|發稿)(?:时间|時間|日期)\s*[:：]")
 _HAS_YEAR = re.compile(r"(?:19|20)\d{2}")
 
