@@ -272,3 +272,32 @@ def test_a_two_digit_year_is_no_date_when_the_address_names_another_year_or_it_l
     )
     x = extract(page("通知公告", f"<ul>{rows}</ul>"), BASE, "utf-8", now=NOW)
     assert len(x.items) == 8 and all(link.date is None for link in x.items)
+
+
+def test_an_entry_whose_address_sits_in_a_script_call() -> None:
+    items = "".join(
+        f"<li><a href=\"javascript:openUrl('/art/2026/11/{i}/art_12_{i}.html')\">关于征集第{i}批科技成果转化项目的通知</a>"
+        f"<span>2026-11-0{i + 1}</span></li>"
+        for i in range(5)
+    )
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert x.kind == "list" and [link.url for link in x.items][:2] == [
+        "http://kjj.example.gov.cn/art/2026/11/0/art_12_0.html",
+        "http://kjj.example.gov.cn/art/2026/11/1/art_12_1.html",
+    ]
+
+
+def test_an_onclick_opener_is_the_address_and_a_bare_script_link_is_none() -> None:
+    opened = "".join(
+        f'<tr><td><a href="javascript:void(0)" onclick="window.open(\'detail.jsp?id={i}\')">'
+        f"关于公布第{i}批高新技术企业培育库入库名单的通知</a></td><td>2026-10-1{i}</td></tr>"
+        for i in range(4)
+    )
+    bare = (
+        '<tr><td><a href="javascript:;">关于公布入库名单的补充通知（已撤回）</a></td><td>2026-10-20</td></tr>'
+    )
+    favourite = "<a href=\"javascript:window.external.AddFavorite('http://kjj.example.gov.cn/','科技局')\">加入收藏夹吧</a>"
+    x = extract(page("通知公告", f"{favourite}<table>{bare}{opened}</table>"), BASE, "utf-8", now=NOW)
+    assert [link.url for link in x.items] == [
+        f"http://kjj.example.gov.cn/tzgg/detail.jsp?id={i}" for i in range(4)
+    ]

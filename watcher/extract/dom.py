@@ -224,6 +224,33 @@ def absolute(base: str, href: str) -> str | None:
     return urlunsplit(parts._replace(fragment=""))
 
 
+def link_target(anchor: Node, base: str) -> str | None:
+    """Where a link leads: its href, or, when the href is a script (javascript:openUrl('/a/b/1.html'),
+    javascript:void(0) with onclick="window.open('…')"), the address the script opens. A bare
+    javascript:; leads nowhere, and a bookmark or share call (AddFavorite('http://…')) is no opener."""
+    href = anchor.attributes.get("href") or ""
+    if url := absolute(base, href):
+        return url
+    if not _SCRIPT_HREF.match(href):
+        return None
+    for script in (href, anchor.attributes.get("onclick") or ""):
+        if (m := _OPENER.search(script)) and _ADDRESS.search(target := m[1] or m[2]):
+            return absolute(base, target)
+    return None
+
+
+# The address a script opens: a call whose name says it opens or shows something (openUrl, window.open,
+# goDetail, showInfo …) with a quoted first argument, or an assignment to location.
+_OPENER = re.compile(
+    r"(?:\b[\w.]*(?:open|go|jump|redirect|view|show|detail|url|link)\w*\s*\(\s*['\"]([^'\"\s<>]+)['\"]"
+    r"|\blocation(?:\.href)?\s*=\s*['\"]([^'\"\s<>]+)['\"])",
+    re.I,
+)
+_SCRIPT_HREF = re.compile(r"^\s*(?:javascript:|#|$)", re.I)
+# A path or a web address, not an id: a slash, or a file name with its extension.
+_ADDRESS = re.compile(r"/|\.[a-z]{2,5}(?:[?#]|$)", re.I)
+
+
 # A plain ASCII host takes the fast path; [IPv6] and non-ASCII hosts the slow one, which validates them,
 # so every URL absolute() returns can be split again without a ValueError.
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#\[\]\x80-\U0010ffff]+(?:[/?#][^\s]*)?$", re.I)
@@ -330,7 +357,7 @@ def make_link(
 ) -> Link | None:
     """An entry from its item node (li, tr, div …) and its anchor (and the anchor's text, when it was read
     already); the date is read outside the title."""
-    url = absolute(base, anchor.attributes.get("href") or "")
+    url = link_target(anchor, base)
     if not url:
         return None
     text = node_text(anchor) if text is None else text

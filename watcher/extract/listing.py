@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..models import Link
 from .budget import tick
-from .dom import Node, absolute, anchor_title, inside, is_entry_title, make_link, node_text
+from .dom import Node, anchor_title, inside, is_entry_title, link_target, make_link, node_text
 
 
 @dataclass
@@ -280,7 +280,7 @@ def select_links(
     links = []
     for item in root.css(item_selector):
         anchor = item if item.tag == "a" else item.css_first("a[href]")
-        if anchor is None or not absolute(base, anchor.attributes.get("href") or ""):
+        if anchor is None or not link_target(anchor, base):
             continue
         link = make_link(item, anchor, base, now, year_hint)
         if link:
