@@ -301,3 +301,17 @@ def test_an_onclick_opener_is_the_address_and_a_bare_script_link_is_none() -> No
     assert [link.url for link in x.items] == [
         f"http://kjj.example.gov.cn/tzgg/detail.jsp?id={i}" for i in range(4)
     ]
+
+
+def test_a_date_box_over_a_summary_keeps_its_printed_year() -> None:
+    summary = "9月23日，上级图书馆一行来我校图书馆调研指导工作，在综合楼会议室开展了数字图书建设主题座谈会，会议由馆长主持。"
+    items = "".join(
+        f'<li><div class="time"><p>0{m}/2{m}</p><p>2020</p></div><div class="title">'
+        f'<a href="../info/1048/{m}.html"><h4>图书馆第{m}次工作会议顺利召开</h4></a><div>{summary}</div></div></li>'
+        for m in range(1, 6)
+    )
+    x = extract(page("新闻动态", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert entries(x)[:2] == [
+        ("图书馆第1次工作会议顺利召开", "2020-01-21"),
+        ("图书馆第2次工作会议顺利召开", "2020-02-22"),
+    ]

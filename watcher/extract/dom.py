@@ -294,12 +294,19 @@ def own_date(
     """The date of an entry that carries a summary: the last element of the entry outside its link that
     holds only a date (the summary's 2012年7月10日 is part of a sentence, the entry's stands alone)."""
     found = None
+    whole: set[int] = set()  # an element holding the whole date is read, not its pieces (09/25 | 2020)
     for node in item.traverse(include_text=False):
-        if node is item or node.tag in ("-text", "img", "br", "a") or inside(node, {anchor.mem_id}):
+        if node is item or node.tag in ("-text", "img", "br", "a") or inside(node, {anchor.mem_id} | whole):
             continue
         spaced = node.text(deep=True, separator=" ", strip=True)
-        if len(spaced) <= 30 and _DATE_ONLY.match(spaced) and sum(c.isdigit() for c in spaced) >= 4:
-            found = entry_date(spaced, url, now, year_hint) or found
+        if (
+            len(spaced) <= 30
+            and _DATE_ONLY.match(spaced)
+            and sum(c.isdigit() for c in spaced) >= 4
+            and (date := entry_date(spaced, url, now, year_hint))
+        ):
+            found = date
+            whole.add(node.mem_id)
     return found
 
 
@@ -439,6 +446,8 @@ def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | No
         text = text[label.end() :]
     url_year = year_from_url(url)
     value = parse_date(text, now, url_year or year_hint)
+    if value and str(value.day.year) not in text and _HAS_YEAR.search(text):
+        value = split_date(text) or value  # 09/25 2020: the year printed beside the day, not a guessed one
     if value and now is not None and not url_year and not _HAS_YEAR.search(text):
         today = day_of(now)
         if value.day > today + dt.timedelta(days=2):
