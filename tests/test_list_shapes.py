@@ -315,3 +315,18 @@ def test_a_date_box_over_a_summary_keeps_its_printed_year() -> None:
         ("图书馆第1次工作会议顺利召开", "2020-01-21"),
         ("图书馆第2次工作会议顺利召开", "2020-02-22"),
     ]
+
+
+def test_pinned_rows_in_a_table_nested_in_the_list_lead_it() -> None:
+    def row(i: int, title: str) -> str:
+        return f'<tr><td><a href="articleinfo-{i}.html">{title}</a></td><td><span>2020-07-{i:02d}</span></td></tr>'
+
+    pinned = row(30, "置顶：中华人民共和国资产评估法") + row(29, "置顶：《中华人民共和国价格法》")
+    rest = "".join(row(i, f"关于做好第{i}期价格监测报送工作的通知") for i in range(1, 9))
+    body = f'<table class="main"><tr><td><table class="top">{pinned}</table></td></tr>{rest}</table>'
+    x = extract(page("政策文件", body), BASE, "utf-8", now=NOW)
+    assert len(x.items) == 10 and entries(x)[:3] == [
+        ("置顶：中华人民共和国资产评估法", "2020-07-30"),
+        ("置顶：《中华人民共和国价格法》", "2020-07-29"),
+        ("关于做好第1期价格监测报送工作的通知", "2020-07-01"),
+    ]

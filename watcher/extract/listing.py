@@ -217,7 +217,11 @@ def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
         g
         for g in groups
         if g is best
-        or (g.score > 0 and _mostly_dated(g) == _mostly_dated(best) and _twins(g.container, best.container))
+        or (
+            g.score > 0
+            and _mostly_dated(g) == _mostly_dated(best)
+            and (_twins(g.container, best.container) or _pinned(g, best))
+        )
     ]
     order = {id(g): i for i, g in enumerate(groups)}
     links: list[Link] = []
@@ -256,6 +260,16 @@ def is_index(url: str) -> bool:
 
 
 _INDEX_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/[^/]*list[^/]*)$", re.I)
+
+
+def _pinned(group: Group, best: Group) -> bool:
+    """Rows of the list's own shape in a table nested inside the list (pinned 置顶 entries a CMS prints in
+    a table of their own, left open into the list's first row): entries of the list."""
+    return (
+        group.container is not best.container
+        and _shape(group.entries[0][0]) == _shape(best.entries[0][0])
+        and inside(group.container.parent, {best.container.mem_id})
+    )
 
 
 def _twins(a: Node, b: Node) -> bool:
