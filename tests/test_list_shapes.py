@@ -249,3 +249,84 @@ def test_an_undated_list_of_notices_keeps_over_a_dated_sidebar() -> None:
     side = '<div class="side-news"><h3>最新动态</h3>' + dated_list() + "</div>"
     x = extract(page("政策文件", f'<div class="main"><ul>{rows}</ul></div>{side}'), BASE, now=NOW)
     assert len(x.items) == 20 and x.items[0].title.startswith("关于印发《某省科技创新促进条例")
+
+
+def test_a_date_with_a_two_digit_year_in_its_own_cell() -> None:
+    rows = "".join(
+        f'<tr><td><a href="2020{m:02d}/t2020{m:02d}1{m}_{m}.html" title="青海观测站2020年度第{m}期招聘启事">'
+        f"青海观测站2020年度第{m}期招聘启事</a></td><td>20-{m:02d}-1{m}</td></tr>"
+        for m in range(1, 7)
+    )
+    x = extract(page("通知公告", f"<table>{rows}</table>"), BASE, "utf-8", now=NOW)
+    assert entries(x)[:2] == [
+        ("青海观测站2020年度第1期招聘启事", "2020-01-11"),
+        ("青海观测站2020年度第2期招聘启事", "2020-02-12"),
+    ]
+
+
+def test_a_two_digit_year_is_no_date_when_the_address_names_another_year_or_it_lies_ahead() -> None:
+    rows = "".join(
+        f'<li><a href="/2019/{i}.html">关于开展第{i}批科技计划项目验收的通知</a><span>20-03-1{i}</span></li>'
+        f'<li><a href="/x/{i}.html">关于开展第{i}批科技计划项目申报的通知</a><span>29-03-1{i}</span></li>'
+        for i in range(4)
+    )
+    x = extract(page("通知公告", f"<ul>{rows}</ul>"), BASE, "utf-8", now=NOW)
+    assert len(x.items) == 8 and all(link.date is None for link in x.items)
+
+
+def test_an_entry_whose_address_sits_in_a_script_call() -> None:
+    items = "".join(
+        f"<li><a href=\"javascript:openUrl('/art/2026/11/{i}/art_12_{i}.html')\">关于征集第{i}批科技成果转化项目的通知</a>"
+        f"<span>2026-11-0{i + 1}</span></li>"
+        for i in range(5)
+    )
+    x = extract(page("通知公告", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert x.kind == "list" and [link.url for link in x.items][:2] == [
+        "http://kjj.example.gov.cn/art/2026/11/0/art_12_0.html",
+        "http://kjj.example.gov.cn/art/2026/11/1/art_12_1.html",
+    ]
+
+
+def test_an_onclick_opener_is_the_address_and_a_bare_script_link_is_none() -> None:
+    opened = "".join(
+        f'<tr><td><a href="javascript:void(0)" onclick="window.open(\'detail.jsp?id={i}\')">'
+        f"关于公布第{i}批高新技术企业培育库入库名单的通知</a></td><td>2026-10-1{i}</td></tr>"
+        for i in range(4)
+    )
+    bare = (
+        '<tr><td><a href="javascript:;">关于公布入库名单的补充通知（已撤回）</a></td><td>2026-10-20</td></tr>'
+    )
+    favourite = "<a href=\"javascript:window.external.AddFavorite('http://kjj.example.gov.cn/','科技局')\">加入收藏夹吧</a>"
+    x = extract(page("通知公告", f"{favourite}<table>{bare}{opened}</table>"), BASE, "utf-8", now=NOW)
+    assert [link.url for link in x.items] == [
+        f"http://kjj.example.gov.cn/tzgg/detail.jsp?id={i}" for i in range(4)
+    ]
+
+
+def test_a_date_box_over_a_summary_keeps_its_printed_year() -> None:
+    summary = "9月23日，上级图书馆一行来我校图书馆调研指导工作，在综合楼会议室开展了数字图书建设主题座谈会，会议由馆长主持。"
+    items = "".join(
+        f'<li><div class="time"><p>0{m}/2{m}</p><p>2020</p></div><div class="title">'
+        f'<a href="../info/1048/{m}.html"><h4>图书馆第{m}次工作会议顺利召开</h4></a><div>{summary}</div></div></li>'
+        for m in range(1, 6)
+    )
+    x = extract(page("新闻动态", f"<ul>{items}</ul>"), BASE, "utf-8", now=NOW)
+    assert entries(x)[:2] == [
+        ("图书馆第1次工作会议顺利召开", "2020-01-21"),
+        ("图书馆第2次工作会议顺利召开", "2020-02-22"),
+    ]
+
+
+def test_pinned_rows_in_a_table_nested_in_the_list_lead_it() -> None:
+    def row(i: int, title: str) -> str:
+        return f'<tr><td><a href="articleinfo-{i}.html">{title}</a></td><td><span>2020-07-{i:02d}</span></td></tr>'
+
+    pinned = row(30, "置顶：中华人民共和国资产评估法") + row(29, "置顶：《中华人民共和国价格法》")
+    rest = "".join(row(i, f"关于做好第{i}期价格监测报送工作的通知") for i in range(1, 9))
+    body = f'<table class="main"><tr><td><table class="top">{pinned}</table></td></tr>{rest}</table>'
+    x = extract(page("政策文件", body), BASE, "utf-8", now=NOW)
+    assert len(x.items) == 10 and entries(x)[:3] == [
+        ("置顶：中华人民共和国资产评估法", "2020-07-30"),
+        ("置顶：《中华人民共和国价格法》", "2020-07-29"),
+        ("关于做好第1期价格监测报送工作的通知", "2020-07-01"),
+    ]

@@ -35,7 +35,7 @@ _spec.loader.exec_module(realpages)
 def test_corpus_has_the_promised_shape() -> None:
     cases = realpages.cases()
     lists = [c for c in cases if c.stem.startswith("list_")]
-    assert len(cases) >= 188 and len(lists) >= 91
+    assert len(cases) >= 195 and len(lists) >= 98
     assert len(realpages.cases(split="blind")) >= len(cases) // 3
     for case in cases:
         assert case.with_suffix(".html").exists(), case

@@ -15,7 +15,15 @@ from selectolax.lexbor import LexborNode
 from ..clock import day_of
 from ..errors import ExtractError
 from ..models import DateValue, Link
-from ..normalize import clean_space, is_truncated, parse_date, split_tag, strip_ellipsis, year_from_url
+from ..normalize import (
+    calendar_day,
+    clean_space,
+    is_truncated,
+    parse_date,
+    split_tag,
+    strip_ellipsis,
+    year_from_url,
+)
 
 Node = LexborNode
 
@@ -216,6 +224,33 @@ def absolute(base: str, href: str) -> str | None:
     return urlunsplit(parts._replace(fragment=""))
 
 
+def link_target(anchor: Node, base: str) -> str | None:
+    """Where a link leads: its href, or, when the href is a script (javascript:openUrl('/a/b/1.html'),
+    javascript:void(0) with onclick="window.open('…')"), the address the script opens. A bare
+    javascript:; leads nowhere, and a bookmark or share call (AddFavorite('http://…')) is no opener."""
+    href = anchor.attributes.get("href") or ""
+    if url := absolute(base, href):
+        return url
+    if not _SCRIPT_HREF.match(href):
+        return None
+    for script in (href, anchor.attributes.get("onclick") or ""):
+        if (m := _OPENER.search(script)) and _ADDRESS.search(target := m[1] or m[2]):
+            return absolute(base, target)
+    return None
+
+
+# The address a script opens: a call whose name says it opens or shows something (openUrl, window.open,
+# goDetail, showInfo …) with a quoted first argument, or an assignment to location.
+_OPENER = re.compile(
+    r"(?:\b[\w.]*(?:open|go|jump|redirect|view|show|detail|url|link)\w*\s*\(\s*['\"]([^'\"\s<>]+)['\"]"
+    r"|\blocation(?:\.href)?\s*=\s*['\"]([^'\"\s<>]+)['\"])",
+    re.I,
+)
+_SCRIPT_HREF = re.compile(r"^\s*(?:javascript:|#|$)", re.I)
+# A path or a web address, not an id: a slash, or a file name with its extension.
+_ADDRESS = re.compile(r"/|\.[a-z]{2,5}(?:[?#]|$)", re.I)
+
+
 # A plain ASCII host takes the fast path; [IPv6] and non-ASCII hosts the slow one, which validates them,
 # so every URL absolute() returns can be split again without a ValueError.
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^/\s?#\[\]\x80-\U0010ffff]+(?:[/?#][^\s]*)?$", re.I)
@@ -259,12 +294,19 @@ def own_date(
     """The date of an entry that carries a summary: the last element of the entry outside its link that
     holds only a date (the summary's 2012年7月10日 is part of a sentence, the entry's stands alone)."""
     found = None
+    whole: set[int] = set()  # an element holding the whole date is read, not its pieces (09/25 | 2020)
     for node in item.traverse(include_text=False):
-        if node is item or node.tag in ("-text", "img", "br", "a") or inside(node, {anchor.mem_id}):
+        if node is item or node.tag in ("-text", "img", "br", "a") or inside(node, {anchor.mem_id} | whole):
             continue
         spaced = node.text(deep=True, separator=" ", strip=True)
-        if len(spaced) <= 30 and _DATE_ONLY.match(spaced) and sum(c.isdigit() for c in spaced) >= 4:
-            found = entry_date(spaced, url, now, year_hint) or found
+        if (
+            len(spaced) <= 30
+            and _DATE_ONLY.match(spaced)
+            and sum(c.isdigit() for c in spaced) >= 4
+            and (date := entry_date(spaced, url, now, year_hint))
+        ):
+            found = date
+            whole.add(node.mem_id)
     return found
 
 
@@ -322,7 +364,7 @@ def make_link(
 ) -> Link | None:
     """An entry from its item node (li, tr, div …) and its anchor (and the anchor's text, when it was read
     already); the date is read outside the title."""
-    url = absolute(base, anchor.attributes.get("href") or "")
+    url = link_target(anchor, base)
     if not url:
         return None
     text = node_text(anchor) if text is None else text
@@ -404,11 +446,27 @@ def entry_date(text: str, url: str, now: dt.datetime | None, year_hint: int | No
         text = text[label.end() :]
     url_year = year_from_url(url)
     value = parse_date(text, now, url_year or year_hint)
+    if value and str(value.day.year) not in text and _HAS_YEAR.search(text):
+        value = split_date(text) or value  # 09/25 2020: the year printed beside the day, not a guessed one
     if value and now is not None and not url_year and not _HAS_YEAR.search(text):
         today = day_of(now)
         if value.day > today + dt.timedelta(days=2):
             value = DateValue(value.day.replace(year=value.day.year - 1), value.time, value.approximate)
-    return value
+    return value or short_year_date(text, url_year, now)
+
+
+def short_year_date(text: str, url_year: int | None, now: dt.datetime | None) -> DateValue | None:
+    """20-09-22: a date a list prints with a two-digit year (TRS columns do), read as 20YY; never when the
+    entry's URL names another year, nor a day in the future."""
+    m = _SHORT_YMD.search(text)
+    if m is None:
+        return None
+    day = calendar_day(2000 + int(m[1]), int(m[3]), int(m[4]))
+    if day is None or (url_year and url_year != day.year):
+        return None
+    if now is not None and day > day_of(now) + dt.timedelta(days=2):
+        return None
+    return DateValue(day)
 
 
 def split_date(text: str) -> DateValue | None:
@@ -431,6 +489,8 @@ _SPLIT_DATES = (
         ("y", "m", "d"),
     ),
 )
+# Two digits, month, day, one separator throughout, standing apart from other digits: 20-09-22, 18.11.27.
+_SHORT_YMD = re.compile(r"(?<![\d./-])(\d{2})([-.])(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?![\d./-])")
 _ENTRY_DATE_LABEL = re.compile(r"(?:发布|發布|更新|发稿|發稿)(?:时间|時間|日期)\s*[:：]")
 _HAS_YEAR = re.compile(r"(?:19|20)\d{2}")
 

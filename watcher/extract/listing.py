@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ..models import Link
 from .budget import tick
-from .dom import Node, absolute, anchor_title, inside, is_entry_title, make_link, node_text
+from .dom import Node, anchor_title, inside, is_entry_title, link_target, make_link, node_text
 
 
 @dataclass
@@ -217,7 +217,11 @@ def best_list(groups: list[Group], prefer: str | None = None) -> Choice:
         g
         for g in groups
         if g is best
-        or (g.score > 0 and _mostly_dated(g) == _mostly_dated(best) and _twins(g.container, best.container))
+        or (
+            g.score > 0
+            and _mostly_dated(g) == _mostly_dated(best)
+            and (_twins(g.container, best.container) or _pinned(g, best))
+        )
     ]
     order = {id(g): i for i, g in enumerate(groups)}
     links: list[Link] = []
@@ -258,6 +262,16 @@ def is_index(url: str) -> bool:
 _INDEX_URL = re.compile(r"(?:/|/index(?:_\d+)?\.s?html?|/[^/]*list[^/]*)$", re.I)
 
 
+def _pinned(group: Group, best: Group) -> bool:
+    """Rows of the list's own shape in a table nested inside the list (pinned 置顶 entries a CMS prints in
+    a table of their own, left open into the list's first row): entries of the list."""
+    return (
+        group.container is not best.container
+        and _shape(group.entries[0][0]) == _shape(best.entries[0][0])
+        and inside(group.container.parent, {best.container.mem_id})
+    )
+
+
 def _twins(a: Node, b: Node) -> bool:
     """Same shape, and the same parent, or same-shaped parents under one grandparent."""
     if _shape(a) != _shape(b) or a.parent is None or b.parent is None:
@@ -280,7 +294,7 @@ def select_links(
     links = []
     for item in root.css(item_selector):
         anchor = item if item.tag == "a" else item.css_first("a[href]")
-        if anchor is None or not absolute(base, anchor.attributes.get("href") or ""):
+        if anchor is None or not link_target(anchor, base):
             continue
         link = make_link(item, anchor, base, now, year_hint)
         if link:
