@@ -22,6 +22,16 @@ CASES = [
     # an extension: the new date wins over the old
     ("原申报截止时间为2026年11月20日，现延长至2026年11月30日。", "2026-11-30"),
     ("因系统升级，申报截止时间延期至12月3日。", "2026-12-03"),
+    # the thing extended written between 延长 and 至, and 延迟至
+    ("截至11月20日申报期结束，现延长上述项目申报期限至2026年11月27日。", "2026-11-27"),
+    ("现将网上申报审核时间延迟至2026年11月11日23:59。", "2026-11-11"),
+    # two extensions, the later one the 科技部门's own review: the applicants' is kept
+    (
+        "将企业提交申报材料的截止时间延长至12月5日，地市科技部门完成审核推荐的截止时间延长至12月26日。",
+        "2026-12-05",
+    ),
+    # an extension only if a condition holds: the one given outright wins
+    ("截止日期现顺延至12月1日。如8号风球明天下午仍然生效，截止日期将延至12月2日。", "2026-12-01"),
     # not the applicant's: an eligibility condition, then the real date
     ("申报企业注册时间应在2025年12月31日前；网上申报截止时间为2026年12月5日。", "2026-12-05"),
     # the district bureau's forwarding date after the applicants'

@@ -56,9 +56,12 @@ _BEFORE_ACTS = re.compile(rf"(?:{_ACTS})[^，,。；;\n]{{0,12}}$")
 _AFTER_END = re.compile(rf"^{_TIME}\s*(?:截止|截至|为止|止|截稿)")
 _AFTER_HAND_IN = re.compile(rf"^{_TIME}\s*(?:{_ACTS})")
 _UNTIL = re.compile(r"(?:即日起|之日起|起)\s*(?:至|到)\s*$")
+# A new date for the call: 延长至, or with the thing extended between (延长上述项目申报期限至), or 调整为.
 _EXTENDED = re.compile(
-    r"(?:延长至|延长到|延期至|延期到|顺延至|顺延到|延至|推迟至|推迟到|变更为|调整为|调整至)\s*$"
+    r"(?:(?:延长|延期|顺延|推迟|延迟|延后)[^，,。；;！？\n]{0,14}?(?:至|到)|延至|变更为|调整为|调整至|调整到)\s*$"
 )
+# A condition before the date (如…仍然生效，…将延至8月2日): a date only if it comes true.
+_CONDITION = re.compile(r"^\s*(?:如果|如遇|倘若|假如|若|如(?!期|下|实|有关))")
 _DEADLINE_LABEL = re.compile(r"(?:截止|截至)(?:时间|日期|日)?\s*(?:为|是|到|至|:|：)?\s*$")
 _AS_OF = re.compile(r"(?:截至|截止)(?:到|至)?\s*$")
 # A period is the applicant's only when it names what they do (报名时间, 受理时间): 活动时间 is an event.
@@ -73,14 +76,14 @@ _FORWARD_ACT = re.compile(
     r"汇总|审核|推荐函|推荐材料|推荐名单|推荐意见|推荐汇总|遴选|初审|复核|审核推荐|集中审核"
 )
 _FORWARDER = re.compile(
-    r"主管部门|管理部门|科技局|教体局|我局|我厅|我委|各区|各县|区县|县区|县\(市|县（市|市级|省级|推荐单位|归口|财政"
+    r"主管部门|管理部门|科技部门|科技局|教体局|我局|我厅|我委|各区|各县|区县|县区|县\(市|县（市|市级|省级|推荐单位|归口|财政"
 )
 _SUBSET = re.compile(r"港澳台")
 _RESULTS = re.compile(r"公示|名单|结果|拟立项|拟认定|拟入库|拟支持|获奖|评选结果|中标|成交")
 _CALL = re.compile(r"申报|征集|报名|申请|推荐|遴选|组织|开展|报送|提交|填报|延期|延长")
 _AFTER_CLOSE = re.compile(r"截止后|结束后|收齐后")
 
-ROLES_CHOSEN = ("extension", "applicant", "subset", "forwarding")
+ROLES_CHOSEN = ("extension", "applicant", "subset", "forwarding", "conditional")
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,8 @@ def _judge(
             return make("forwarded", "an office forwarding after the applicants' own date")
         return make("forwarding", "an office forwarding or reviewing what it received")
     if reason == "extended":
+        if _CONDITION.match(fold(text[sentence_start:start])):
+            return make("conditional", "a new date only if the condition before it comes true")
         return make("extension", "a new date: 延长至/延期至…")
     if _SUBSET.search(left):
         return make("subset", f"{reason}, for part of the applicants")
