@@ -58,6 +58,17 @@ CASES = [
     ("11月1日，第五届创新大赛决赛在市民中心举行。", None),
     ("参保人员须在费用发生日次年3月1日前提交报销申请。", None),
     ("活动时间为2026年12月1日至12月3日。", None),
+    # standing dates listed for every quarter: no one deadline
+    ("申报截止时间为每季度最后一个月的20日（3月20日、6月20日、9月20日、12月20日）前。", None),
+    # a date that sorts who may enter, not a deadline
+    ("工商注册时间在2025年12月31日（含）之前的企业只能参加成长组比赛。", None),
+    # 不得晚于: the latest day allowed
+    ("报名截止时间由各地自行决定，但不得晚于2026年12月15日。", "2026-12-15"),
+    # a period after 应当在 with what to hand in; 之前领取营业执照 says who must report
+    (
+        "凡于2025年12月31日之前领取营业执照的企业，应当在2026年1月1日至6月30日，登录公示系统报送年度报告，并向社会公示。",
+        "2026-06-30",
+    ),
 ]
 
 

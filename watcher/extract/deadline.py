@@ -67,11 +67,20 @@ _AS_OF = re.compile(r"(?:截至|截止)(?:到|至)?\s*$")
 # A period is the applicant's only when it names what they do (报名时间, 受理时间): 活动时间 is an event.
 _RANGE_WORDS = re.compile(rf"{_ACTS}|登记|预约")
 _APPLY_WORDS = re.compile(rf"时间|日期|期限|{_ACTS}|材料|项目")
-_STANDING = re.compile(r"(?:次年|每年|当年|每月|上年|下年)\s*$")
+_STANDING = re.compile(r"(?:次年|每年|当年|每月|上年|下年)\s*$|每(?:年|季度?|月|周|半年)|季度(?:最后|末)")
 _ELIGIBILITY = re.compile(
     r"出生|年满|注册时间应|注册成立|成立时间|成立于|发表|完成整体技术|缴清|加分|计算的截止|认定时间|取得.{0,6}证"
 )
-_OBJECTION = re.compile(r"公示|异议")
+# A date that sorts who may apply: 2017年12月31日（含）之前的企业, 之前领取营业执照的企业.
+_WHO_QUALIFIES = re.compile(
+    rf"^{_TIME}\s*(?:之前|以前|前|之后|以后|后)[^，,。；;、\n]{{0,8}}的(?:企业|单位|人员|项目|学生|申请人|个人|机构|团队|成果|产品)"
+)
+# 不得晚于 / 不迟于 / 最迟: the latest day allowed.
+_NOT_LATER = re.compile(r"(?:不得晚于|不晚于|不得迟于|不迟于|最迟于?|最晚于?)\s*$")
+# A 公示 period or an objection: not 公示系统 or a company publishing its own report (并向社会公示).
+_OBJECTION = re.compile(
+    r"公示(?:期|时间|日期|自|之日|时段|结束)|本公示|予以公示|进行公示|现将.{0,40}公示|异议"
+)
 _FORWARD_ACT = re.compile(
     r"汇总|审核|推荐函|推荐材料|推荐名单|推荐意见|推荐汇总|遴选|初审|复核|审核推荐|集中审核"
 )
@@ -247,7 +256,7 @@ def _judge(
     as_of = _AS_OF.search(left)
     if as_of and not _APPLY_WORDS.search(left[: as_of.start()]):
         return make("statistic", "截至/截止 with nothing to hand in: a count as of that day")
-    if _ELIGIBILITY.search(left + clause_right):
+    if _ELIGIBILITY.search(left + clause_right) or _WHO_QUALIFIES.match(fold(text[end : end + 40])):
         return make("eligibility", "a condition on the applicant")
     if _OBJECTION.search(sentence):
         return make("objection", "a 公示 or 异议 period")
@@ -276,6 +285,10 @@ def _applicant_reason(left: str, after: str, rest: str, ranged: bool) -> str | N
         return "the end of the period to apply"
     if _DEADLINE_LABEL.search(left):
         return "截止时间…"
+    if _NOT_LATER.search(left):
+        return "不得晚于…"
+    if ranged and re.search(r"(?:在|于)\s*$", left) and _ACT.search(rest):
+        return "在…至… with what to hand in"
     before = _BEFORE.match(after)
     if before and (_ACT.search(rest) or _BEFORE_ACTS.search(left) or after[before.end() :].startswith("将")):
         return "…前 with what to hand in"
