@@ -69,7 +69,22 @@ CASES = [
         "凡于2025年12月31日之前领取营业执照的企业，应当在2026年1月1日至6月30日，登录公示系统报送年度报告，并向社会公示。",
         "2026-06-30",
     ),
+    # a date in Chinese numerals, …或之前
+    ("申办团体须于二○二六年十二月十七日下午五时或之前，把已填妥的申请表交抵教育局。", "2026-12-17"),
+    # a Minguo year (114年 = 2025), 函报
+    ("各機關如有提案需求，請務必於114年12月8日（星期一）前函報本府。", "2025-12-08"),
+    # an office, the subject, reporting its contact to the issuer: the office's date, not the applicants'
+    (
+        "一、请各区主管部门积极组织企业申报，并于12月6日前将联系人及电话反馈我局。"
+        "二、请各区主管部门认真审核，于12月20日前将推荐材料报送我局。",
+        "2026-12-20",
+    ),
 ]
+
+
+def test_with_no_publish_date_a_month_day_takes_the_year_the_text_names_next() -> None:
+    got = find_deadline("请于5月7日前提交《2026年度申报汇总表》。", None)
+    assert got is not None and got.iso == "2026-05-07"
 
 
 @pytest.mark.parametrize(("text", "want"), CASES)

@@ -33,6 +33,16 @@ _DAY = r"(\d{1,2})\s*[日号]"
 _TIME = r"(?:\s*[（(][^）)]{0,12}[）)]|\s*(?:上午|下午|晚上|中午)?\s*\d{1,2}\s*[:：时点]\s*(?:\d{1,2}\s*分?)?\s*时?)*"
 _TOKEN = re.compile(rf"(?=\d)(?:{_FULL}|{_MONTH_DAY})")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+# A Minguo year right before a month-day (110年7月8日): 1911 years behind.
+_MINGUO_YEAR = re.compile(r"(?<!\d)(\d{2,3})\s*年\s*$")
+# A date in Chinese numerals (二○二○年二月十七日下午五时), read as digits before anything else.
+_CN_DIGIT = "〇○零一二三四五六七八九"
+_CN_MONTH = re.compile(r"[一二三四五六七八九十]\s*月")
+_CN_DATE = re.compile(
+    rf"(?:([{_CN_DIGIT}]{{4}})\s*年\s*)?(十[一二]?|[一二三四五六七八九])\s*月\s*"
+    r"([一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])\s*([日号號])"
+    r"(?:([（(][^）)]{0,6}[）)])?\s*(上午|下午|晚上|中午)?\s*(十[一二]?|[一二三四五六七八九])\s*([时点時點]))?"
+)
 # Characters written only in Traditional Chinese, common in any notice: a text holding one is read through
 # OpenCC's Simplified form (9 µs for a 120-character passage; a Simplified text pays this search alone).
 _TRADITIONAL = re.compile(r"[報請時間於遞發傳錄陸註冊項審匯總薦選齡滿區縣級財歸門異議順變調為後齊臺號單將]")
@@ -48,9 +58,9 @@ _CLAUSE_HEAD = re.compile(r"[^。；;！？!?\n，,]{0,40}")
 # What an applicant does by a date: hand in, send, register, apply, upload, accept (前受理).
 _ACTS = (
     "提交|报送|上报|报名|申报|申请|报至|报到|送达|送交|递交|发送|发至|反馈|上传|登录|登陆|填报|注册|寄|受理|"
-    "接收|投递|投稿|交至|交到|报市|报县|报区|报省|报科|报学校|报局|报送至|网申|征集|征稿|截稿|提名|推荐"
+    "接收|投递|投稿|交至|交到|报市|报县|报区|报省|报科|报学校|报局|报送至|网申|征集|征稿|截稿|提名|推荐|函报"
 )
-_BEFORE = re.compile(rf"^{_TIME}\s*(?:之前|以前|前)")
+_BEFORE = re.compile(rf"^{_TIME}\s*或?\s*(?:之前|以前|前)")
 _ACT = re.compile(_ACTS)
 _BEFORE_ACTS = re.compile(rf"(?:{_ACTS})[^，,。；;\n]{{0,12}}$")
 _AFTER_END = re.compile(rf"^{_TIME}\s*(?:截止|截至|为止|止|截稿)")
@@ -87,6 +97,8 @@ _FORWARD_ACT = re.compile(
 _FORWARDER = re.compile(
     r"主管部门|管理部门|科技部门|科技局|教体局|我局|我厅|我委|各区|各县|区县|县区|县\(市|县（市|市级|省级|推荐单位|归口|财政"
 )
+# Handed to the office that issued the notice (反馈我局, 报送我厅).
+_TO_ISSUER = re.compile(r"(?:报送|报|反馈|发送|提交|送|交)(?:至|到)?(?:我局|我厅|我委|我办)")
 _SUBSET = re.compile(r"港澳台")
 _RESULTS = re.compile(r"公示|名单|结果|拟立项|拟认定|拟入库|拟支持|获奖|评选结果|中标|成交")
 _CALL = re.compile(r"申报|征集|报名|申请|推荐|遴选|组织|开展|报送|提交|填报|延期|延长")
@@ -135,6 +147,8 @@ def deadline_candidates(text: str, published: DateValue | None) -> list[Candidat
     """Every date of the text that a deadline phrase could hold, with its role, in text order."""
     if not any(w in text for w in ("月", "-", "/", ".")):
         return []
+    if _CN_MONTH.search(text):  # 0.7 µs a passage; the full pattern costs 13 µs, so it runs only after this
+        text = _CN_DATE.sub(_arabic_date, text)
     fold: Callable[[str], str] = _same
     if _TRADITIONAL.search(text):
         simplified = to_simplified(text)
@@ -171,11 +185,29 @@ def deadline_candidates(text: str, published: DateValue | None) -> list[Candidat
     return out
 
 
+def _arabic_date(m: re.Match[str]) -> str:
+    """二○二○年二月十七日下午五时 as 2020年2月17日下午5时."""
+    year = "".join(str(max(_CN_DIGIT.index(c) - 2, 0)) for c in m[1]) if m[1] else ""
+    hour = f"{m[5] or ''}{m[6] or ''}{_cn_number(m[7])}{m[8]}" if m[7] else ""
+    return f"{year + '年' if year else ''}{_cn_number(m[2])}月{_cn_number(m[3])}{m[4]}{hour}"
+
+
+def _cn_number(text: str) -> int:
+    """一 … 九, 十 … 三十一 as a number."""
+    if "十" not in text:
+        return _CN_DIGIT.index(text) - 2
+    tens, _, units = text.partition("十")
+    return (_CN_DIGIT.index(tens) - 2 if tens else 1) * 10 + (_CN_DIGIT.index(units) - 2 if units else 0)
+
+
 def _value(
     m: re.Match[str], text: str, published: DateValue | None, years: list[tuple[int, int]]
 ) -> DateValue | None:
     if m[1]:
         return _day(int(m[1]), int(m[2]), int(m[3]))
+    minguo = _MINGUO_YEAR.search(text, max(0, m.start() - 6), m.start())
+    if minguo and 1 <= int(minguo[1]) <= 200:
+        return _day(int(minguo[1]) + 1911, int(m[4]), int(m[5]))
     year = _year_for(text, m.start(), published, years)
     value = _day(year, int(m[4]), int(m[5])) if year else None
     if value and published and year == published.day.year and (published.day - value.day).days > _ROLLOVER:
@@ -195,7 +227,9 @@ def _year_for(text: str, at: int, published: DateValue | None, years: list[tuple
         return years[i - 1][1]
     if published is not None:
         return published.day.year
-    return years[i - 1][1] if i else None
+    if i:
+        return years[i - 1][1]
+    return years[i][1] if i < len(years) else None  # no date to go by: the year the text names next
 
 
 def _range_value(m: re.Match[str], first: DateValue) -> DateValue | None:
@@ -264,6 +298,10 @@ def _judge(
         if _AFTER_CLOSE.search(left):
             return make("forwarded", "an office forwarding after the applicants' own date")
         return make("forwarding", "an office forwarding or reviewing what it received")
+    if _FORWARDER.search(fold(text[sentence_start : sentence_start + 20])) and _TO_ISSUER.search(
+        clause_right
+    ):
+        return make("forwarding", "an office, the sentence's subject, reporting to the issuing office")
     if reason == "extended":
         if _CONDITION.match(fold(text[sentence_start:start])):
             return make("conditional", "a new date only if the condition before it comes true")
