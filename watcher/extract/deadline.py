@@ -2,17 +2,22 @@
 candidate with a role, and the applicant's last date wins.
 
 Roles, read from the words around each date:
-  extension    延长至 / 延期至 / 顺延至 …: a later date for the same call; wins over everything else
+  extension    延长至 / 延期至 / 顺延至 / 延长…期限至 …: a later date for the same call; wins over everything else
+  conditional  an extension only if something happens (如…仍然生效，…将延至…): used when nothing else is
   applicant    …前报送 / 截止时间：… / 报名时间：A至B / 即日起至… / 于…报送，逾期…: what the applicant must meet
   subset       an applicant date for part of the applicants only (港澳台项目…): used when nothing else is
-  forwarding   a district bureau, a 主管部门 or the issuing office forwarding or reviewing what was received
+  forwarding   a district bureau, a 主管部门 or the issuing office forwarding or reviewing what was received,
+               or an office that is the sentence's subject reporting to the issuer (请各区…于…前…反馈我局)
   objection    a 公示 or 异议 period: a results notice, not a call
-  eligibility  a condition on the applicant (成立、注册、出生、发表 before a date; points counted up to a date)
+  eligibility  a condition on the applicant (成立、注册、出生、发表 before a date; points counted up to a date;
+               …（含）之前的企业 sorting who may enter)
   statistic    截至… as "as of" (截至9月18日，全国…): a count, not a deadline
-Only extension, applicant and subset candidates are chosen, and a forwarding date when the text gives the
-applicant no date of their own (a notice to the 院部 that collect and forward); among them the latest date
+Only extension, applicant and subset candidates are chosen, a forwarding date when the text gives the
+applicant no date of their own (a notice to the 院部 that collect and forward), and a conditional extension
+last of all; among them the latest date
 is the applicant's last one (online then paper, registration then submission). A notice whose dates are all
-of the other roles has no deadline: none is invented on results, news and interpretations.
+of the other roles has no deadline: none is invented on results, news and interpretations. Dates in
+Chinese numerals (二○二○年二月十七日) are read as digits first, and a Minguo year (110年7月8日) as 2021.
 """
 
 from __future__ import annotations
