@@ -82,6 +82,8 @@ _AS_OF = re.compile(r"(?:截至|截止)(?:到|至)?\s*$")
 # A period is the applicant's only when it names what they do (报名时间, 受理时间): 活动时间 is an event.
 _RANGE_WORDS = re.compile(rf"{_ACTS}|登记|预约")
 _APPLY_WORDS = re.compile(rf"时间|日期|期限|{_ACTS}|材料|项目")
+# 应当在 / 须于 / 请于 before a period: the applicant is told to act in it (大赛于…举行 is an event).
+_MUST_IN = re.compile(r"(?:应当|应|须|必须|需|请|务必)\s*(?:在|于)\s*$")
 _STANDING = re.compile(r"(?:次年|每年|当年|每月|上年|下年)\s*$|每(?:年|季度?|月|周|半年)|季度(?:最后|末)")
 _ELIGIBILITY = re.compile(
     r"出生|年满|注册时间应|注册成立|成立时间|成立于|发表|完成整体技术|缴清|加分|计算的截止|认定时间|取得.{0,6}证"
@@ -94,7 +96,7 @@ _WHO_QUALIFIES = re.compile(
 _NOT_LATER = re.compile(r"(?:不得晚于|不晚于|不得迟于|不迟于|最迟于?|最晚于?)\s*$")
 # A 公示 period or an objection: not 公示系统 or a company publishing its own report (并向社会公示).
 _OBJECTION = re.compile(
-    r"公示(?:期|时间|日期|自|之日|时段|结束)|本公示|予以公示|进行公示|现将.{0,40}公示|异议"
+    r"公示(?:期|时间|日期|自|之日|时段|结束|截止|至|到|如下|：|:)|本公示|予以公示|进行公示|现将.{0,40}公示|异议"
 )
 _FORWARD_ACT = re.compile(
     r"汇总|审核|推荐函|推荐材料|推荐名单|推荐意见|推荐汇总|遴选|初审|复核|审核推荐|集中审核"
@@ -330,7 +332,7 @@ def _applicant_reason(left: str, after: str, rest: str, ranged: bool) -> str | N
         return "截止时间…"
     if _NOT_LATER.search(left):
         return "不得晚于…"
-    if ranged and re.search(r"(?:在|于)\s*$", left) and _ACT.search(rest):
+    if ranged and _MUST_IN.search(left) and _ACT.search(rest):
         return "在…至… with what to hand in"
     before = _BEFORE.match(after)
     if before and (_ACT.search(rest) or _BEFORE_ACTS.search(left) or after[before.end() :].startswith("将")):
