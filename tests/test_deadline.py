@@ -22,6 +22,16 @@ CASES = [
     # an extension: the new date wins over the old
     ("原申报截止时间为2026年11月20日，现延长至2026年11月30日。", "2026-11-30"),
     ("因系统升级，申报截止时间延期至12月3日。", "2026-12-03"),
+    # the thing extended written between 延长 and 至, and 延迟至
+    ("截至11月20日申报期结束，现延长上述项目申报期限至2026年11月27日。", "2026-11-27"),
+    ("现将网上申报审核时间延迟至2026年11月11日23:59。", "2026-11-11"),
+    # two extensions, the later one the 科技部门's own review: the applicants' is kept
+    (
+        "将企业提交申报材料的截止时间延长至12月5日，地市科技部门完成审核推荐的截止时间延长至12月26日。",
+        "2026-12-05",
+    ),
+    # an extension only if a condition holds: the one given outright wins
+    ("截止日期现顺延至12月1日。如8号风球明天下午仍然生效，截止日期将延至12月2日。", "2026-12-01"),
     # not the applicant's: an eligibility condition, then the real date
     ("申报企业注册时间应在2025年12月31日前；网上申报截止时间为2026年12月5日。", "2026-12-05"),
     # the district bureau's forwarding date after the applicants'
@@ -48,7 +58,36 @@ CASES = [
     ("11月1日，第五届创新大赛决赛在市民中心举行。", None),
     ("参保人员须在费用发生日次年3月1日前提交报销申请。", None),
     ("活动时间为2026年12月1日至12月3日。", None),
+    # standing dates listed for every quarter: no one deadline
+    ("申报截止时间为每季度最后一个月的20日（3月20日、6月20日、9月20日、12月20日）前。", None),
+    # a date that sorts who may enter, not a deadline
+    ("工商注册时间在2025年12月31日（含）之前的企业只能参加成长组比赛。", None),
+    # 不得晚于: the latest day allowed
+    ("报名截止时间由各地自行决定，但不得晚于2026年12月15日。", "2026-12-15"),
+    # a period after 应当在 with what to hand in; 之前领取营业执照 says who must report
+    (
+        "凡于2025年12月31日之前领取营业执照的企业，应当在2026年1月1日至6月30日，登录公示系统报送年度报告，并向社会公示。",
+        "2026-06-30",
+    ),
+    # an event's period with how to enter after it, and the end of a 公示: no deadline
+    ("大赛于2026年12月1日至12月3日举行，参赛报名请登录大赛官网。", None),
+    ("拟立项项目名单公示截止时间为2026年12月5日。", None),
+    # a date in Chinese numerals, …或之前
+    ("申办团体须于二○二六年十二月十七日下午五时或之前，把已填妥的申请表交抵教育局。", "2026-12-17"),
+    # a Minguo year (114年 = 2025), 函报
+    ("各機關如有提案需求，請務必於114年12月8日（星期一）前函報本府。", "2025-12-08"),
+    # an office, the subject, reporting its contact to the issuer: the office's date, not the applicants'
+    (
+        "一、请各区主管部门积极组织企业申报，并于12月6日前将联系人及电话反馈我局。"
+        "二、请各区主管部门认真审核，于12月20日前将推荐材料报送我局。",
+        "2026-12-20",
+    ),
 ]
+
+
+def test_with_no_publish_date_a_month_day_takes_the_year_the_text_names_next() -> None:
+    got = find_deadline("请于5月7日前提交《2026年度申报汇总表》。", None)
+    assert got is not None and got.iso == "2026-05-07"
 
 
 @pytest.mark.parametrize(("text", "want"), CASES)

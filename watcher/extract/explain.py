@@ -76,7 +76,7 @@ def deadline_lines(x: Extracted) -> list[str]:
         return ["deadline candidates: none (no dated phrase reads as one)"]
     chosen = deadline.choose([c for _, c in found])
     lines = [
-        "deadline candidates (the latest extension, else applicant, else subset, else forwarding date wins):"
+        "deadline candidates (the latest extension, else applicant, else subset, else forwarding, else conditional extension wins):"
     ]
     for where, c in found:
         mark = "→" if c is chosen else " "
