@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Deadlines right on each split's passages (when raised). Pages hold their floors one by one
 # (tests/realpages/floors.yaml): a page added with misses enters at what it scores, and no page may lose a
 # field it had, so growing the corpus with harder pages never lowers a floor.
-PASSAGE_FLOORS = {"tuning": 1.0, "blind": 0.981}  # 99/99, 54/55
+PASSAGE_FLOORS = {"tuning": 1.0, "blind": 0.981}  # 96/96, 54/55
 
 _spec = importlib.util.spec_from_file_location("realpages", ROOT / "benchmarks" / "realpages.py")
 assert _spec and _spec.loader
@@ -42,7 +42,7 @@ def test_corpus_has_the_promised_shape() -> None:
     scores = realpages.score_all()
     assert len({s.family for s in scores}) >= 12 and len({s.site for s in scores}) >= 95
     passages = [p for split in realpages.SPLITS for p in realpages.passages(split)]
-    assert len(passages) >= 154 and sum(p["deadline"] is None for p in passages) >= 80
+    assert len(passages) >= 151 and sum(p["deadline"] is None for p in passages) >= 80
 
 
 @pytest.mark.parametrize("split", ["tuning", "blind"])
