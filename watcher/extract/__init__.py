@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
 from ..normalize import find_dates, parse_date, year_from_url
-from . import dom, feeds, notice
+from . import dom, entrydates, feeds, links, notice
 from .budget import DEFAULT_SECONDS, budget
 from .listing import (
     Candidate,
@@ -96,7 +96,7 @@ def _feed(req: Request) -> Extracted:
 
 
 def _html(req: Request) -> Extracted:
-    tree = dom.parse(dom.unpack_records(req.text))
+    tree = dom.parse(links.unpack_records(req.text))
     if tree.body is None:
         raise ExtractError("no HTML body")
     metas = notice.read_meta(tree)
@@ -225,7 +225,7 @@ def _year_hint(req: Request) -> int | None:
         return year
     dates = [d for _, d in find_dates(req.text[:200_000])]
     if dates:
-        return dom.year_of_page(dates)
+        return entrydates.year_of_page(dates)
     return req.now.year if req.now else None
 
 

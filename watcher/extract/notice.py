@@ -24,7 +24,8 @@ from ..normalize import (
 )
 from .budget import tick
 from .deadline import find_deadline as find_deadline  # one finder for bodies and attachments
-from .dom import BLOCK_TAGS, Node, absolute, block_lines, inside, make_link, node_text
+from .dom import BLOCK_TAGS, Node, block_lines, inside, node_text
+from .links import absolute, make_link
 from .listing import anchor_items, group_links
 
 # ---------------------------------------------------------------- <meta>
