@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from watcher.classify import Classifier, Programme, Task, load_programmes
+from watcher.classify import Classifier
+from watcher.programmes import Programme, Task, load_programmes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.test_classify import REAL_SETS, labelled

@@ -9,10 +9,12 @@ import sys
 import pytest
 
 from watcher.charset import decode
-from watcher.classify import Classifier, load_programmes, notice_kind, place_of, region_of
+from watcher.classify import Classifier, notice_kind
 from watcher.errors import ConfigError
 from watcher.extract import extract
 from watcher.normalize import fold
+from watcher.places import place_of, region_of
+from watcher.programmes import load_programmes
 
 from .conftest import FIXTURES
 from .kit import NOW

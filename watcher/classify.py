@@ -10,14 +10,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import ahocorasick
 
-from . import yamlconf as y
 from .models import Extracted, attachment_label
 from .normalize import fold
+from .places import AREAS, LEAD, PLACE_KIND, foreign, place_of, region_of, within
+from .programmes import Classification, Match, Programme, Reason, Task
 
 TITLE_WEIGHT = 3.0
 
@@ -30,120 +30,6 @@ def term_key(term: str) -> str:
 
 BODY_CAP = 3  # a term repeated ten times in the body is not ten times the evidence
 ATTACHMENT_WEIGHT = 0.5  # an attachment's text counts half the body's, and only for terms the page lacks
-
-
-@dataclass(frozen=True)
-class Task:
-    id: str
-    name: str
-    terms: dict[str, float]
-    threshold: float = 4.0
-
-
-@dataclass(frozen=True)
-class Programme:
-    id: str
-    name: str
-    terms: dict[str, float]
-    threshold: float = 8.0
-    required: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()
-    bodies: tuple[str, ...] = ()
-    regions: tuple[str, ...] = ()
-    tasks: tuple[Task, ...] = ()
-    # Places whose own actions are this programme: one of its tasks, done there, matches without the
-    # programme's name (a 广州 unicorn list is 广州's innovation-centre action; Shenzhen's is not).
-    home: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Reason:
-    term: str
-    field: str  # title | body | 附件1 申报指南.pdf
-    count: int
-
-
-@dataclass(frozen=True)
-class Match:
-    programme: str
-    name: str
-    task: str | None
-    score: float
-    reasons: tuple[Reason, ...]
-    task_id: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "programme": self.programme, "name": self.name, "task": self.task, "task_id": self.task_id,
-            "score": round(self.score, 1),
-            "reasons": [{"term": r.term, "field": r.field, "count": r.count} for r in self.reasons],
-        }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Classification:
-    matches: tuple[Match, ...] = ()
-    kind: str = "other"
-    region: str | None = None
-    doc_number: str | None = None
-    deadline: str | None = None
-    group: str | None = None  # same notice reposted on several sites shares this
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "matches": [m.to_json() for m in self.matches], "kind": self.kind, "region": self.region,
-            "doc_number": self.doc_number, "deadline": self.deadline, "group": self.group,
-        }  # fmt: skip
-
-
-# ---------------------------------------------------------------- loading
-
-
-def load_programmes(path: str | None = None, text: str | None = None) -> tuple[Programme, ...]:
-    """Programmes from a YAML file (or the bundled default), validated with file, line and field."""
-    if path is None and text is None:
-        return _bundled()
-    doc = y.load(path or "programmes.yaml", text)
-    value = doc.value.get("programmes") if isinstance(doc.value, dict) else None
-    return parse_programmes(doc, value, ("programmes",))
-
-
-@lru_cache(maxsize=1)
-def _bundled() -> tuple[Programme, ...]:
-    """The four programmes shipped in watcher/programmes.yaml, read once a process."""
-    text = resources.files("watcher").joinpath("programmes.yaml").read_text("utf-8")
-    return load_programmes("watcher/programmes.yaml", text)
-
-
-_TERMS = y.Field(
-    dict,
-    ...,
-    lambda v: (
-        None if v and all(isinstance(w, int | float) for w in v.values()) else "a mapping of term: weight"
-    ),
-)
-_TASK = {"id": y.Field(str), "name": y.Field(str), "terms": _TERMS, "threshold": y.Field((int, float), 4.0)}
-_PROGRAMME = {
-    "id": y.Field(str), "name": y.Field(str), "terms": _TERMS, "threshold": y.Field((int, float), 8.0),
-    "required": y.Field(list, []), "excluded": y.Field(list, []), "bodies": y.Field(list, []),
-    "regions": y.Field(list, []), "tasks": y.Field(list, []), "home": y.Field(list, []),
-}  # fmt: skip
-
-
-def parse_programmes(doc: y.Doc, value: Any, at: y.Path_) -> tuple[Programme, ...]:
-    if not isinstance(value, list):
-        raise doc.error(at, "expected a list of programmes")
-    out = []
-    for i, item in enumerate(value):
-        raw = y.record(doc, (*at, i), item, _PROGRAMME, "a programme")
-        tasks = tuple(
-            Task(**y.record(doc, (*at, i, "tasks", j), t, _TASK, "a task"))
-            for j, t in enumerate(raw.pop("tasks"))
-        )
-        for key in ("required", "excluded", "bodies", "regions", "home"):
-            raw[key] = y.str_list(doc, (*at, i, key), raw[key]) if raw[key] else ()
-        out.append(Programme(**raw, tasks=tasks))
-    return tuple(out)
 
 
 # ---------------------------------------------------------------- the classifier
@@ -222,7 +108,7 @@ class Classifier:
         if any(term_key(t) in seen.title for t in p.excluded):
             return None
         place = seen.place
-        if place and _foreign(place.term, p.regions):
+        if place and foreign(place.term, p.regions):
             if place.field == "title":
                 return None  # the title sets the notice in another place: its news on the same themes is not ours
             # the body's lead sets it elsewhere: only the programme's own name counts, not shared themes
@@ -245,7 +131,7 @@ def _by_terms(p: Programme, seen: Seen, *, named: bool = False) -> Match | None:
     if score < p.threshold:
         return None
     best = _best_task(p, seen)
-    if best is None and all(term_key(r.term) in _PLACE_KIND for r in reasons):
+    if best is None and all(term_key(r.term) in PLACE_KIND for r in reasons):
         return None  # only the region's name (珠三角) and none of the programme's actions: a place, not it
     if best:
         reasons += [r for r in best[2] if r not in reasons]
@@ -258,7 +144,7 @@ def _by_action(p: Programme, seen: Seen) -> Match | None:
     """One of the programme's actions (a task), done at its home: named in the title or the body's lead,
     in a notice the title (else the lead) sets there, and not a list of results. The reasons name the
     place and the action's terms."""
-    if not (p.home and seen.place and seen.place.term not in _AREAS and _within(seen.place.term, p.home)):
+    if not (p.home and seen.place and seen.place.term not in AREAS and within(seen.place.term, p.home)):
         return None
     if seen.kind == "公示":
         return None  # a list of firms certified under a national scheme (高企, 科小) administers that scheme
@@ -313,7 +199,7 @@ def _score(terms: dict[str, float], seen: Seen) -> tuple[float, list[Reason]]:
     return score, reasons
 
 
-# ---------------------------------------------------------------- kind, region
+# ---------------------------------------------------------------- kind
 
 KINDS = ("政策解读", "公示", "下达", "遴选", "申报", "新闻", "其他")
 _KIND_RULES = [
@@ -340,140 +226,6 @@ def notice_kind(tag: str | None, title: str) -> str:
     if "公示" in folded_tag:
         return "公示"
     return "其他"
-
-
-DISTRICTS = {
-    "佛山": ("禅城区", "南海区", "顺德区", "三水区", "高明区"),
-    "广州": (
-        "越秀区",
-        "海珠区",
-        "荔湾区",
-        "天河区",
-        "白云区",
-        "黄埔区",
-        "番禺区",
-        "花都区",
-        "南沙区",
-        "从化区",
-        "增城区",
-    ),
-}
-_HOSTS = {"nanhai.gov.cn": "南海区", "shunde.gov.cn": "顺德区", "ss.gov.cn": "三水区", "foshan.gov.cn": "佛山",
-          "gz.gov.cn": "广州", "gzast.org.cn": "广州", "gd.gov.cn": "广东省"}  # fmt: skip
-_CITIES = ("广州", "佛山", "深圳", "珠海", "东莞", "中山", "江门", "惠州", "肇庆")
-
-
-def region_of(publisher: str | None, title: str, url: str = "") -> str | None:
-    """The most specific place: a district, else a city, else 广东省; publisher first, then title, then URL."""
-    for text in (fold(publisher or ""), fold(title)):
-        for districts in DISTRICTS.values():
-            for district in districts:
-                if district in text:
-                    return district
-        for city in _CITIES:
-            if city in text:
-                return city
-        if "广东省" in text or text.startswith("省") or "粤" in text[:4]:
-            return "广东省"
-    host = re.sub(r"^https?://([^/:]+).*$", r"\1", url)
-    for suffix, region in _HOSTS.items():
-        if host.endswith(suffix):
-            return region
-    return None
-
-
-# Where a notice is set, to tell a programme's own actions from other places' news on the same themes.
-# A place is a city (or a district or landmark of one), or a wider area (a province, 大湾区, 珠三角).
-LEAD = 200  # the body's opening: the dateline and first sentence say where, and what the notice is about
-_LANDMARKS = {
-    "广州开发区": "广州",
-    "生物岛": "广州",
-    "知识城": "广州",
-    "广州科学城": "广州",
-    "南沙科学城": "广州",
-    "中山大学": "广州",  # not the city of 中山
-}
-_OTHER_CITIES = (
-    "北京", "上海", "天津", "重庆", "深圳", "杭州", "合肥", "南京", "武汉", "成都", "西安", "苏州", "长沙",
-    "郑州", "济南", "青岛", "宁波", "厦门", "福州", "无锡", "常州", "沈阳", "大连", "长春", "哈尔滨",
-    "石家庄", "太原", "南昌", "贵阳", "南宁", "昆明", "兰州", "汕头", "湛江", "韶关", "清远", "香港", "澳门",
-)  # fmt: skip
-_AREAS = (
-    "广东", "粤港澳", "大湾区", "珠三角", "珠江三角洲", "长三角", "京津冀", "成渝", "江苏", "浙江", "安徽",
-    "山东", "河南", "河北", "湖北", "湖南", "四川", "陕西", "福建", "江西", "广西", "云南", "贵州", "辽宁",
-    "吉林", "黑龙江", "山西", "内蒙古", "新疆", "甘肃", "海南", "青海", "宁夏", "西藏",
-)  # fmt: skip
-_GUANGDONG = ("广东", "粤港澳", "大湾区", "珠三角", "珠江三角洲")
-
-
-def _place_kinds() -> dict[str, str]:
-    """Each place name → the city it is in, or itself for a city or a wider area."""
-    kinds = {city: city for city in (*_CITIES, *_OTHER_CITIES)} | {area: area for area in _AREAS}
-    for city, districts in DISTRICTS.items():
-        for district in districts:
-            kinds[district] = city
-            # 南沙科学城, 黄埔: Guangzhou's districts are often named without 区 (佛山's 南海 is also a sea)
-            if city == "广州":
-                kinds[district.removesuffix("区")] = city
-    return kinds | _LANDMARKS
-
-
-_PLACE_KIND = _place_kinds()
-_PLACE_RE = re.compile("|".join(sorted(map(re.escape, _PLACE_KIND), key=len, reverse=True)))
-
-
-def _places(text: str) -> list[str]:
-    """The place names in a folded text. A name inside a longer word is not the place: 以上海洋 (above
-    the sea) is not 上海 (a replace, as a look-behind in _PLACE_RE made it eight times slower)."""
-    return _PLACE_RE.findall(text.replace("以上海", "以上_"))
-
-
-def place_of(ftitle: str, flead: str) -> Reason | None:
-    """Where a folded notice is set: the first city its title names (else the first wider area it names);
-    without a place in the title, the same read from the body's lead, where a dateline (本报广州讯) says
-    where the reporter was, not what the notice is about; several cities in the lead are given as
-    "广州、深圳" (no one city's own action)."""
-    names = _places(ftitle)
-    cities = [n for n in names if _PLACE_KIND[n] not in _AREAS]
-    if cities or names:
-        return Reason(_PLACE_KIND[(cities or names)[0]], "title", 1)
-    dateline = _DATELINE.match(flead)
-    if dateline and _places(flead[dateline.end() :]):
-        flead = flead[dateline.end() :]
-    names = _places(flead)
-    cities = list(dict.fromkeys(_PLACE_KIND[n] for n in names if _PLACE_KIND[n] not in _AREAS))
-    areas = [_PLACE_KIND[n] for n in names if _PLACE_KIND[n] in _AREAS]
-    if len(cities) > 1:  # several cities: a shared theme, set nowhere unless all are one programme's others
-        return Reason("、".join(cities), "body", 1)
-    if cities or areas:
-        return Reason((cities or areas)[0], "body", 1)
-    return None
-
-
-# 本报广州9月1日电, 中新网广州12月20日电, 【本报东莞讯】, 南方财经记者 广州报道
-_DATELINE = re.compile(r"^[^。,;]{0,24}?(?:\d{1,2}月\d{1,2}日)?(?:电|讯|报道)[)】\]\s]*")
-
-
-def _foreign(place: str, regions: Sequence[str]) -> bool:
-    """Is a place outside a programme's regions: another city, or a wider area that does not hold them
-    (长三角 for a Guangzhou programme; 大湾区 and 珠三角 hold Guangzhou)?"""
-    if "、" in place:  # several cities: foreign only when none of them is in the regions
-        return all(_foreign(city, regions) for city in place.split("、"))
-    if not regions or _within(place, regions):
-        return False
-    if place in _GUANGDONG:
-        return not all(r == "广东省" or _PLACE_KIND.get(r, r) in _CITIES for r in regions)
-    return True
-
-
-def _within(place: str, regions: Sequence[str]) -> bool:
-    """Is a place (a city or an area) inside one of the regions (cities, districts, 广东省)?"""
-    if not regions:
-        return True
-    cities = {_PLACE_KIND.get(r, r) for r in regions}
-    if "广东省" in regions:
-        cities |= {*_CITIES, *_GUANGDONG}
-    return place in cities
 
 
 def repost_group(ftitle: str, doc_number: str | None, date: str | None) -> str | None:

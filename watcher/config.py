@@ -15,10 +15,10 @@ from publicsuffixlist import PublicSuffixList
 from . import yamlconf as y
 from .alert.subscribers import AlertSettings, Subscriber, parse_alert_settings, parse_subscribers
 from .attachments import AttachmentSettings
-from .classify import Programme, load_programmes, parse_programmes
 from .errors import ConfigError, SecretError
 from .extract import EXTRACTORS, Selectors
 from .fetch import DEFAULT_UA, FetchSettings
+from .programmes import Programme, load_programmes, parse_programmes
 from .secrets import secret
 from .state import is_database_url
 

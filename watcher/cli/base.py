@@ -13,9 +13,9 @@ import click
 
 from .. import config as config_mod
 from .. import state as state_mod
-from ..classify import load_programmes
 from ..clock import Clock, system_clock
 from ..errors import ConfigError, SecretError, StateError, StoreError, outcome_of
+from ..programmes import load_programmes
 from ..secrets import export, secret
 from ..state import DB_NAME
 from ..store import Store, explain

@@ -13,7 +13,7 @@ import click
 from .. import config as config_mod
 from ..attachments import AttachmentReader, AttachmentSettings, Read
 from ..charset import decode
-from ..classify import Classification, Classifier
+from ..classify import Classifier
 from ..clock import Clock, system_clock
 from ..config import Source
 from ..errors import Blocked, FetchError, WatcherError
@@ -23,6 +23,7 @@ from ..extract.listing import Candidate
 from ..extract.notice import find_deadline, find_doc_number
 from ..fetch import Fetcher, FetchSettings
 from ..models import Attachment, Extracted, NotModified, attachment_label
+from ..programmes import Classification
 from ..reading import with_attachments
 from ..transport import built_by_script
 from .base import Context, cli, echo_json, fail, no_such_source

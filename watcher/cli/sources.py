@@ -14,11 +14,11 @@ import yaml
 
 from .. import app, report, when
 from .. import config as config_mod
-from ..classify import load_programmes
 from ..config import DEFAULT_CONFIG
 from ..errors import ConfigError, WatcherError, succeeded
 from ..extract.listing import Candidate
 from ..models import Extracted, SourceRow
+from ..programmes import load_programmes
 from ..store import Store, due_iso, now_iso
 from .alerts import edit_config
 from .base import Context, cli, echo_json, echo_lines, fail, no_such_source, open_store

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..errors import ExtractError
 from ..models import DateValue, Extracted, Link, PageKind
 from ..normalize import find_dates, parse_date, year_from_url
-from . import dom, feeds, notice
+from . import dom, entrydates, feeds, infoline, links, notice, titles
 from .budget import DEFAULT_SECONDS, budget
 from .listing import (
     Candidate,
@@ -96,10 +96,10 @@ def _feed(req: Request) -> Extracted:
 
 
 def _html(req: Request) -> Extracted:
-    tree = dom.parse(dom.unpack_records(req.text))
+    tree = dom.parse(links.unpack_records(req.text))
     if tree.body is None:
         raise ExtractError("no HTML body")
-    metas = notice.read_meta(tree)
+    metas = titles.read_meta(tree)
     dom.remove(tree, dom.INVISIBLE)
     root = tree.body
     year_hint = _year_hint(req)
@@ -107,20 +107,20 @@ def _html(req: Request) -> Extracted:
     dom.decompose_all(drop)
     # The page's own lines serve only to find the date and publisher near the title; the CMS's metas,
     # when present, already give both, and a 30 KB page saves a fifth of its time.
-    trust_meta = notice.shows_meta_date(metas, req.text)
-    trust_source = notice.shows_meta_publisher(metas, req.text)
-    needs_lines = notice.needs_info_lines(metas) or not trust_meta or not trust_source
+    trust_meta = infoline.shows_meta_date(metas, req.text)
+    trust_source = infoline.shows_meta_publisher(metas, req.text)
+    needs_lines = infoline.needs_info_lines(metas) or not trust_meta or not trust_source
     page_lines = [line for line in dom.block_lines(root) if line] if needs_lines else []
-    title = _override_text(tree, req.selectors.title) or notice.find_title(tree, metas)
+    title = _override_text(tree, req.selectors.title) or titles.find_title(tree, metas)
     furniture = dom.furniture(root)
     marked = {node.mem_id for node in furniture}
-    cms_notice = req.force is None and notice.first_meta(metas, notice.META_TITLE[:1]) is not None
+    cms_notice = req.force is None and titles.first_meta(metas, titles.META_TITLE[:1]) is not None
     # A CMS column page names its column and no article: a list, even when a script fills its entries.
-    column = notice.first_meta(metas, notice.META_COLUMN)
+    column = titles.first_meta(metas, titles.META_COLUMN)
     cms_column = not cms_notice and column is not None
 
     def headline() -> bool:  # asked only when the CMS's metas do not settle the kind
-        return notice.is_headline(tree, title) and title != column and not notice.names_a_column(tree, title)
+        return titles.is_headline(tree, title) and title != column and not titles.names_a_column(tree, title)
 
     region = None
     if req.selectors.items:
@@ -159,11 +159,11 @@ def _notice(
     trust: tuple[bool, bool],
 ) -> Extracted:
     trust_meta, trust_source = trust  # does the page show the date and the source its <meta> give?
-    info = notice.info_lines(page_lines, title)
-    date = _override_date(tree, req.selectors.date) or notice.find_date(
+    info = infoline.info_lines(page_lines, title)
+    date = _override_date(tree, req.selectors.date) or infoline.find_date(
         metas, info, req.url, req.now, trust_meta
     )
-    tag, title = notice.find_tag(title, metas)
+    tag, title = infoline.find_tag(title, metas)
     text = "\n".join(lines)
     assert tree.body is not None
     return Extracted(
@@ -172,7 +172,7 @@ def _notice(
         encoding=req.encoding,
         title=title,
         date=date,
-        publisher=notice.find_publisher(metas, info, trust_source) or notice.signoff_publisher(lines),
+        publisher=infoline.find_publisher(metas, info, trust_source) or infoline.signoff_publisher(lines),
         tag=tag,
         deadline=notice.find_deadline(text, date, title),
         attachments=tuple(notice.find_attachments(tree.body, req.url)),
@@ -225,7 +225,7 @@ def _year_hint(req: Request) -> int | None:
         return year
     dates = [d for _, d in find_dates(req.text[:200_000])]
     if dates:
-        return dom.year_of_page(dates)
+        return entrydates.year_of_page(dates)
     return req.now.year if req.now else None
 
 

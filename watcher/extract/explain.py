@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from ..models import Extracted
 from ..normalize import date_from_url, find_dates, fold
-from . import deadline, dom, notice
+from . import deadline, dom, titles
 
 
 def notice_sources(text: str, x: Extracted) -> list[tuple[str, str]]:
     """(field, where it was read) for the title, date and publisher of an extracted notice."""
     tree = dom.parse(text)
-    metas = notice.read_meta(tree)
+    metas = titles.read_meta(tree)
     dom.remove(tree, dom.INVISIBLE)
     lines = [line for line in dom.block_lines(tree.body) if line] if tree.body is not None else []
     return [
@@ -28,7 +28,7 @@ def _title_source(tree: dom.LexborHTMLParser, metas: dict[str, str], x: Extracte
     for name, value in metas.items():
         if fold(value).endswith(want):
             return f"<meta name={name}>"
-    for node in tree.css(notice.HEADINGS):
+    for node in tree.css(titles.HEADINGS):
         if fold(dom.node_text(node)).endswith(want):
             return f"<{node.tag}{_selector(node)}> (agrees with <title>)"
     return "<title>, less the site's name"
@@ -37,7 +37,7 @@ def _title_source(tree: dom.LexborHTMLParser, metas: dict[str, str], x: Extracte
 def _date_source(metas: dict[str, str], lines: list[str], x: Extracted) -> str:
     if x.date is None:
         return "none found"
-    for name in notice.META_DATE:
+    for name in titles.META_DATE:
         if name in metas and x.date.iso in [d.iso for _, d in find_dates(metas[name])]:
             return f"<meta name={name}>"
     for line in lines:
@@ -51,7 +51,7 @@ def _date_source(metas: dict[str, str], lines: list[str], x: Extracted) -> str:
 def _publisher_source(metas: dict[str, str], lines: list[str], x: Extracted) -> str:
     if not x.publisher:
         return "none found"
-    for name in notice.META_PUBLISHER:
+    for name in titles.META_PUBLISHER:
         if name in metas and x.publisher in metas[name]:
             return f"<meta name={name}>"
     line = next((line for line in lines if x.publisher in line), None)

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import ExtractError
 from ..models import BEIJING, DateValue, Link
 from ..normalize import clean_space, parse_date, split_tag
-from .dom import absolute
+from .links import absolute
 
 _GKMLPT_DATES = (
     "first_publish_time",

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from ..models import Link
 from .budget import tick
-from .dom import Node, anchor_title, inside, is_entry_title, link_target, make_link, node_text
+from .dom import Node, inside, node_text
+from .links import anchor_title, is_entry_title, link_target, make_link
 
 
 @dataclass
