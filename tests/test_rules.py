@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from watcher.cadence import adaptive_interval, failures_after, next_due
+from watcher.cadence import adaptive_interval, failures_after, next_due, seeded_jitter
 from watcher.diff import Snapshot, canonical_url, item_key
 from watcher.listplan import is_recent, link_of, plan_list, plan_recheck
 from watcher.models import Attachment, DateValue, ItemRow, Link
@@ -249,3 +249,12 @@ def test_item_key(url: str, key: str) -> None:
 def test_an_address_without_an_identity_says_so(url: str) -> None:
     with pytest.raises(ValueError):
         item_key(url)
+
+
+def test_a_seeded_jitter_is_the_same_everywhere_and_spreads_sources_evenly() -> None:
+    seed = f"kjj@{NOW.isoformat()}"
+    assert seeded_jitter(seed)(-300, 300) == seeded_jitter(seed)(-300, 300)  # any process, any store
+    draws = [seeded_jitter(f"s{i}@{NOW.isoformat()}")(-300, 300) for i in range(2000)]
+    assert all(-300 <= d < 300 for d in draws)
+    tenths = [sum(1 for d in draws if -300 + 60 * k <= d < -240 + 60 * k) for k in range(10)]
+    assert min(tenths) > 150 and max(tenths) < 250, tenths  # about 200 each: sources drift apart
