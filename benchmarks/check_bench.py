@@ -210,6 +210,19 @@ def run_once(
     return loop, checks, befores
 
 
+def wait_for(port: int, seconds: float = 60.0) -> None:
+    """The server reads the whole corpus before it listens: several seconds for 5,000 pages on a busy machine."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            round_is(port)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def round_is(port: int, switch: int | None = None) -> int:
     """The server's round, after switching it to `switch` when given."""
     url = f"http://127.0.0.1:{port}/__round" + (f"/{switch}" if switch else "")
@@ -272,7 +285,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, str(BENCH / "serve.py"), "--corpus", str(corpus), "--port", str(args.port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        time.sleep(1.0)
+        wait_for(args.port)
         print(f"corpus: {n_urls} URLs, each its own source ({os.cpu_count()} cores, one local server, "
               f"concurrency {CONCURRENCY} for both)")  # fmt: skip
         for i in range(args.repeat):
