@@ -1,7 +1,7 @@
 """Wall time, CPU time and peak RSS of `watcher check` over the shared benchmark corpus, as a ratio to a
 bare fetch-and-parse loop run beside it.
 
-    python benchmarks/check_bench.py [--n 5000]
+    python benchmarks/check_bench.py [--n 5000] [--before DIR]
 
 Builds the corpus with ../shared/bench/make_corpus.py (once), serves it with ../shared/bench/serve.py on
 127.0.0.1, watches every URL as its own source (as the reference figures do), and runs three checks,
@@ -143,9 +143,9 @@ def _statm(pid: int) -> int:
         return 0
 
 
-def run_child(args: list[str]) -> dict[str, object]:
+def run_child(args: list[str], cwd: Path | None = None) -> dict[str, object]:
     """A child process reporting JSON on its last line, with the peak RSS of its whole process tree."""
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
     rss = TreeRSS(proc.pid)
     out, err = proc.communicate()
     peak = rss.stop()
@@ -161,8 +161,9 @@ def bare(port: int, urls: Path, etags: Path) -> dict[str, object]:
                       str(CONCURRENCY)])  # fmt: skip
 
 
-def phase(config: Path, state: Path) -> dict[str, object]:
-    """One check in a child process; it reports its own wall and CPU (its workers' included)."""
+def phase(config: Path, state: Path, tree: Path | None = None) -> dict[str, object]:
+    """One check in a child process; it reports its own wall and CPU (its workers' included). `tree`: a
+    directory holding another `watcher` package (a before to compare with), imported instead."""
     code = (
         "import asyncio,json,resource,time,sys\n"
         "from watcher import config as c\nfrom watcher.app import check_sources\n"
@@ -182,15 +183,18 @@ def phase(config: Path, state: Path) -> dict[str, object]:
         "'errors':sum(1 for r in res if r.status in ('error','blocked'))}\n"
         "print(json.dumps(out))\n"
     )
-    return run_child([sys.executable, "-c", code])
+    return run_child([sys.executable, "-c", code], cwd=tree)
 
 
 PASSES = ("first check", "unchanged (304s)", "10% changed")
 
 
-def run_once(corpus: Path, port: int) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """The three passes, each through the bare loop and then watcher, from round 1 and empty state."""
-    loop, checks = [], []
+def run_once(
+    corpus: Path, port: int, before: Path | None = None
+) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+    """The three passes, each through the bare loop and then watcher (and the `before` tree's watcher on a
+    state of its own, when given), from round 1 and empty state."""
+    loop, checks, befores = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         config, state, etags = Path(tmp) / "bench.yaml", Path(tmp) / "state", Path(tmp) / "etags.json"
         write_config(corpus, port, config)
@@ -198,10 +202,25 @@ def run_once(corpus: Path, port: int) -> tuple[list[dict[str, object]], list[dic
             rnd = 2 if label == PASSES[2] else 1
             round_is(port, rnd)
             loop.append(bare(port, corpus / "urls.txt", etags))
+            if before is not None:
+                befores.append(phase(config, Path(tmp) / "state-before", before))
             checks.append(phase(config, state))
             if round_is(port) != rnd:  # the machine is shared: someone signalled every serve.py
                 raise SystemExit(f"the server left round {rnd} during {label!r}: figures void, run again")
-    return loop, checks
+    return loop, checks, befores
+
+
+def wait_for(port: int, seconds: float = 60.0) -> None:
+    """The server reads the whole corpus before it listens: several seconds for 5,000 pages on a busy machine."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            round_is(port)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def round_is(port: int, switch: int | None = None) -> int:
@@ -210,7 +229,12 @@ def round_is(port: int, switch: int | None = None) -> int:
     return int(json.loads(urllib.request.urlopen(url).read())["round"])
 
 
-def report(corpus: Path, loop: list[dict[str, object]], checks: list[dict[str, object]]) -> None:
+def report(
+    corpus: Path,
+    loop: list[dict[str, object]],
+    checks: list[dict[str, object]],
+    befores: list[dict[str, object]],
+) -> None:
     urls = (corpus / "urls.txt").read_text().split()
     name_of = {u: f"s{i}" for i, u in enumerate(urls)}
     cold, unchanged, mutated = checks
@@ -222,12 +246,16 @@ def report(corpus: Path, loop: list[dict[str, object]], checks: list[dict[str, o
     found = noticed | shifted
     differ = {u for u in urls if (corpus / "round1" / u.lstrip("/")).read_bytes()
               != (corpus / "round2" / u.lstrip("/")).read_bytes()}  # fmt: skip
-    print(f"{'pass':<18}{'bare loop s':>12}{'watcher s':>11}{'ratio':>7}{'cpu s (main)':>14}{'loop cpu':>9}"
+    print(f"{'pass':<26}{'bare loop s':>12}{'watcher s':>11}{'ratio':>7}{'cpu s (main)':>14}{'loop cpu':>9}"
           f"{'RSS MB (all procs)':>20}{'loop RSS':>9}{'errors':>7}")  # fmt: skip
     for label, ref, r in zip(PASSES, loop, checks, strict=True):
         ratio = float(r["wall"]) / float(ref["wall"])  # type: ignore[arg-type]
-        print(f"{label:<18}{ref['wall']:>12.2f}{r['wall']:>11.2f}{ratio:>6.1f}x{r['cpu']:>7.1f} ({r['cpu_main']:>4.1f}){ref['cpu']:>9.1f}"
+        print(f"{label:<26}{ref['wall']:>12.2f}{r['wall']:>11.2f}{ratio:>6.1f}x{r['cpu']:>7.1f} ({r['cpu_main']:>4.1f}){ref['cpu']:>9.1f}"
               f"{r['tree_mb']:>20.0f}{ref['tree_mb']:>9.0f}{r['errors']:>7}")  # fmt: skip
+    for label, ref, r in zip(PASSES, loop, befores, strict=False):
+        ratio = float(r["wall"]) / float(ref["wall"])  # type: ignore[arg-type]
+        print(f"{'  before: ' + label:<26}{'':>12}{r['wall']:>11.2f}{ratio:>6.1f}x{r['cpu']:>7.1f} ({r['cpu_main']:>4.1f})"
+              f"{'':>9}{r['tree_mb']:>20.0f}{'':>9}{r['errors']:>7}")  # fmt: skip
     quiet = len(unchanged["changed"]) + len(unchanged["with_new"]) + len(unchanged["with_removed"])  # type: ignore[arg-type]
     exact = found == expected and quiet == 0 and not any(r["errors"] for r in checks)
     print(
@@ -247,6 +275,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--port", type=int, default=8811)  # pick a free one: others may bench too
+    ap.add_argument("--before", type=Path, help="a directory holding another watcher package, run beside")
     ap.add_argument(
         "--repeat", type=int, default=1, help="run the three passes this many times (noisy machines)"
     )
@@ -256,13 +285,13 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, str(BENCH / "serve.py"), "--corpus", str(corpus), "--port", str(args.port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        time.sleep(1.0)
+        wait_for(args.port)
         print(f"corpus: {n_urls} URLs, each its own source ({os.cpu_count()} cores, one local server, "
               f"concurrency {CONCURRENCY} for both)")  # fmt: skip
         for i in range(args.repeat):
-            loop, checks = run_once(corpus, args.port)
+            loop, checks, befores = run_once(corpus, args.port, args.before)
             print(f"-- run {i + 1} of {args.repeat}")
-            report(corpus, loop, checks)
+            report(corpus, loop, checks, befores)
     finally:
         server.terminate()
 

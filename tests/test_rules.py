@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from watcher.cadence import adaptive_interval, failures_after, next_due
-from watcher.diff import Snapshot
+from watcher.cadence import adaptive_interval, failures_after, next_due, seeded_jitter
+from watcher.diff import Snapshot, canonical_url, item_key
 from watcher.listplan import is_recent, link_of, plan_list, plan_recheck
 from watcher.models import Attachment, DateValue, ItemRow, Link
 from watcher.normalize import parse_date
@@ -220,3 +220,41 @@ def test_a_version_id_depends_on_the_one_before() -> None:
 def test_first_check_changes_are_marked() -> None:
     v = next_version(seen(first=True), None, None, NOW)
     assert v.change is not None and v.change.first_check and v.change.date == NEW
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://kjj.gz.gov.cn/tzgg/202306/t20230608_101987.html", "kjj.gz.gov.cn/t20230608_101987"),
+        ("https://WWW.Example.GOV.cn/a/post_12345.html#top", "example.gov.cn/post_12345"),
+        ("http://example.cn/Content_98765.shtml", "example.cn/content_98765"),
+        ("http://example.cn", "example.cn/"),
+        ("http://example.cn/通知/公告.html", "example.cn/通知/公告.html"),
+        ("http://example.cn:80/a.html", "example.cn/a.html"),
+        ("http://example.cn:8080/a.html", "example.cn:8080/a.html"),
+        ("http://example.cn/a/post_12345.html?utm_source=x", "example.cn/post_12345"),
+        ("http://example.cn/a.html?b=2&a=1&t=9", "example.cn/a.html?a=1&b=2"),
+        ("http://user@example.cn/a.html", "example.cn/a.html"),
+        (" http://Example.cn/a\t.html ", "example.cn/a.html"),
+        ("http://example.cn/a.html#frag\nment", "example.cn/a.html"),
+    ],
+)
+def test_item_key(url: str, key: str) -> None:
+    """An address's identity, the plain ones read without urlsplit agreeing with the canonical form."""
+    assert item_key(url) == key
+    assert item_key(canonical_url(url)) == key
+
+
+@pytest.mark.parametrize("url", ["http://example.cn:99999/a.html", "http://[::1/a.html"])
+def test_an_address_without_an_identity_says_so(url: str) -> None:
+    with pytest.raises(ValueError):
+        item_key(url)
+
+
+def test_a_seeded_jitter_is_the_same_everywhere_and_spreads_sources_evenly() -> None:
+    seed = f"kjj@{NOW.isoformat()}"
+    assert seeded_jitter(seed)(-300, 300) == seeded_jitter(seed)(-300, 300)  # any process, any store
+    draws = [seeded_jitter(f"s{i}@{NOW.isoformat()}")(-300, 300) for i in range(2000)]
+    assert all(-300 <= d < 300 for d in draws)
+    tenths = [sum(1 for d in draws if -300 + 60 * k <= d < -240 + 60 * k) for k in range(10)]
+    assert min(tenths) > 150 and max(tenths) < 250, tenths  # about 200 each: sources drift apart

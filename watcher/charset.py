@@ -88,6 +88,10 @@ def decode(body: bytes, header_charset: str | None = None, override: str | None 
 def _mostly_utf8(body: bytes) -> bool:
     """Valid UTF-8 but for a few bytes: at most 16 bad ones, and ten valid non-ASCII characters for each.
     A GBK page decoded as UTF-8 has almost no valid non-ASCII characters at all."""
+    # Its first 4 KB settle most: a prefix has at most one replacement more than the whole (a character
+    # cut at its end), so past 17 there the whole has past 16, without decoding all of it twice.
+    if len(body) > 4096 and body[:4096].decode("utf-8", errors="replace").count("\ufffd") > 17:
+        return False
     text = body.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
     valid_wide = len(text) - len(text.encode("ascii", errors="ignore")) - bad

@@ -41,16 +41,29 @@ def item_key(url: str) -> str:
 
     http/https and a `www.` prefix do not change a notice's identity.
     """
-    canon = canonical_url(url)
-    parts = urlsplit(canon)
-    host = parts.netloc.removeprefix("www.")
-    m = _STABLE_ID.search(parts.path)
-    if m and not parts.query:
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain and int(plain[3] or 0) <= 65535:  # most notices: canonical as they are, split once
+        scheme, host, port, path, query = plain[1].lower(), plain[2].lower(), plain[3], plain[4] or "/", ""
+        if port and (scheme, int(port)) not in (("http", 80), ("https", 443)):
+            host = f"{host}:{int(port)}"
+    else:
+        parts = urlsplit(canonical_url(url))
+        host, path, query = parts.netloc, parts.path, parts.query
+    host = host.removeprefix("www.")
+    m = _STABLE_ID.search(path)
+    if m and not query:
         return f"{host}/{m.group(1).lower()}_{m.group(2)}"
-    m = _TRS_ID.search(parts.path)
-    if m and not parts.query:
+    m = _TRS_ID.search(path)
+    if m and not query:
         return f"{host}/t{m.group(1)}_{m.group(2)}"
-    return host + parts.path + (f"?{parts.query}" if parts.query else "")
+    return host + path + (f"?{query}" if query else "")
+
+
+# An http(s) address with a plain host, no user or query, nothing urlsplit would strip or refuse: its
+# canonical form is itself with the host lower-cased, a default port and the fragment dropped.
+_PLAIN_URL = re.compile(
+    r"(https?)://([A-Za-z0-9.-]+)(?::(\d{1,5}))?(/[^?#\x00-\x20\x7f]*)?(?:#.*)?", re.S | re.I
+)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import random
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from .cadence import adaptive_interval, failures_after, next_due
+from .cadence import adaptive_interval, failures_after, next_due, seeded_jitter
 from .clock import Clock, due_iso, now_iso
 from .config import Source
 from .errors import StoreError
@@ -118,5 +117,5 @@ def due_after(
     """When a source just checked is due again. The spread is drawn from the source's name and the time,
     so a check at the same moment is due at the same moment whichever store or daemon runs it."""
     failures = failures_after(succeeded, failures_before)
-    jitter = random.Random(f"{source.name}@{now.isoformat()}").uniform
+    jitter = seeded_jitter(f"{source.name}@{now.isoformat()}")
     return due_iso(next_due(now, interval, failures, jitter))

@@ -35,6 +35,7 @@ from .models import (
 from .notices import AlertPlanner, ClassifyHook, Notice, NoticeReader, record
 from .reading import read_page
 from .related import follow_related
+from .runreads import RunReads
 from .store import GroupCommit, Store
 from .transport import Transport
 
@@ -74,6 +75,7 @@ class Checker:
         self._gate = asyncio.Semaphore(config.settings.concurrency)
         self.transport = Transport(fetcher, store, config.settings, self.clock)
         self._writes = GroupCommit(store)
+        self._reads = RunReads(store)
         self.notices = NoticeReader(config, store, self._get, classify, self.clock)
         self.attachments = self.notices.attachments
 
@@ -88,6 +90,7 @@ class Checker:
         todo = list(enumerate(sources or self.config.sources))
         results: list[SourceResult | None] = [None] * len(todo)
         todo.reverse()
+        self._reads.preload(source for _, source in todo)
 
         async def worker() -> None:
             # A few workers pull sources from one list: a check of 5,000 sources keeps a few dozen
@@ -99,14 +102,17 @@ class Checker:
                     progress(result)
 
         workers = min(len(todo), 2 * self.config.settings.concurrency)
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        finally:
+            self._reads.clear()
         return [r for r in results if r is not None]
 
     async def check(self, source: Source) -> SourceResult:
         started = time.monotonic()
         result = SourceResult(source.name)
         rec = CheckRecord(source=source.name, url=source.url, status=Outcome.OK, at=now_iso(self.clock()))
-        row = self.store.source_row(source.name)  # read once: health, validators' validity, backoff
+        row = self._reads.source_row(source.name)  # read once: health, validators' validity, backoff
         try:
             await self._run(source, row, result, rec)
         except StoreError:
@@ -150,7 +156,7 @@ class Checker:
         self, source: Source, row: SourceRow | None, result: SourceResult, rec: CheckRecord
     ) -> None:
         healthy = row is not None and succeeded(row.status)
-        validators = self.store.validators(source.url) if healthy else None  # dropped after a failure
+        validators = self._reads.validators(source.url) if healthy else None  # dropped after a failure
         page = await self._get(source, source.url, validators)
         result.fetched += 1
         if isinstance(page, NotModified):

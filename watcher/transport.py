@@ -153,6 +153,9 @@ class Transport:
 
     def _cookie(self, host: str) -> str | None:
         """The Cookie header a solved challenge left for this host, while it lasts."""
+        kept = self._cookies.get(host)
+        if kept is not None and not kept[0]:  # nearly every host: none kept, no time to read
+            return None
         now = now_iso(self.clock())
         if host not in self._cookies:
             cookies, expires = self.store.host_cookies(host, now) if self.store else ([], None)
@@ -197,4 +200,9 @@ def loads_data(body: bytes) -> bool:
 
 
 def _host(url: str) -> str:
+    if plain := _PLAIN_HOST.match(url):  # the usual address, read without urlsplit's full parse
+        return plain[1].lower()
     return (urlsplit(url).hostname or "").lower()
+
+
+_PLAIN_HOST = re.compile(r"https?://([A-Za-z0-9.-]+)(?::\d*)?(?=[/?#]|$)", re.I)

@@ -27,6 +27,15 @@ class Notices(Database):
         row = self.conn.execute("SELECT etag, last_modified FROM validators WHERE url=?", [url]).fetchone()
         return Validators(row[0], row[1]) if row else None
 
+    def validators_of(self, urls: list[str]) -> dict[str, Validators]:
+        """The validators of many addresses in a few queries (a check run reads its lists' at once)."""
+        out: dict[str, Validators] = {}
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            q = f"SELECT url, etag, last_modified FROM validators WHERE url IN ({','.join('?' * len(chunk))})"
+            out.update((row[0], Validators(row[1], row[2])) for row in self.conn.rows(q, chunk))
+        return out
+
     def source_row(self, name: str) -> SourceRow | None:
         rows = [SourceRow.of(row) for row in self._rows("SELECT * FROM sources WHERE name=?", [name])]
         return rows[0] if rows else None
