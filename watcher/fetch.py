@@ -20,7 +20,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -39,6 +39,7 @@ from .errors import (
 )
 from .gate import Gate
 from .models import NotModified, Page, Validators
+from .politeness import HostSlot, HostSlots
 
 DEFAULT_UA = "watcher/0.1 (+notice monitor; polite: 1 request/s per host)"
 
@@ -68,13 +69,6 @@ class _Body:
     max_bytes: int | None = None
 
 
-@dataclass
-class _Host:
-    gate: asyncio.Semaphore
-    next_at: float = 0.0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
 class Fetcher:
     """Fetches pages for the whole process; share one instance.
 
@@ -92,7 +86,7 @@ class Fetcher:
         self._timeout = aiohttp.ClientTimeout(
             sock_connect=s.connect_timeout, sock_read=s.read_timeout, connect=s.read_timeout
         )
-        self._hosts: dict[str, _Host] = {}
+        self._slots = HostSlots(s.per_host_concurrency, s.per_host_delay)
         self._robots: dict[str, Protego | None] = {}
         self.gate = Gate(s.allow_private)
         self.requests = 0  # answered requests, for logs and benchmarks
@@ -270,11 +264,8 @@ class Fetcher:
 
     # -------------------------------------------------------------- politeness
 
-    def polite(self, url: str) -> _HostSlot:
-        host = urlsplit(url).netloc.lower()
-        if host not in self._hosts:
-            self._hosts[host] = _Host(asyncio.Semaphore(self.settings.per_host_concurrency))
-        return _HostSlot(self._hosts[host], self.settings.per_host_delay)
+    def polite(self, url: str) -> HostSlot:
+        return self._slots.slot(url)
 
     async def check_robots(self, url: str, verify: bool) -> None:
         parts = urlsplit(url)
@@ -330,26 +321,6 @@ def _redirect_target(start: str, url: str, location: str) -> str:
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
-
-
-class _HostSlot:
-    """At most N requests in flight per host, and a jittered minimum delay between their starts."""
-
-    def __init__(self, host: _Host, delay: float) -> None:
-        self.host, self.delay = host, delay
-
-    async def __aenter__(self) -> None:
-        await self.host.gate.acquire()
-        if self.delay <= 0:
-            return
-        async with self.host.lock:
-            wait = self.host.next_at - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self.host.next_at = time.monotonic() + self.delay * random.uniform(0.8, 1.2)
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.host.gate.release()
 
 
 def _transport_error(url: str, exc: Exception) -> FetchError:
