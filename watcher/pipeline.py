@@ -24,6 +24,7 @@ from .models import (
     Change,
     CheckRecord,
     Extracted,
+    ItemRow,
     Link,
     NotModified,
     Page,
@@ -124,18 +125,14 @@ class Checker:
                 result.changes.clear()
                 rec = CheckRecord(source.name, source.url, Outcome.ERROR, rec.at)  # nothing half-done
         rec.status, rec.error = result.status, result.error
-        rec.next_due = self._next_due(source, row, result.status)
+        now, failures = self.clock(), (row.failures if row else 0) or 0
+        rec.next_due = due_after(source, self.interval_of(source), failures, result.status.succeeded, now)
         if not result.status.succeeded:
             rec.events.append((str(result.status), result.error or ""))
         await self._writes.save(rec)
         result.elapsed = time.monotonic() - started
         _report(result)
         return result
-
-    def _next_due(self, source: Source, row: SourceRow | None, status: Outcome) -> str:
-        now = self.clock()
-        failures = (row.failures if row else 0) or 0
-        return due_after(source, self.interval_of(source), failures, status.succeeded, now)
 
     def interval_of(self, source: Source) -> float:
         return interval_of(source, self.store, self.clock())
@@ -223,23 +220,14 @@ class Checker:
             *(self._entry(source, k, link, result, first or k in plan.backlog) for k, link in plan.todo)
         )
         out = [n for n in notices if n is not None]
-        if plan.todo and result.unexpected == len(
-            plan.todo
-        ):  # every entry hit the same bug: the source fails
+        if plan.todo and result.unexpected == len(plan.todo):  # every entry hit the same bug: it fails
             result.status, result.error = Outcome.ERROR, result.errors[0]
             return None
         for k in plan.unread:  # seen, read now or later: kept on the list, unread until read
             out.append(Notice(k, {"key": k, "source": source.name, "on_list": 1, "url": current[k].url,
                                   "title": current[k].title}, None, None))  # fmt: skip
         for k in plan.removed:
-            rec.removed.append(k)
-            old = known[k]
-            change = Change("removed", k, old.url or "", old.title or "", source.name, old.date)
-            result.changes.append(change)
-            if source.alert_removed and self.plan_alerts and old.version_id:
-                last = self.store.version(old.version_id)  # read only when it will be alerted
-                if last:
-                    rec.alerts.extend(self.plan_alerts(change, VersionRow(**last)))
+            _removed(source, known[k], result, rec, self.store, self.plan_alerts)
         return out
 
     async def _recheck(self, source: Source, result: SourceResult) -> list[Notice]:
@@ -296,6 +284,20 @@ tell_admin: AdminNotice | None,
     rec.events.append(("layout_changed", detail))
     if tell_admin:
         rec.alerts.extend(tell_admin(source, f"{source.name} 页面结构变化", detail))
+
+
+def _removed(
+    source: Source, old: ItemRow, result: SourceResult, rec: CheckRecord, store: Store,
+    plan_alerts: AlertPlanner | None,
+) -> None:  # fmt: skip
+    """An entry gone from the list: a change, alerted only when the source asks for it."""
+    rec.removed.append(old.key)
+    change = Change("removed", old.key, old.url or "", old.title or "", source.name, old.date)
+    result.changes.append(change)
+    if source.alert_removed and plan_alerts and old.version_id:
+        last = store.version(old.version_id)  # read only when it will be alerted
+        if last:
+            rec.alerts.extend(plan_alerts(change, VersionRow(**last)))
 
 
 def _report(result: SourceResult) -> None:
