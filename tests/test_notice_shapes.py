@@ -109,3 +109,14 @@ def test_a_date_inside_the_headline_is_not_the_pages_date() -> None:
     x = extract(page, URL, "utf-8", now=NOW)
     assert (x.title, x.publisher) == (title, "教学教务部")
     assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def _notice(body: str, title: str = "某市社区教育网") -> str:
+    return f"<html><head><title>{title}</title></head><body><div class='article'>{body}</div>{SIDE}</body></html>"
+
+
+def test_a_sign_off_dated_in_chinese_numerals() -> None:
+    """二〇二六年十一月 (or 二0二六年十一月三日, a digit zero among the numerals) under the office."""
+    for date in ("二〇二六年十一月", "二0二六年十一月三日"):
+        page = _notice(f"<h1>{HEADLINE}</h1>{BODY}<p>某市社区教育指导中心</p><p>{date}</p>")
+        assert extract(page, URL, "utf-8", now=NOW).publisher == "某市社区教育指导中心", date

@@ -151,8 +151,11 @@ def signoff_publisher(lines: list[str]) -> str | None:
     return None
 
 
+# 2026年11月3日, 2026-11-3, and as offices date a letter: the month alone (2026年11月) or in Chinese numerals,
+# a digit zero among them (二〇二六年十一月三日, 二0一四年六月)
 _SIGNOFF_DATE = re.compile(
-    r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^(?:19|20)\d{2}-\d{1,2}-\d{1,2}$"
+    r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?$|^(?:19|20)\d{2}-\d{1,2}-\d{1,2}$"
+    r"|^[一二][〇○零0一二三四五六七八九]{3}\s*年\s*[一二三四五六七八九十]{1,2}\s*月(?:\s*[一二三四五六七八九十]{1,3}\s*日)?$"
 )
 _OFFICE = re.compile(
     r"(?:局|厅|委|委员会|办公室|办|院|科|处|中心|学院|大学|学校|公司|协会|学会|政府|部|所|室|站|馆|会)$"
