@@ -115,6 +115,21 @@ def _notice(body: str, title: str = "某市社区教育网") -> str:
     return f"<html><head><title>{title}</title></head><body><div class='article'>{body}</div>{SIDE}</body></html>"
 
 
+FORM = "<table>" + "".join(f"<tr><td>{cell}</td><td></td></tr>" for cell in (
+    "姓名", "性别", "出生年月", "工作单位", "职务职称", "联系电话", "电子邮箱", "工作简历", "单位推荐意见",
+    "负责人：（公章）", "年 月 日")) + "</table>"  # fmt: skip
+
+
+def test_the_sign_off_under_the_attachments_list_before_an_attachment_printed_inline() -> None:
+    """正文, 附件：…, the office, the date, then the attachment's form printed in the page: the sign-off is the
+    office under the attachments list, not among the form's last lines."""
+    page = _notice(
+        f"<h1>{HEADLINE}</h1><p>发布时间：2026年11月03日</p>{BODY}<p>附件：1.申报表</p><p>2.申报登记表</p>"
+        f"<p>某市社区教育指导中心</p><p>2026年10月30日</p><p>附件1</p><p>申报表</p>{FORM}"
+    )
+    assert extract(page, URL, "utf-8", now=NOW).publisher == "某市社区教育指导中心"
+
+
 def test_a_sign_off_dated_in_chinese_numerals() -> None:
     """二〇二六年十一月 (or 二0二六年十一月三日, a digit zero among the numerals) under the office."""
     for date in ("二〇二六年十一月", "二0二六年十一月三日"):

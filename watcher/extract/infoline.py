@@ -143,12 +143,36 @@ _SHOWN_SOURCE = re.compile(
 def signoff_publisher(lines: list[str]) -> str | None:
     """The issuer a notice names only in its sign-off: the short line of an office's name right above the
     closing date (大数据学院学生科 / 2026年11月3日)."""
-    kept = [line.strip() for line in lines if line.strip()][-6:]
-    for i in range(len(kept) - 1, 0, -1):
-        date_line, name = kept[i], kept[i - 1]
-        if _SIGNOFF_DATE.match(date_line) and 2 <= len(name) <= 24 and _OFFICE.search(name):
-            return name
+    kept = [line.strip() for line in lines if line.strip()]
+    for i in range(len(kept) - 1, max(len(kept) - 6, 0), -1):
+        if _signs_off(kept, i):
+            return kept[i - 1]
+    # 正文, 附件：1.… 2.…, office, date, then the attachment printed in the page (a form, a plan): the office
+    # under the attachments list signs the notice, wherever the page ends
+    for i in range(2, len(kept)):
+        if _signs_off(kept, i) and _lists_attachments(kept[max(i - 6, 0) : i - 1]):
+            return kept[i - 1]
     return None
+
+
+def _signs_off(lines: list[str], i: int) -> bool:
+    """Is lines[i] a closing date under an office's name?"""
+    name = lines[i - 1]
+    return bool(_SIGNOFF_DATE.match(lines[i])) and 2 <= len(name) <= 24 and bool(_OFFICE.search(name))
+
+
+def _lists_attachments(above: list[str]) -> bool:
+    """Do the lines right above a sign-off end with the notice's attachments list (附件：1.… then 2.…)?"""
+    for line in reversed(above):
+        if _ATTACHMENTS.match(line):
+            return True
+        if not _LIST_ITEM.match(line):
+            return False
+    return False
+
+
+_ATTACHMENTS = re.compile(r"^附\s*[件表]\s*\d*\s*[:：]")
+_LIST_ITEM = re.compile(r"^\d{1,2}\s*[.、．]")
 
 
 # 2026年11月3日, 2026-11-3, and as offices date a letter: the month alone (2026年11月) or in Chinese numerals,
