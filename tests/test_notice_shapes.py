@@ -135,3 +135,15 @@ def test_a_sign_off_dated_in_chinese_numerals() -> None:
     for date in ("二〇二六年十一月", "二0二六年十一月三日"):
         page = _notice(f"<h1>{HEADLINE}</h1>{BODY}<p>某市社区教育指导中心</p><p>{date}</p>")
         assert extract(page, URL, "utf-8", now=NOW).publisher == "某市社区教育指导中心", date
+
+
+def test_a_request_to_cite_the_source_is_not_the_source() -> None:
+    """请注明来源：T http://… asks a reprint to cite this article; 本文来源：中关村在线 is the source."""
+    title = "北京地铁可以用手机刷卡了"
+    page = _notice(
+        f"<h1>{title}</h1><p>2026-11-03 地铁新闻</p><p>目前近160款具有NFC功能的机型均已支持这一服务。</p>"
+        f"<p>本文属于原创文章，如若转载，请注明来源：{title}http://news.example.com/644/6448596.html</p>"
+        "<p>本文来源：中关村在线</p>",
+        f"{title}-某某公交网",
+    )
+    assert extract(page, URL, "utf-8", now=NOW).publisher == "中关村在线"

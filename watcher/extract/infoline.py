@@ -115,12 +115,16 @@ def find_publisher(metas: dict[str, str], info: list[str], trust_meta: bool = Tr
         return meta
     for pattern in (_PUBLISHER, _AUTHOR):
         for line in info:
-            m = pattern.search(line)
-            if m:
+            for m in pattern.finditer(line):
+                if _CITE_REQUEST.search(line, 0, m.start()):
+                    continue  # 如若转载，请注明来源：T: a reprint is asked to cite this page; it names no source
                 name = _NAME_TAIL.sub("", _LABEL_TAIL.sub("", m.group(1))).strip(" ,，;；")
                 if len(name) >= 2:
                     return name
     return meta or None
+
+
+_CITE_REQUEST = re.compile(r"(?:注明|标明|標明|保留)\s*$")
 
 
 def shows_meta_publisher(metas: dict[str, str], html: str) -> bool:
