@@ -147,3 +147,16 @@ def test_a_request_to_cite_the_source_is_not_the_source() -> None:
         f"{title}-某某公交网",
     )
     assert extract(page, URL, "utf-8", now=NOW).publisher == "中关村在线"
+
+
+def test_a_bare_media_name_beside_the_date_is_the_source() -> None:
+    """<div class=source><span>湖北日报客户端</span><span>2026-11-03 15:35:47</span></div>: a media name with
+    no 来源 label standing beside the date; a word that is no medium's name (首页, 打印) is none."""
+    for name, want in (("湖北日报客户端", "湖北日报客户端"), ("某某晚报", "某某晚报"), ("打印本页", None)):
+        page = _notice(
+            f"<div class='news-title'>{HEADLINE}</div><div class='source'><span>{name}</span>"
+            f"<span>2026-11-03 15:35:47</span></div>{BODY}",
+            f"{HEADLINE} - 某某新闻客户端",
+        )
+        x = extract(page, URL, "utf-8", now=NOW)
+        assert (x.title, x.publisher) == (HEADLINE, want), name

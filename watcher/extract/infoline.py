@@ -121,7 +121,27 @@ def find_publisher(metas: dict[str, str], info: list[str], trust_meta: bool = Tr
                 name = _NAME_TAIL.sub("", _LABEL_TAIL.sub("", m.group(1))).strip(" ,，;；")
                 if len(name) >= 2:
                     return name
-    return meta or None
+    return _bare_medium(info[:4]) or meta or None
+
+
+def _bare_medium(info: list[str]) -> str | None:
+    """A medium's name with no 来源 label standing beside the date, on its line or the next
+    (湖北日报客户端 / 2026-11-03 15:35:47): the source as a news app's info line prints it."""
+    for i, line in enumerate(info):
+        m = _MEDIUM.match(line)
+        if m is None:
+            continue
+        beside = [line[m.end() :].strip(), *(info[j] for j in (i - 1, i + 1) if 0 <= j < len(info))]
+        if any(_DATE_ONLY.match(text) for text in beside):
+            return m.group(1)
+    return None
+
+
+_MEDIUM = re.compile(
+    r"^([\u4e00-\u9fff]{1,12}(?:客户端|客戶端|日报|日報|晚报|晚報|早报|早報|商报|商報|时报|時報|网|網|电视台|電視台"
+    r"|融媒体中心|融媒體中心))(?=\s|$|(?:19|20)\d{2})"
+)
+_DATE_ONLY = re.compile(r"^(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
 
 
 _CITE_REQUEST = re.compile(r"(?:注明|标明|標明|保留)\s*$")
