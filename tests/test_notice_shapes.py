@@ -160,3 +160,18 @@ def test_a_bare_media_name_beside_the_date_is_the_source() -> None:
         )
         x = extract(page, URL, "utf-8", now=NOW)
         assert (x.title, x.publisher) == (HEADLINE, want), name
+
+
+def test_a_headline_in_a_div_over_an_unlabelled_date_line_beats_a_site_name_title() -> None:
+    """<title> only the site's name, the headline in a <div>, under it a date and time with no 发布时间 label
+    (alone, or after the medium's name): the line above that date line is the headline."""
+    for info in (
+        "<span>2026-11-03 15:35:47</span>",
+        "<span>某某日报客户端</span><span>2026-11-03 15:35</span>",
+    ):
+        page = _notice(
+            f"<div class='bt'>{HEADLINE}</div><div class='source'>{info}</div>{BODY}", "某某日报客户端"
+        )
+        x = extract(page, URL, "utf-8", now=NOW)
+        assert (x.kind, x.title) == ("notice", HEADLINE), info
+        assert x.date is not None and x.date.iso == "2026-11-03"
