@@ -109,3 +109,69 @@ def test_a_date_inside_the_headline_is_not_the_pages_date() -> None:
     x = extract(page, URL, "utf-8", now=NOW)
     assert (x.title, x.publisher) == (title, "教学教务部")
     assert x.date is not None and x.date.iso == "2026-11-03"
+
+
+def _notice(body: str, title: str = "某市社区教育网") -> str:
+    return f"<html><head><title>{title}</title></head><body><div class='article'>{body}</div>{SIDE}</body></html>"
+
+
+FORM = "<table>" + "".join(f"<tr><td>{cell}</td><td></td></tr>" for cell in (
+    "姓名", "性别", "出生年月", "工作单位", "职务职称", "联系电话", "电子邮箱", "工作简历", "单位推荐意见",
+    "负责人：（公章）", "年 月 日")) + "</table>"  # fmt: skip
+
+
+def test_the_sign_off_under_the_attachments_list_before_an_attachment_printed_inline() -> None:
+    """正文, 附件：…, the office, the date, then the attachment's form printed in the page: the sign-off is the
+    office under the attachments list, not among the form's last lines."""
+    page = _notice(
+        f"<h1>{HEADLINE}</h1><p>发布时间：2026年11月03日</p>{BODY}<p>附件：1.申报表</p><p>2.申报登记表</p>"
+        f"<p>某市社区教育指导中心</p><p>2026年10月30日</p><p>附件1</p><p>申报表</p>{FORM}"
+    )
+    assert extract(page, URL, "utf-8", now=NOW).publisher == "某市社区教育指导中心"
+
+
+def test_a_sign_off_dated_in_chinese_numerals() -> None:
+    """二〇二六年十一月 (or 二0二六年十一月三日, a digit zero among the numerals) under the office."""
+    for date in ("二〇二六年十一月", "二0二六年十一月三日"):
+        page = _notice(f"<h1>{HEADLINE}</h1>{BODY}<p>某市社区教育指导中心</p><p>{date}</p>")
+        assert extract(page, URL, "utf-8", now=NOW).publisher == "某市社区教育指导中心", date
+
+
+def test_a_request_to_cite_the_source_is_not_the_source() -> None:
+    """请注明来源：T http://… asks a reprint to cite this article; 本文来源：中关村在线 is the source."""
+    title = "北京地铁可以用手机刷卡了"
+    page = _notice(
+        f"<h1>{title}</h1><p>2026-11-03 地铁新闻</p><p>目前近160款具有NFC功能的机型均已支持这一服务。</p>"
+        f"<p>本文属于原创文章，如若转载，请注明来源：{title}http://news.example.com/644/6448596.html</p>"
+        "<p>本文来源：中关村在线</p>",
+        f"{title}-某某公交网",
+    )
+    assert extract(page, URL, "utf-8", now=NOW).publisher == "中关村在线"
+
+
+def test_a_bare_media_name_beside_the_date_is_the_source() -> None:
+    """<div class=source><span>湖北日报客户端</span><span>2026-11-03 15:35:47</span></div>: a media name with
+    no 来源 label standing beside the date; a word that is no medium's name (首页, 打印) is none."""
+    for name, want in (("湖北日报客户端", "湖北日报客户端"), ("某某晚报", "某某晚报"), ("打印本页", None)):
+        page = _notice(
+            f"<div class='news-title'>{HEADLINE}</div><div class='source'><span>{name}</span>"
+            f"<span>2026-11-03 15:35:47</span></div>{BODY}",
+            f"{HEADLINE} - 某某新闻客户端",
+        )
+        x = extract(page, URL, "utf-8", now=NOW)
+        assert (x.title, x.publisher) == (HEADLINE, want), name
+
+
+def test_a_headline_in_a_div_over_an_unlabelled_date_line_beats_a_site_name_title() -> None:
+    """<title> only the site's name, the headline in a <div>, under it a date and time with no 发布时间 label
+    (alone, or after the medium's name): the line above that date line is the headline."""
+    for info in (
+        "<span>2026-11-03 15:35:47</span>",
+        "<span>某某日报客户端</span><span>2026-11-03 15:35</span>",
+    ):
+        page = _notice(
+            f"<div class='bt'>{HEADLINE}</div><div class='source'>{info}</div>{BODY}", "某某日报客户端"
+        )
+        x = extract(page, URL, "utf-8", now=NOW)
+        assert (x.kind, x.title) == ("notice", HEADLINE), info
+        assert x.date is not None and x.date.iso == "2026-11-03"

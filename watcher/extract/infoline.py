@@ -115,12 +115,36 @@ def find_publisher(metas: dict[str, str], info: list[str], trust_meta: bool = Tr
         return meta
     for pattern in (_PUBLISHER, _AUTHOR):
         for line in info:
-            m = pattern.search(line)
-            if m:
+            for m in pattern.finditer(line):
+                if _CITE_REQUEST.search(line, 0, m.start()):
+                    continue  # 如若转载，请注明来源：T: a reprint is asked to cite this page; it names no source
                 name = _NAME_TAIL.sub("", _LABEL_TAIL.sub("", m.group(1))).strip(" ,，;；")
                 if len(name) >= 2:
                     return name
-    return meta or None
+    return _bare_medium(info[:4]) or meta or None
+
+
+def _bare_medium(info: list[str]) -> str | None:
+    """A medium's name with no 来源 label standing beside the date, on its line or the next
+    (湖北日报客户端 / 2026-11-03 15:35:47): the source as a news app's info line prints it."""
+    for i, line in enumerate(info):
+        m = _MEDIUM.match(line)
+        if m is None:
+            continue
+        beside = [line[m.end() :].strip(), *(info[j] for j in (i - 1, i + 1) if 0 <= j < len(info))]
+        if any(_DATE_ONLY.match(text) for text in beside):
+            return m.group(1)
+    return None
+
+
+_MEDIUM = re.compile(
+    r"^([\u4e00-\u9fff]{1,12}(?:客户端|客戶端|日报|日報|晚报|晚報|早报|早報|商报|商報|时报|時報|网|網|电视台|電視台"
+    r"|融媒体中心|融媒體中心))(?=\s|$|(?:19|20)\d{2})"
+)
+_DATE_ONLY = re.compile(r"^(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$")
+
+
+_CITE_REQUEST = re.compile(r"(?:注明|标明|標明|保留)\s*$")
 
 
 def shows_meta_publisher(metas: dict[str, str], html: str) -> bool:
@@ -143,16 +167,43 @@ _SHOWN_SOURCE = re.compile(
 def signoff_publisher(lines: list[str]) -> str | None:
     """The issuer a notice names only in its sign-off: the short line of an office's name right above the
     closing date (大数据学院学生科 / 2026年11月3日)."""
-    kept = [line.strip() for line in lines if line.strip()][-6:]
-    for i in range(len(kept) - 1, 0, -1):
-        date_line, name = kept[i], kept[i - 1]
-        if _SIGNOFF_DATE.match(date_line) and 2 <= len(name) <= 24 and _OFFICE.search(name):
-            return name
+    kept = [line.strip() for line in lines if line.strip()]
+    for i in range(len(kept) - 1, max(len(kept) - 6, 0), -1):
+        if _signs_off(kept, i):
+            return kept[i - 1]
+    # 正文, 附件：1.… 2.…, office, date, then the attachment printed in the page (a form, a plan): the office
+    # under the attachments list signs the notice, wherever the page ends
+    for i in range(2, len(kept)):
+        if _signs_off(kept, i) and _lists_attachments(kept[max(i - 6, 0) : i - 1]):
+            return kept[i - 1]
     return None
 
 
+def _signs_off(lines: list[str], i: int) -> bool:
+    """Is lines[i] a closing date under an office's name?"""
+    name = lines[i - 1]
+    return bool(_SIGNOFF_DATE.match(lines[i])) and 2 <= len(name) <= 24 and bool(_OFFICE.search(name))
+
+
+def _lists_attachments(above: list[str]) -> bool:
+    """Do the lines right above a sign-off end with the notice's attachments list (附件：1.… then 2.…)?"""
+    for line in reversed(above):
+        if _ATTACHMENTS.match(line):
+            return True
+        if not _LIST_ITEM.match(line):
+            return False
+    return False
+
+
+_ATTACHMENTS = re.compile(r"^附\s*[件表]\s*\d*\s*[:：]")
+_LIST_ITEM = re.compile(r"^\d{1,2}\s*[.、．]")
+
+
+# 2026年11月3日, 2026-11-3, and as offices date a letter: the month alone (2026年11月) or in Chinese numerals,
+# a digit zero among them (二〇二六年十一月三日, 二0一四年六月)
 _SIGNOFF_DATE = re.compile(
-    r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^(?:19|20)\d{2}-\d{1,2}-\d{1,2}$"
+    r"^(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?$|^(?:19|20)\d{2}-\d{1,2}-\d{1,2}$"
+    r"|^[一二][〇○零0一二三四五六七八九]{3}\s*年\s*[一二三四五六七八九十]{1,2}\s*月(?:\s*[一二三四五六七八九十]{1,3}\s*日)?$"
 )
 _OFFICE = re.compile(
     r"(?:局|厅|委|委员会|办公室|办|院|科|处|中心|学院|大学|学校|公司|协会|学会|政府|部|所|室|站|馆|会)$"

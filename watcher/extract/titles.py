@@ -85,6 +85,10 @@ def find_title(tree: LexborHTMLParser, metas: dict[str, str]) -> str | None:
 
 _SITE_NAME = 15  # characters of a <title> that may be only a site's name (某市科学技术局, 某某大学新闻网)
 _INFO_HINT = re.compile(r"来源|來源|发布|發布|时间|時間|日期|作者|浏览|瀏覽|点击|點擊")
+# an info line with no label: a date and time alone, or after a medium's short name (湖北日报客户端2026-11-03 15:35)
+_BARE_DATELINE = re.compile(
+    r"^[\u4e00-\u9fff]{0,12}\s*(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*\d{1,2}:\d{2}(?::\d{2})?$"
+)
 
 
 def line_above_info(lines: list[str]) -> str | None:
@@ -92,7 +96,7 @@ def line_above_info(lines: list[str]) -> str | None:
     reads as a headline: where a page without a heading element puts its title."""
     kept = [line.strip() for line in lines if line.strip()]
     for i, line in enumerate(kept[1:], 1):
-        if len(line) <= 80 and _INFO_HINT.search(line) and find_dates(line):
+        if len(line) <= 80 and (_INFO_HINT.search(line) or _BARE_DATELINE.match(line)) and find_dates(line):
             above = kept[i - 1]
             if 8 <= len(above) <= 100 and not find_dates(above) and not _INFO_HINT.search(above):
                 return above
