@@ -42,6 +42,11 @@ CASES = [
     # the districts' date for their recommendations, written before the applicants' own
     ("各区科技局请于12月25日前将推荐材料报送市科技局。企业网上申报截止时间为12月20日。", "2026-12-20"),
     ("各区县请于12月12日前将推荐名单报送我局。", "2026-12-12"),  # the only date: still told
+    # the issuer's review after the applications is no one's deadline; 前报 hands in
+    (
+        "项目于2026年12月10日前报市科技局备案。市科技局将于12月30日前组织有关专家对申报项目进行评审。",
+        "2026-12-10",
+    ),
     # ranges written with ——, - and 至, and a list of days
     ("报名时间：2026年11月20日——12月4日。", "2026-12-04"),
     ("受理时间 2026年11月26-12月1日", "2026-12-01"),

@@ -98,6 +98,8 @@ _NOT_LATER = re.compile(r"(?:不得晚于|不晚于|不得迟于|不迟于|最�
 _OBJECTION = re.compile(
     r"公示(?:期|时间|日期|自|之日|时段|结束|截止|至|到|如下|：|:)|本公示|予以公示|进行公示|现将.{0,40}公示|异议"
 )
+# The issuer's own step after the applications: 组织有关专家对…进行评审, 开展论证.
+_REVIEW = re.compile(r"组织[^，,。；]{0,6}专家|(?:进行|开展|完成|组织)(?:评审|论证|评估|答辩)")
 _FORWARD_ACT = re.compile(
     r"汇总|审核|推荐函|推荐材料|推荐名单|推荐意见|推荐汇总|遴选|初审|复核|审核推荐|集中审核"
 )
@@ -301,6 +303,8 @@ def _judge(
         return make("eligibility", "a condition on the applicant")
     if _OBJECTION.search(sentence):
         return make("objection", "a 公示 or 异议 period")
+    if _REVIEW.search(clause_right):
+        return make("review", "experts review what was received: no one hands anything in")
     if _FORWARD_ACT.search(near_left + clause_right) and _FORWARDER.search(sentence):
         if _AFTER_CLOSE.search(left):
             return make("forwarded", "an office forwarding after the applicants' own date")
@@ -335,7 +339,9 @@ def _applicant_reason(left: str, after: str, rest: str, ranged: bool) -> str | N
     if ranged and _MUST_IN.search(left) and _ACT.search(rest):
         return "在…至… with what to hand in"
     before = _BEFORE.match(after)
-    if before and (_ACT.search(rest) or _BEFORE_ACTS.search(left) or after[before.end() :].startswith("将")):
+    if before and (
+        _ACT.search(rest) or _BEFORE_ACTS.search(left) or after[before.end() :].startswith(("将", "报"))
+    ):
         return "…前 with what to hand in"
     if _AFTER_END.match(after):
         return "…截止"
