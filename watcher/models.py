@@ -207,6 +207,8 @@ class SourceResult:
 
 @dataclass
 class VersionRow:
+    """A notice's version: what a check writes, and what the store reads back (its JSON columns decoded)."""
+
     id: str
     item_key: str
     fingerprint: str
@@ -227,7 +229,17 @@ class VersionRow:
     search: str
     classification: dict[str, Any] | None = None
     deadline_from: str | None = None  # 附件1 when the deadline was read in an attachment
-    seq: int = field(default_factory=lambda: time.time_ns() // 1000)  # write order, in microseconds
+    seq: int | None = field(default_factory=lambda: time.time_ns() // 1000)  # write order, in microseconds
+    # (None on a version stored before the column was added)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentVersion:
+    """An item's current version, with the item's source and when it was first seen (what a reminder needs)."""
+
+    version: VersionRow
+    source: str
+    first_seen: str | None
 
 
 @dataclass(frozen=True)

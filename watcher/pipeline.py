@@ -31,7 +31,6 @@ from .models import (
     SourceResult,
     SourceRow,
     Validators,
-    VersionRow,
 )
 from .notices import AlertPlanner, ClassifyHook, Notice, NoticeReader, record
 from .reading import read_page
@@ -297,7 +296,7 @@ def _removed(
     if source.alert_removed and plan_alerts and old.version_id:
         last = store.version(old.version_id)  # read only when it will be alerted
         if last:
-            rec.alerts.extend(plan_alerts(change, VersionRow(**last)))
+            rec.alerts.extend(plan_alerts(change, last))
 
 
 def _report(result: SourceResult) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..clock import day_of, now_iso
-from ..models import BEIJING, Change, VersionRow
+from ..models import BEIJING, Change, CurrentVersion, VersionRow
 from ..normalize import fold
 from .message import AlertData, alert_data
 from .subscribers import CONSOLE, AlertSettings, Subscriber
@@ -82,8 +82,7 @@ class Planner:
     def plan(self, change: Change, version: VersionRow, now: dt.datetime) -> list[dict[str, Any]]:
         if change.first_check and not self._worth_on_first_check(version, now):
             return []  # a first check records a source's back catalogue; it alerts only what is live
-        row = {**version.__dict__, "item_key": change.key}
-        data = alert_data(change.kind, row, change.source)
+        data = alert_data(change.kind, version, change.source)  # version.item_key is change.key
         dedupe = f"new:{data.group or change.key}" if change.kind == "new" else f"{change.kind}:{version.id}"
         return self.rows(data, version.search, dedupe, now)
 
@@ -121,7 +120,7 @@ def reminder_tier(days_left: int, tiers: tuple[int, ...]) -> int | None:
 class ReminderStore(Protocol):
     """What the reminders need of the store (watcher.store.Store is one)."""
 
-    def deadlines_between(self, first: str, last: str) -> list[dict[str, Any]]: ...
+    def deadlines_between(self, first: str, last: str) -> list[CurrentVersion]: ...
 
     def add_alerts(self, rows: list[dict[str, Any]]) -> int: ...
 
@@ -131,11 +130,12 @@ def plan_reminders(store: ReminderStore, planner: Planner, now: dt.datetime) -> 
     today = day_of(now)
     horizon = max((max(s.reminders, default=0) for s in planner.audience), default=0)
     rows: list[dict[str, Any]] = []
-    for version in store.deadlines_between(
+    for current in store.deadlines_between(
         today.isoformat(), (today + dt.timedelta(days=horizon)).isoformat()
     ):
-        data = alert_data("reminder", version, version["source"])
-        first_seen = dt.date.fromisoformat((version.get("first_seen") or today.isoformat())[:10])
+        version = current.version
+        data = alert_data("reminder", version, current.source)
+        first_seen = dt.date.fromisoformat((current.first_seen or today.isoformat())[:10])
         days, found_ahead = data.days_left(today), data.days_left(first_seen)
         if days is None or found_ahead is None:
             continue
@@ -143,8 +143,8 @@ def plan_reminders(store: ReminderStore, planner: Planner, now: dt.datetime) -> 
             tier = reminder_tier(days, sub.reminders)
             if tier is None or found_ahead <= tier:
                 continue  # first seen inside this window: its own alert already showed the deadline
-            dedupe = f"remind:{data.group or data.item_key}:{version['deadline']}:{tier}"
-            rows += Planner((sub,), planner.settings).rows(data, version.get("search") or "", dedupe, now)
+            dedupe = f"remind:{data.group or data.item_key}:{version.deadline}:{tier}"
+            rows += Planner((sub,), planner.settings).rows(data, version.search or "", dedupe, now)
     return store.add_alerts(rows) if rows else 0
 
 
