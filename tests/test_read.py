@@ -80,7 +80,7 @@ def answers(state: str) -> dict[str, Any]:
             "listed guangfo": queries.listed(store, programme="guangfo"),
             "listed deadlines": queries.listed(store, deadline_from=NOW.date().isoformat()),
             "one": queries.one(store, key),
-            "alerts": [{k: v for k, v in a.items() if k != "claimed_at"} for a in store.alerts()],
+            "alerts": [{k: v for k, v in asdict(a).items() if k != "claimed_at"} for a in store.alerts()],
             "alert counts": store.alert_counts(),
         }
 

@@ -350,3 +350,30 @@ class ItemRow:
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> ItemRow:
         return cls(**row)
+
+
+@dataclass(slots=True)
+class AlertRow:
+    """An alert's row in the outbox, fields in the table's column order (`watcher alerts --json` prints them
+    so); `payload` is the JSON text of its AlertData."""
+
+    id: str
+    subscriber: str | None = None
+    channel: str | None = None
+    version_id: str | None = None
+    item_key: str | None = None
+    reason: str | None = None
+    status: str | None = "pending"
+    attempts: int | None = 0
+    next_try: str | None = None
+    created: str | None = None
+    sent_at: str | None = None
+    last_error: str | None = None
+    payload: str | None = None
+    due: str | None = None
+    claimed_by: str | None = None  # the sender delivering it now
+    claimed_at: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> AlertRow:
+        return cls(**row)

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from ..models import AlertRow
 from .database import Database, now_iso
 from .schema import ALERT_COLUMNS
 
@@ -78,10 +79,10 @@ class Outbox(Database):
                 marks = ",".join("?" * len(chunk))
                 self.conn.execute(f"UPDATE alerts SET {assignments} WHERE id IN ({marks})", [*params, *chunk])
 
-    def alerts(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def alerts(self, status: str | None = None, limit: int = 100) -> list[AlertRow]:
         where, params = ("WHERE status=?", [status]) if status else ("", [])
         q = f"SELECT * FROM alerts {where} ORDER BY created DESC, id LIMIT ?"
-        return list(self._rows(q, [*params, limit]))
+        return [AlertRow.of(row) for row in self._rows(q, [*params, limit])]
 
     def alert_counts(self) -> dict[str, int]:
         return {
