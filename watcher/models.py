@@ -301,7 +301,7 @@ class CheckRecord:
     evidence: list[tuple[str, str, str, bytes]] = field(default_factory=list)  # version, url, encoding, body
     removed: list[str] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # kind, message
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[AlertRow] = field(default_factory=list)
     files: list[AttachmentFile] = field(default_factory=list)
     sightings: list[AttachmentSighting] = field(default_factory=list)
 

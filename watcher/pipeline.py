@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from .clock import Clock, now_iso, system_clock
 from .config import Config, Source
@@ -21,6 +20,7 @@ from .errors import Outcome, StoreError, outcome_of, succeeded
 from .fetch import Fetcher
 from .listplan import keyed, layout_change, link_of, plan_list, plan_recheck
 from .models import (
+    AlertRow,
     Change,
     CheckRecord,
     Extracted,
@@ -41,7 +41,7 @@ from .transport import Transport
 
 log = logging.getLogger("watcher.check")
 
-AdminNotice = Callable[[Source, str, str], list[dict[str, Any]]]  # source, title, detail → outbox rows
+AdminNotice = Callable[[Source, str, str], list[AlertRow]]  # source, title, detail → outbox rows
 
 
 def _log_line(result: SourceResult) -> str:

@@ -15,7 +15,7 @@ CLAIM_LEASE = 120.0  # seconds a sender may hold an alert it is delivering (one 
 
 
 class Outbox(Database):
-    def add_alerts(self, rows: list[dict[str, Any]]) -> int:
+    def add_alerts(self, rows: list[AlertRow]) -> int:
         """Insert alerts whose id is not there yet; returns how many were new."""
         with self.transaction():
             return insert_alerts(self.conn, rows)
@@ -90,13 +90,13 @@ class Outbox(Database):
         }
 
 
-def insert_alerts(conn: Any, rows: list[dict[str, Any]]) -> int:
+def insert_alerts(conn: Any, rows: list[AlertRow]) -> int:
     """Alerts whose id is not there yet (deterministic ids: never twice); returns how many were new."""
     if not rows:
         return 0
     cursor = conn.executemany(
         f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * len(ALERT_COLUMNS))}) "
         "ON CONFLICT (id) DO NOTHING",
-        [tuple(row.get(c) for c in ALERT_COLUMNS) for row in rows],
+        [tuple(getattr(row, c) for c in ALERT_COLUMNS) for row in rows],
     )
     return int(cursor.rowcount)
