@@ -20,6 +20,7 @@ from watcher import config as config_mod
 from watcher.alert.message import sample
 from watcher.app import open_sender
 from watcher.clock import system_clock, today
+from watcher.models import AlertRow
 from watcher.store import Store, now_iso
 
 
@@ -31,8 +32,8 @@ def fill(store: Store, count: int, channel: str) -> None:
     now = now_iso(system_clock())
     payload = json.dumps(sample(today(system_clock)).to_json(), ensure_ascii=False)
     rows = [
-        {"id": f"bench{i:08d}", "subscriber": "bench", "channel": channel, "item_key": f"k{i}", "reason": "new",
-         "status": "pending", "attempts": 0, "created": now, "due": now, "payload": payload}
+        AlertRow(f"bench{i:08d}", "bench", channel, item_key=f"k{i}", reason="new", status="pending", attempts=0,
+                 created=now, due=now, payload=payload)
         for i in range(count)
     ]  # fmt: skip
     store.add_alerts(rows)

@@ -23,7 +23,7 @@ from watcher.attachments.formats import Unreadable
 from watcher.attachments.formats import read as read_bytes
 from watcher.attachments.worker import Limits, Parsed, Workers, parse
 from watcher.localsite import LocalServer
-from watcher.models import SourceResult
+from watcher.models import SourceResult, VersionRow
 from watcher.store import Store
 
 from . import documents, kit
@@ -188,7 +188,7 @@ def check(config: config_mod.Config, now: dt.datetime = NOW) -> tuple[SourceResu
     return asyncio.run(run())
 
 
-def current(config: config_mod.Config) -> dict[str, Any]:
+def current(config: config_mod.Config) -> VersionRow:
     """The current version of the notice with attachments (the one dated 2026-11-20)."""
     with Store(config.settings.state) as store:
         (row,) = store.query(
@@ -207,7 +207,7 @@ def test_a_deadline_only_in_the_guide_is_found_alerted_and_reminded(server: Loca
         result, parsed = check(config)
         assert [c.kind for c in result.changes] == ["new", "new"] and parsed == 1
         version = current(config)
-        assert (version["deadline"], version["deadline_from"]) == ("2026-12-05", "附件1")
+        assert (version.deadline, version.deadline_from) == ("2026-12-05", "附件1")
         app.send_alerts(config, clock=lambda: NOW)
         assert "2026-12-05（还有 12 天）（见附件1）" in hook.messages[0]
         app.send_alerts(config, clock=lambda: NOW + dt.timedelta(days=10))  # two days before
@@ -226,7 +226,7 @@ def test_a_programme_named_only_in_the_guide_is_matched(server: LocalServer, tmp
     publish(server, {"/kjj/tzgg/t2.html": TITLE}, {"/kjj/attach/guide.pdf": guide})
     config = load(server, tmp_path)
     check(config)
-    (match,) = current(config)["classification"]["matches"]
+    (match,) = (current(config).classification or {})["matches"]
     assert match["programme"] == "guangfo"
     assert {r["field"] for r in match["reasons"]} == {"附件1 guide.pdf"}
 
@@ -248,11 +248,11 @@ def test_a_replaced_guide_shows_its_changed_lines(server: LocalServer, state: st
     assert "附件1 申报指南.docx 变化：" in changed
     assert "-申报截止时间：2026年12月5日" in changed and "+申报截止时间：2026年12月12日" in changed
     with Store(config.settings.state) as store:
-        history = store.versions_of(current(config)["item_key"])
-    assert [v["deadline"] for v in history] == ["2026-12-05", "2026-12-12"]
+        history = store.versions_of(current(config).item_key)
+    assert [v.deadline for v in history] == ["2026-12-05", "2026-12-12"]
     assert (
         "附件1 申报指南.docx 变化：\n-申报截止时间：2026年12月5日\n+申报截止时间：2026年12月12日"
-        in history[1]["diff"]
+        in history[1].diff
     )
 
 
@@ -304,8 +304,8 @@ def test_hostile_attachments_fail_alone(server: LocalServer, tmp_path: Path) -> 
     result, _ = check(config)
     assert result.status == "ok" and [c.kind for c in result.changes] == ["new", "new"]
     version = current(config)
-    errors = {a["name"]: a.get("error") for a in version["attachments"]}
-    assert errors["申报指南.docx"] is None and version["deadline"] == "2026-12-05"
+    errors = {a["name"]: a.get("error") for a in version.attachments}
+    assert errors["申报指南.docx"] is None and version.deadline == "2026-12-05"
     assert "zip bomb" in errors["bomb.docx"]
     assert "encrypted PDF" in errors["secret.pdf"]
     assert "no text layer" in errors["scan.pdf"]
@@ -324,7 +324,7 @@ def test_attachment_text_is_searched_and_archived(server: LocalServer, tmp_path:
     assert [r["title"] for r in queries.search(store, "智能裝備聯合實驗室")] == [
         TITLE
     ]  # Traditional finds it
-    (attachment,) = current(config)["attachments"]
+    (attachment,) = current(config).attachments
     archived = store.attachment_file(attachment["sha"])
     assert archived is not None and archived["data"] == sheet and "顺德区科技局" in archived["text"]
     assert (attachment["kind"], attachment["size"], attachment["pages"]) == ("xlsx", len(sheet), 1)
@@ -347,7 +347,7 @@ def test_an_attachment_host_that_fails_is_read_next_time_without_a_second_alert(
         assert result.changes == [] and result.errors == [] and parsed == 1
         app.send_alerts(config, clock=lambda: NOW + dt.timedelta(minutes=30))
         assert len(hook.messages) == 1
-    assert current(config)["attachments"][0]["kind"] == "docx"
+    assert current(config).attachments[0]["kind"] == "docx"
 
 
 def test_cli_extract_and_classify_read_attachments(server: LocalServer) -> None:

@@ -94,7 +94,7 @@ def test_a_list_built_by_script_is_read_diffed_and_alerted(server: LocalServer, 
     second = run(config)["kjj"]  # the shell answers 304-able bytes as before; its data moved
     assert [(c.kind, c.title) for c in second.changes] == [("new", notices[0].title)]
     with Store(tmp_path) as store:
-        planned = [a for a in store.alerts() if a["item_key"] == second.changes[0].key]
+        planned = [a for a in store.alerts() if a.item_key == second.changes[0].key]
     assert planned, "the new notice of a script-built list is alerted like any other"
 
 

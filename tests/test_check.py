@@ -66,9 +66,9 @@ def test_three_rounds_and_a_restart(server: LocalServer, tmp_path: Path) -> None
     revised = next(c for c in third.changes if c.what == ("body", "attachments", "deadline"))
     store = Store(tmp_path)
     history = store.versions_of(revised.key)
-    assert [v["change"] for v in history] == ["new", "changed"]
-    assert "截止时间顺延" in history[1]["diff"]
-    assert (store.evidence(history[1]["id"]) or b"").startswith(b"<!DOCTYPE html>")
+    assert [v.change for v in history] == ["new", "changed"]
+    assert "截止时间顺延" in history[1].diff
+    assert (store.evidence(history[1].id) or b"").startswith(b"<!DOCTYPE html>")
 
 
 def test_counter_tick_on_gbk_page_is_not_a_change(server: LocalServer, tmp_path: Path) -> None:
@@ -204,8 +204,8 @@ def test_check_stores_classification_and_items_filter_on_it(server: LocalServer,
     guangfo = queries.items(store, programme="guangfo")
     assert [r["title"] for r in guangfo] == [notices[0].title]
     version = store.versions_of(guangfo[0]["key"])[0]
-    assert version["classification"]["kind"] == "申报"
-    assert version["classification"]["deadline"] is not None
+    assert (version.classification or {})["kind"] == "申报"
+    assert (version.classification or {})["deadline"] is not None
     assert [r["title"] for r in queries.items(store, programme="kczg")] == [notices[1].title]
     assert [r["title"] for r in queries.search(store, "廣佛科技")] == [notices[0].title]  # Traditional query
 

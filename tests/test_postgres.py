@@ -56,7 +56,7 @@ def test_the_flow_on_both_stores(server: LocalServer, state: str) -> None:
         assert {r["title"] for r in queries.search(store, "廣佛")} == {notices[0].title}  # two characters
         revised = next(c for c in third.changes if "deadline" in c.what)
         history = store.versions_of(revised.key)
-        assert [v["change"] for v in history] == ["new", "changed"] and "附件1" in history[1]["diff"]
+        assert [v.change for v in history] == ["new", "changed"] and "附件1" in history[1].diff
         (files,) = store.query("SELECT count(*) AS n FROM attachment_files")
         assert files["n"] == 6  # three files, then the guide replaced and two tables added
 

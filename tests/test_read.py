@@ -9,7 +9,7 @@ import json
 import sqlite3
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +73,14 @@ def answers(state: str) -> dict[str, Any]:
             "items --source --limit": queries.items(store, source="kjj", limit=2),
             "search 廣佛": queries.search(store, "廣佛"),
             "search none": queries.search(store, "没有这样的通知"),
-            "history": [{k: v for k, v in h.items() if k != "seq"} for h in queries.history(store, key)],
+            "history": [
+                {k: v for k, v in asdict(h).items() if k != "seq"} for h in queries.history(store, key)
+            ],
             "listed": listed,
             "listed guangfo": queries.listed(store, programme="guangfo"),
             "listed deadlines": queries.listed(store, deadline_from=NOW.date().isoformat()),
             "one": queries.one(store, key),
-            "alerts": [{k: v for k, v in a.items() if k != "claimed_at"} for a in store.alerts()],
+            "alerts": [{k: v for k, v in asdict(a).items() if k != "claimed_at"} for a in store.alerts()],
             "alert counts": store.alert_counts(),
         }
 

@@ -177,7 +177,7 @@ def test_a_revision_that_flips_back_is_alerted_each_time(
     with Store(state) as store:
         (row,) = store.query("SELECT key FROM items WHERE url LIKE ?", [f"%{url}"])
         history = store.versions_of(row["key"])
-    assert [v["change"] for v in history] == ["new", "changed", "changed", "changed"]
+    assert [v.change for v in history] == ["new", "changed", "changed", "changed"]
     assert len([m for m in hook.messages if title in m]) == 4
 
 

@@ -11,7 +11,7 @@ import pytest
 from watcher.cadence import adaptive_interval, failures_after, next_due, seeded_jitter
 from watcher.diff import Snapshot, canonical_url, item_key
 from watcher.listplan import is_recent, link_of, plan_list, plan_recheck
-from watcher.models import Attachment, DateValue, ItemRow, Link
+from watcher.models import Attachment, DateValue, ItemRow, Link, VersionRow
 from watcher.normalize import parse_date
 from watcher.versioning import Seen, next_version
 
@@ -164,9 +164,9 @@ def stored(s: Seen, version_id: str = "v1", fingerprint: str | None = None) -> I
     return ItemRow(s.key, fingerprint=fingerprint or s.snap.fingerprint, version_id=version_id)
 
 
-def previous_of(s: Seen) -> dict[str, Any]:
-    return {"title": s.snap.title, "text": s.snap.text, "attachments": [a.to_json() for a in s.snap.attachments],
-            "deadline": s.snap.deadline}  # fmt: skip
+def previous_of(s: Seen) -> VersionRow:
+    return VersionRow("v0", s.key, s.snap.fingerprint, "", "new", [], "", s.snap.title, s.url, None, None, None,
+                      s.snap.deadline, None, [a.to_json() for a in s.snap.attachments], [], s.snap.text, "")  # fmt: skip
 
 
 READ = replace(GUIDE, sha="abc123")
@@ -190,7 +190,7 @@ MOVED = BODY.replace("12月5日", "12月12日")
     ],
 )  # fmt: skip
 def test_next_version(
-    case: str, now: Seen, old: ItemRow | None, before: dict[str, Any] | None, kind: str | None,
+    case: str, now: Seen, old: ItemRow | None, before: VersionRow | None, kind: str | None,
     what: tuple[str, ...] | None, versioned: bool,
 ) -> None:  # fmt: skip
     asked: list[str] = []

@@ -4,11 +4,12 @@ the group commit of checks that finish together."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from watcher.config import Source
 from watcher.errors import StoreError
-from watcher.models import Validators
+from watcher.models import AlertRow, Validators
 from watcher.runreads import RunReads
 from watcher.store import CheckRecord, GroupCommit, Store
 
@@ -52,11 +53,11 @@ def test_items_keep_their_list_and_first_sight(tmp_path: Path) -> None:
 
 def test_an_alert_id_is_written_once(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    row = {"id": "a1", "subscriber": "x", "channel": "c", "status": "pending", "attempts": 0,
-           "created": "2026-11-23T10:00:00+08:00", "due": "2026-11-23T10:00:00+08:00", "payload": "{}"}  # fmt: skip
-    assert store.add_alerts([row, dict(row)]) == 1
+    row = AlertRow("a1", "x", "c", status="pending", attempts=0, created="2026-11-23T10:00:00+08:00",
+                   due="2026-11-23T10:00:00+08:00", payload="{}")  # fmt: skip
+    assert store.add_alerts([row, replace(row)]) == 1
     store.mark_sent(["a1"], "2026-11-23T10:01:00+08:00")
-    assert store.add_alerts([dict(row)]) == 0
+    assert store.add_alerts([replace(row)]) == 0
     assert store.alert_counts() == {"sent": 1}
 
 
@@ -65,7 +66,7 @@ def test_group_commit_writes_together_and_a_bad_check_fails_alone(tmp_path: Path
     writes = GroupCommit(store, delay=0.05, most=8)
     transactions: list[str] = []
     store.conn.set_trace_callback(lambda sql: transactions.append(sql) if sql == "COMMIT" else None)
-    bad = {"id": "a1", "payload": {"not": "a column value"}}  # sqlite3 cannot bind a dict: the write fails
+    bad = AlertRow("a1", payload={"not": "a column value"})  # type: ignore[arg-type]  # sqlite3 cannot bind a dict: the write fails
 
     async def run() -> list[BaseException | None]:
         records = [CheckRecord(f"s{i}", "http://a", "ok", at="2026-11-23T10:00:00+08:00") for i in range(5)]

@@ -16,7 +16,7 @@ from .classify import Classifier
 from .clock import Clock, system_clock, today
 from .config import Config, Source
 from .fetch import Fetcher
-from .models import Change, Extracted, SourceResult
+from .models import AlertRow, Change, Extracted, SourceResult
 from .notices import AlertPlanner, ClassifyHook
 from .pipeline import AdminNotice, Checker
 from .state import DB_NAME, is_database_url, sqlite_errors
@@ -55,7 +55,7 @@ def _hooks(config: Config, clock: Clock) -> tuple[ClassifyHook, AlertPlanner]:
     def classify(x: Extracted, source: str) -> dict[str, Any]:
         return classifier.classify_extracted(x).to_json()
 
-    def plan(change: Change, version: VersionRow) -> list[dict[str, Any]]:
+    def plan(change: Change, version: VersionRow) -> list[AlertRow]:
         return planner.plan(change, version, clock())
 
     return classify, plan
@@ -64,7 +64,7 @@ def _hooks(config: Config, clock: Clock) -> tuple[ClassifyHook, AlertPlanner]:
 def _admin_hook(config: Config, clock: Clock) -> AdminNotice:
     planner = planner_of(config)
 
-    def tell_admin(source: Source, title: str, detail: str) -> list[dict[str, Any]]:
+    def tell_admin(source: Source, title: str, detail: str) -> list[AlertRow]:
         now = clock()
         data = AlertData(change="health", title=title, url=source.url, source=source.name, diff=detail)
         return planner.for_admin(data, f"health:{source.name}:{now_iso(now)}", now)

@@ -207,6 +207,8 @@ class SourceResult:
 
 @dataclass
 class VersionRow:
+    """A notice's version: what a check writes, and what the store reads back (its JSON columns decoded)."""
+
     id: str
     item_key: str
     fingerprint: str
@@ -227,7 +229,17 @@ class VersionRow:
     search: str
     classification: dict[str, Any] | None = None
     deadline_from: str | None = None  # 附件1 when the deadline was read in an attachment
-    seq: int = field(default_factory=lambda: time.time_ns() // 1000)  # write order, in microseconds
+    seq: int | None = field(default_factory=lambda: time.time_ns() // 1000)  # write order, in microseconds
+    # (None on a version stored before the column was added)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentVersion:
+    """An item's current version, with the item's source and when it was first seen (what a reminder needs)."""
+
+    version: VersionRow
+    source: str
+    first_seen: str | None
 
 
 @dataclass(frozen=True)
@@ -289,7 +301,7 @@ class CheckRecord:
     evidence: list[tuple[str, str, str, bytes]] = field(default_factory=list)  # version, url, encoding, body
     removed: list[str] = field(default_factory=list)
     events: list[tuple[str, str]] = field(default_factory=list)  # kind, message
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[AlertRow] = field(default_factory=list)
     files: list[AttachmentFile] = field(default_factory=list)
     sightings: list[AttachmentSighting] = field(default_factory=list)
 
@@ -337,4 +349,31 @@ class ItemRow:
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> ItemRow:
+        return cls(**row)
+
+
+@dataclass(slots=True)
+class AlertRow:
+    """An alert's row in the outbox, fields in the table's column order (`watcher alerts --json` prints them
+    so); `payload` is the JSON text of its AlertData."""
+
+    id: str
+    subscriber: str | None = None
+    channel: str | None = None
+    version_id: str | None = None
+    item_key: str | None = None
+    reason: str | None = None
+    status: str | None = "pending"
+    attempts: int | None = 0
+    next_try: str | None = None
+    created: str | None = None
+    sent_at: str | None = None
+    last_error: str | None = None
+    payload: str | None = None
+    due: str | None = None
+    claimed_by: str | None = None  # the sender delivering it now
+    claimed_at: str | None = None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> AlertRow:
         return cls(**row)

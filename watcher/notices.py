@@ -17,6 +17,7 @@ from .config import Config, Source
 from .diff import Snapshot, item_key, snapshot_of
 from .listplan import is_recent
 from .models import (
+    AlertRow,
     Change,
     CheckRecord,
     DateValue,
@@ -33,7 +34,7 @@ from .store import Store
 from .versioning import Seen, next_version
 
 ClassifyHook = Callable[[Extracted, str], dict[str, Any] | None]
-AlertPlanner = Callable[[Change, VersionRow], list[dict[str, Any]]]
+AlertPlanner = Callable[[Change, VersionRow], list[AlertRow]]
 Get = Callable[[Source, str, Validators | None, bool], Awaitable[Page | NotModified]]  # … binary
 
 

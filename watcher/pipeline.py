@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from .clock import Clock, now_iso, system_clock
 from .config import Config, Source
@@ -21,6 +20,7 @@ from .errors import Outcome, StoreError, outcome_of, succeeded
 from .fetch import Fetcher
 from .listplan import keyed, layout_change, link_of, plan_list, plan_recheck
 from .models import (
+    AlertRow,
     Change,
     CheckRecord,
     Extracted,
@@ -31,7 +31,6 @@ from .models import (
     SourceResult,
     SourceRow,
     Validators,
-    VersionRow,
 )
 from .notices import AlertPlanner, ClassifyHook, Notice, NoticeReader, record
 from .reading import read_page
@@ -42,7 +41,7 @@ from .transport import Transport
 
 log = logging.getLogger("watcher.check")
 
-AdminNotice = Callable[[Source, str, str], list[dict[str, Any]]]  # source, title, detail → outbox rows
+AdminNotice = Callable[[Source, str, str], list[AlertRow]]  # source, title, detail → outbox rows
 
 
 def _log_line(result: SourceResult) -> str:
@@ -297,7 +296,7 @@ def _removed(
     if source.alert_removed and plan_alerts and old.version_id:
         last = store.version(old.version_id)  # read only when it will be alerted
         if last:
-            rec.alerts.extend(plan_alerts(change, VersionRow(**last)))
+            rec.alerts.extend(plan_alerts(change, last))
 
 
 def _report(result: SourceResult) -> None:

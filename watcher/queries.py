@@ -8,6 +8,7 @@ from typing import Any
 
 from .alert.message import AlertData, alert_data
 from .diff import item_key
+from .models import VersionRow
 from .normalize import fold
 from .store import Store, decode_version
 
@@ -42,7 +43,7 @@ def items(
     return store.query(sql, [*params, limit])
 
 
-def history(store: Store, item: str) -> list[dict[str, Any]]:
+def history(store: Store, item: str) -> list[VersionRow]:
     key = item_key(item) if item.startswith(("http://", "https://")) else item
     return store.versions_of(key)
 
@@ -108,5 +109,5 @@ def one(store: Store, key: str) -> Listed | None:
 
 def _listed(row: dict[str, Any]) -> Listed:
     version = decode_version(row)
-    data = alert_data(version.get("change") or "new", version, row["source"])
-    return Listed(data, row["first_seen"], row["seen_at"], row["n_versions"], row.get("search") or "")
+    data = alert_data(version.change or "new", version, row["source"])
+    return Listed(data, row["first_seen"], version.seen_at, row["n_versions"], version.search or "")

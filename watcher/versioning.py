@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,7 @@ def item_of(seen: Seen) -> dict[str, Any]:
 def next_version(
     seen: Seen,
     old: ItemRow | None,
-    previous: Mapping[str, Any] | None,
+    previous: VersionRow | None,
     now: dt.datetime,
     texts: Callable[[Snapshot], dict[str, str]] = lambda _: {},
     classify: Callable[[], dict[str, Any] | None] = lambda: None,
@@ -66,7 +66,7 @@ def next_version(
     kind, diff_text = "new", ""
     what: tuple[str, ...] = ()
     quiet = False
-    if previous:
+    if previous is not None:
         before = snapshot_from_row(previous)
         d = compare(before, snap, texts=texts(before))
         if not d.what and not newly_read(before, snap):
@@ -102,12 +102,12 @@ def next_version(
     return Versioned(item, version, change)
 
 
-def snapshot_from_row(row: Mapping[str, Any]) -> Snapshot:
+def snapshot_from_row(row: VersionRow) -> Snapshot:
     return Snapshot(
-        title=row["title"] or "",
-        text=row["text"] or "",
-        attachments=tuple(Attachment.from_json(a) for a in row.get("attachments") or []),
-        deadline=row.get("deadline"),
+        title=row.title or "",
+        text=row.text or "",
+        attachments=tuple(Attachment.from_json(a) for a in row.attachments or []),
+        deadline=row.deadline,
     )
 
 

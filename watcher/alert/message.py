@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..models import VersionRow
+
 CHANGE_LABEL = {
     "new": "新通知",
     "changed": "通知更新",
@@ -95,9 +97,9 @@ class AlertData:
             return None
 
 
-def alert_data(change: str, version: dict[str, Any], source: str) -> AlertData:
-    """From a stored version row (its classification decoded)."""
-    c = version.get("classification") or {}
+def alert_data(change: str, version: VersionRow, source: str) -> AlertData:
+    """From a version (as a check writes it, or as the store reads it back)."""
+    c = version.classification or {}
     programmes = tuple(
         ProgrammeMatch(
             m["programme"], m["name"], m.get("task"), m.get("task_id"),
@@ -106,12 +108,12 @@ def alert_data(change: str, version: dict[str, Any], source: str) -> AlertData:
         for m in c.get("matches", ())
     )  # fmt: skip
     return AlertData(
-        change=change, title=version.get("title") or "", url=version.get("url") or "", source=source,
-        item_key=version.get("item_key") or "", publisher=version.get("publisher"), date=version.get("date"),
-        kind=c.get("kind") or "其他", region=c.get("region"), deadline=version.get("deadline"),
-        programmes=programmes, attachments=tuple((a["name"], a["url"]) for a in version.get("attachments") or ()),
-        what=tuple(version.get("what") or ()), diff=version.get("diff") or "", group=c.get("group"),
-        deadline_from=version.get("deadline_from"),
+        change=change, title=version.title or "", url=version.url or "", source=source,
+        item_key=version.item_key or "", publisher=version.publisher, date=version.date,
+        kind=c.get("kind") or "其他", region=c.get("region"), deadline=version.deadline,
+        programmes=programmes, attachments=tuple((a["name"], a["url"]) for a in version.attachments or ()),
+        what=tuple(version.what or ()), diff=version.diff or "", group=c.get("group"),
+        deadline_from=version.deadline_from,
     )  # fmt: skip
 
 

@@ -16,10 +16,10 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..clock import day_of, now_iso
-from ..models import BEIJING, Change, VersionRow
+from ..models import BEIJING, AlertRow, Change, CurrentVersion, VersionRow
 from ..normalize import fold
 from .message import AlertData, alert_data
 from .subscribers import CONSOLE, AlertSettings, Subscriber
@@ -74,20 +74,19 @@ class Planner:
         """The admin channels as a subscriber: told when an alert finally fails."""
         return Subscriber("admin", self.settings.admin, everything=True) if self.settings.admin else None
 
-    def for_admin(self, data: AlertData, dedupe: str, now: dt.datetime) -> list[dict[str, Any]]:
+    def for_admin(self, data: AlertData, dedupe: str, now: dt.datetime) -> list[AlertRow]:
         """Outbox rows telling the admin channels (none when no admin is configured)."""
         admin = self.admin
         return Planner((admin,), self.settings).rows(data, "", dedupe, now) if admin else []
 
-    def plan(self, change: Change, version: VersionRow, now: dt.datetime) -> list[dict[str, Any]]:
+    def plan(self, change: Change, version: VersionRow, now: dt.datetime) -> list[AlertRow]:
         if change.first_check and not self._worth_on_first_check(version, now):
             return []  # a first check records a source's back catalogue; it alerts only what is live
-        row = {**version.__dict__, "item_key": change.key}
-        data = alert_data(change.kind, row, change.source)
+        data = alert_data(change.kind, version, change.source)  # version.item_key is change.key
         dedupe = f"new:{data.group or change.key}" if change.kind == "new" else f"{change.kind}:{version.id}"
         return self.rows(data, version.search, dedupe, now)
 
-    def rows(self, data: AlertData, search: str, dedupe: str, now: dt.datetime) -> list[dict[str, Any]]:
+    def rows(self, data: AlertData, search: str, dedupe: str, now: dt.datetime) -> list[AlertRow]:
         payload = json.dumps(data.to_json(), ensure_ascii=False)
         out = []
         for sub in self.audience:
@@ -95,12 +94,11 @@ class Planner:
                 continue
             due = next_digest(sub.digest, now) if sub.digest else now
             for channel in sub.channels:
-                out.append({
-                    "id": alert_id(sub.name, channel.key, dedupe), "subscriber": sub.name,
-                    "channel": channel.key, "version_id": None, "item_key": data.item_key,
-                    "reason": data.change, "status": "pending", "attempts": 0, "created": now_iso(now),
-                    "due": now_iso(due), "payload": payload,
-                })  # fmt: skip
+                out.append(AlertRow(
+                    alert_id(sub.name, channel.key, dedupe), sub.name, channel.key, None, data.item_key,
+                    reason=data.change, status="pending", attempts=0, created=now_iso(now), due=now_iso(due),
+                    payload=payload,
+                ))  # fmt: skip
         return out
 
     def _worth_on_first_check(self, version: VersionRow, now: dt.datetime) -> bool:
@@ -121,21 +119,22 @@ def reminder_tier(days_left: int, tiers: tuple[int, ...]) -> int | None:
 class ReminderStore(Protocol):
     """What the reminders need of the store (watcher.store.Store is one)."""
 
-    def deadlines_between(self, first: str, last: str) -> list[dict[str, Any]]: ...
+    def deadlines_between(self, first: str, last: str) -> list[CurrentVersion]: ...
 
-    def add_alerts(self, rows: list[dict[str, Any]]) -> int: ...
+    def add_alerts(self, rows: list[AlertRow]) -> int: ...
 
 
 def plan_reminders(store: ReminderStore, planner: Planner, now: dt.datetime) -> int:
     """Write the deadline reminders due today; returns how many were new. Safe to run any number of times."""
     today = day_of(now)
     horizon = max((max(s.reminders, default=0) for s in planner.audience), default=0)
-    rows: list[dict[str, Any]] = []
-    for version in store.deadlines_between(
+    rows: list[AlertRow] = []
+    for current in store.deadlines_between(
         today.isoformat(), (today + dt.timedelta(days=horizon)).isoformat()
     ):
-        data = alert_data("reminder", version, version["source"])
-        first_seen = dt.date.fromisoformat((version.get("first_seen") or today.isoformat())[:10])
+        version = current.version
+        data = alert_data("reminder", version, current.source)
+        first_seen = dt.date.fromisoformat((current.first_seen or today.isoformat())[:10])
         days, found_ahead = data.days_left(today), data.days_left(first_seen)
         if days is None or found_ahead is None:
             continue
@@ -143,8 +142,8 @@ def plan_reminders(store: ReminderStore, planner: Planner, now: dt.datetime) -> 
             tier = reminder_tier(days, sub.reminders)
             if tier is None or found_ahead <= tier:
                 continue  # first seen inside this window: its own alert already showed the deadline
-            dedupe = f"remind:{data.group or data.item_key}:{version['deadline']}:{tier}"
-            rows += Planner((sub,), planner.settings).rows(data, version.get("search") or "", dedupe, now)
+            dedupe = f"remind:{data.group or data.item_key}:{version.deadline}:{tier}"
+            rows += Planner((sub,), planner.settings).rows(data, version.search or "", dedupe, now)
     return store.add_alerts(rows) if rows else 0
 
 

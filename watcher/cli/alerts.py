@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from ..alert import Delivery, Subscriber, render
 from ..alert.message import sample
 from ..clock import today
 from ..errors import ConfigError
+from ..models import AlertRow
 from .base import Context, cli, echo_json, fail, open_store
 
 
@@ -45,19 +47,26 @@ def alerts(obj: Context, status: str | None, limit: int, as_json: bool) -> None:
     store = open_store(obj)
     rows = store.alerts(status, limit)
     names = channel_names(obj)
-    for row in rows:
-        row["channel"] = names.get((row["subscriber"], row["channel"]), "(no longer configured)")
-        row["payload"] = json.loads(row["payload"] or "{}")
-    if as_json:
-        echo_json(rows)
+    if as_json:  # the row's columns, with the channel's name and the payload decoded
+        echo_json([{**asdict(r), "channel": channel_of(names, r), "payload": payload_of(r)} for r in rows])
         return
-    table = [(r["created"][:16], r["status"], r["subscriber"], r["channel"], r["reason"],
-              r["payload"].get("title", ""), r["attempts"], r["last_error"] or "") for r in rows]  # fmt: skip
+    table = [((r.created or "")[:16], r.status, r.subscriber, channel_of(names, r), r.reason,
+              payload_of(r).get("title", ""), r.attempts, r.last_error or "") for r in rows]  # fmt: skip
     click.echo(
         report.table(["created", "status", "subscriber", "channel", "why", "title", "tries", "error"], table)
     )
     counts = store.alert_counts()
     click.echo(", ".join(f"{counts.get(s, 0)} {s}" for s in ("pending", "sent", "failed")))
+
+
+def channel_of(names: dict[tuple[str, str], str], row: AlertRow) -> str:
+    return names.get((row.subscriber or "", row.channel or ""), "(no longer configured)")
+
+
+def payload_of(row: AlertRow) -> dict[str, Any]:
+    """The alert's AlertData as JSON (what `--json` prints; its title is the table's)."""
+    payload: dict[str, Any] = json.loads(row.payload or "{}")
+    return payload
 
 
 @cli.command()

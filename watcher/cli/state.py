@@ -154,10 +154,10 @@ def history(obj: Context, item: str) -> None:
         fail(f"no such item: {item}")
     for v in versions:
         quiet = "attachments read, nothing else changed"  # a version that only adds what they hold
-        what = ", ".join(v["what"] or []) or ("first seen" if v["change"] == "new" else quiet)
-        click.echo(f"{v['seen_at']}  {v['change']:<8} {what}\n  {v['title']}  {v['url']}")
-        if v["diff"]:
-            click.echo("\n".join("    " + line for line in v["diff"].splitlines()))
+        what = ", ".join(v.what or []) or ("first seen" if v.change == "new" else quiet)
+        click.echo(f"{v.seen_at}  {v.change:<8} {what}\n  {v.title}  {v.url}")
+        if v.diff:
+            click.echo("\n".join("    " + line for line in v.diff.splitlines()))
 
 
 @cli.command()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Mapping
 from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
 from ..errors import succeeded
-from ..models import AttachmentRead, CheckRecord, ItemRow, SourceRow, Validators, VersionRow
+from ..models import AttachmentRead, CheckRecord, CurrentVersion, ItemRow, SourceRow, Validators, VersionRow
 from .database import Database
 from .outbox import insert_alerts
 
@@ -51,11 +52,11 @@ class Notices(Database):
         q = "SELECT * FROM items WHERE source=? AND on_list=1 AND removed_at IS NULL"
         return {row["key"]: ItemRow.of(row) for row in self._rows(q, [source])}
 
-    def version(self, version_id: str) -> dict[str, Any] | None:
+    def version(self, version_id: str) -> VersionRow | None:
         rows = list(self._rows("SELECT * FROM versions WHERE id=?", [version_id]))
         return decode_version(rows[0]) if rows else None
 
-    def versions_of(self, key: str) -> list[dict[str, Any]]:
+    def versions_of(self, key: str) -> list[VersionRow]:
         q = f"SELECT * FROM versions WHERE item_key=? ORDER BY {self.dialect.write_order}"
         return [decode_version(row) for row in self._rows(q, [key])]
 
@@ -97,12 +98,15 @@ class Notices(Database):
         q = f"SELECT sha, text FROM attachment_files WHERE sha IN ({marks})"
         return {row[0]: row[1] or "" for row in self.conn.rows(q, shas)}
 
-    def deadlines_between(self, first: str, last: str) -> list[dict[str, Any]]:
+    def deadlines_between(self, first: str, last: str) -> list[CurrentVersion]:
         """Current versions of items whose deadline falls in [first, last], with their source and first sight."""
         q = """SELECT v.*, i.source AS source, i.first_seen AS first_seen FROM items i
                JOIN versions v ON v.id = i.version_id
                WHERE v.deadline BETWEEN ? AND ? AND v.classification IS NOT NULL"""
-        return [decode_version(row) for row in self._rows(q, [first, last])]
+        return [
+            CurrentVersion(decode_version(row), row["source"], row["first_seen"])
+            for row in self._rows(q, [first, last])
+        ]
 
     # -------------------------------------------------------------- the one write of a check
 
@@ -208,9 +212,10 @@ def _upsert_item_sql(columns: tuple[str, ...]) -> str:
     )
 
 
-def decode_version(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    for key in ("what", "attachments", "related", "classification"):
-        if out.get(key):
-            out[key] = json.loads(out[key])
-    return out
+def decode_version(row: Mapping[str, Any]) -> VersionRow:
+    """A version from its stored row (other columns a join added are left out), its JSON columns decoded."""
+    return VersionRow(**{c: _decoded(row[c]) if c in _JSON_COLUMNS else row[c] for c in VERSION_COLUMNS})
+
+
+def _decoded(value: str | None) -> Any:
+    return json.loads(value) if value else value

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from ..models import AlertRow
 from .database import Database, now_iso
 from .schema import ALERT_COLUMNS
 
@@ -14,7 +15,7 @@ CLAIM_LEASE = 120.0  # seconds a sender may hold an alert it is delivering (one 
 
 
 class Outbox(Database):
-    def add_alerts(self, rows: list[dict[str, Any]]) -> int:
+    def add_alerts(self, rows: list[AlertRow]) -> int:
         """Insert alerts whose id is not there yet; returns how many were new."""
         with self.transaction():
             return insert_alerts(self.conn, rows)
@@ -78,10 +79,10 @@ class Outbox(Database):
                 marks = ",".join("?" * len(chunk))
                 self.conn.execute(f"UPDATE alerts SET {assignments} WHERE id IN ({marks})", [*params, *chunk])
 
-    def alerts(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def alerts(self, status: str | None = None, limit: int = 100) -> list[AlertRow]:
         where, params = ("WHERE status=?", [status]) if status else ("", [])
         q = f"SELECT * FROM alerts {where} ORDER BY created DESC, id LIMIT ?"
-        return list(self._rows(q, [*params, limit]))
+        return [AlertRow.of(row) for row in self._rows(q, [*params, limit])]
 
     def alert_counts(self) -> dict[str, int]:
         return {
@@ -89,13 +90,13 @@ class Outbox(Database):
         }
 
 
-def insert_alerts(conn: Any, rows: list[dict[str, Any]]) -> int:
+def insert_alerts(conn: Any, rows: list[AlertRow]) -> int:
     """Alerts whose id is not there yet (deterministic ids: never twice); returns how many were new."""
     if not rows:
         return 0
     cursor = conn.executemany(
         f"INSERT INTO alerts ({', '.join(ALERT_COLUMNS)}) VALUES ({', '.join('?' * len(ALERT_COLUMNS))}) "
         "ON CONFLICT (id) DO NOTHING",
-        [tuple(row.get(c) for c in ALERT_COLUMNS) for row in rows],
+        [tuple(getattr(row, c) for c in ALERT_COLUMNS) for row in rows],
     )
     return int(cursor.rowcount)

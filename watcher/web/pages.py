@@ -19,7 +19,7 @@ from ..alert.message import what_changed
 from ..clock import Clock
 from ..config import Config, Source
 from ..errors import succeeded
-from ..models import SourceRow
+from ..models import SourceRow, VersionRow
 from ..store import Store
 
 STATUS_WORDS = {"ok": "正常", "not_modified": "正常（无变化）", "error": "出错", "blocked": "被网站拒绝"}
@@ -57,13 +57,13 @@ def source_row(source: Source, row: SourceRow, now: dt.datetime) -> SourceLine:
     )  # fmt: skip
 
 
-def marked_lines(version: dict[str, Any]) -> list[tuple[str, bool]]:
+def marked_lines(version: VersionRow) -> list[tuple[str, bool]]:
     """The notice's text line by line, each with whether the latest revision added or changed it (a `+`
     line of its diff)."""
     added = {
-        line[1:].strip() for line in (version.get("diff") or "").splitlines() if line.startswith("+")
-    } if version.get("change") == "changed" else set()  # fmt: skip
-    lines = [line.strip() for line in (version.get("text") or "").splitlines()]
+        line[1:].strip() for line in (version.diff or "").splitlines() if line.startswith("+")
+    } if version.change == "changed" else set()  # fmt: skip
+    lines = [line.strip() for line in (version.text or "").splitlines()]
     return [(line, line in added) for line in lines if line]
 
 
@@ -149,7 +149,7 @@ class Pages:
         if listed is None:
             return self.render("missing.html", status=404, key=key)
         versions = self.store.versions_of(key)
-        why = (versions[-1].get("classification") or {}).get("matches", []) if versions else []
+        why = (versions[-1].classification or {}).get("matches", []) if versions else []
         body = marked_lines(versions[-1]) if versions else []
         return self.render("notice.html", n=listed, versions=list(reversed(versions)), why=why, body=body)
 
