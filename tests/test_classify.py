@@ -93,7 +93,7 @@ REAL_FLOORS = {
         "guangfo": (1.0, 1.0),
         "prd": (1.0, 0.8),
         "gz-hub": (1.0, 0.94),
-        "kczg": (0.66, 1.0),
+        "kczg": (1.0, 1.0),
     },
     "classify_real_blind.txt": {
         "guangfo": (1.0, 0.75),
@@ -267,6 +267,16 @@ def test_a_theme_set_elsewhere_in_the_lead_needs_the_programme_named() -> None:
     assert CLASSIFIER.classify("", lead).matches == ()
     named = CLASSIFIER.classify("", "科创中国平台在北京上线,中国科协推动科技经济融合。")
     assert [m.programme for m in named.matches] == ["kczg"]
+
+
+def test_another_citys_own_pilot_of_the_scheme_is_its_news() -> None:
+    jiaxing = "12月16日,“科创中国·嘉兴”试点工作现场推进会在嘉兴市秀洲区举行,总结“科创中国·嘉兴”试点建设情况。"
+    assert CLASSIFIER.classify("", jiaxing).matches == ()
+    trad = "12月16日,「科創中國·嘉興」試點工作現場推進會在嘉興市秀洲區舉行。"
+    assert CLASSIFIER.classify("", trad).matches == ()
+    # the national scheme's own news, set in Beijing, is still the programme's
+    national = CLASSIFIER.classify("", "新华社北京5月30日电 科创中国平台在北京上线,中国科协推动科技经济融合。")
+    assert [m.programme for m in national.matches] == ["kczg"]
 
 
 @pytest.mark.parametrize(
