@@ -275,7 +275,9 @@ def test_another_citys_own_pilot_of_the_scheme_is_its_news() -> None:
     trad = "12月16日,「科創中國·嘉興」試點工作現場推進會在嘉興市秀洲區舉行。"
     assert CLASSIFIER.classify("", trad).matches == ()
     # the national scheme's own news, set in Beijing, is still the programme's
-    national = CLASSIFIER.classify("", "新华社北京5月30日电 科创中国平台在北京上线,中国科协推动科技经济融合。")
+    national = CLASSIFIER.classify(
+        "", "新华社北京5月30日电 科创中国平台在北京上线,中国科协推动科技经济融合。"
+    )
     assert [m.programme for m in national.matches] == ["kczg"]
 
 

@@ -75,7 +75,9 @@ class Classifier:
     ) -> Classification:
         """`attachments`: (label, text) of each attachment read, weighed below the title and body."""
         ftitle, fbody = fold(title), fold(body)
-        seen = Seen(self._counts(ftitle), self._counts(fbody), lead=self._counts(fbody[:LEAD]), lead_text=fbody[:LEAD])
+        seen = Seen(
+            self._counts(ftitle), self._counts(fbody), lead=self._counts(fbody[:LEAD]), lead_text=fbody[:LEAD]
+        )
         seen.place = place_of(ftitle, fbody[:LEAD])
         seen.kind = notice_kind(tag, title)
         for label, text in attachments:
