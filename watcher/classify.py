@@ -75,7 +75,9 @@ class Classifier:
     ) -> Classification:
         """`attachments`: (label, text) of each attachment read, weighed below the title and body."""
         ftitle, fbody = fold(title), fold(body)
-        seen = Seen(self._counts(ftitle), self._counts(fbody), lead=self._counts(fbody[:LEAD]))
+        seen = Seen(
+            self._counts(ftitle), self._counts(fbody), lead=self._counts(fbody[:LEAD]), lead_text=fbody[:LEAD]
+        )
         seen.place = place_of(ftitle, fbody[:LEAD])
         seen.kind = notice_kind(tag, title)
         for label, text in attachments:
@@ -112,9 +114,22 @@ class Classifier:
             if place.field == "title":
                 return None  # the title sets the notice in another place: its news on the same themes is not ours
             # the body's lead sets it elsewhere: only the programme's own name counts, not shared themes
-            # (Shenzhen's 综合性国家科学中心, 长三角's 科技创新一体化)
+            # (Shenzhen's 综合性国家科学中心, 长三角's 科技创新一体化), and not that place's own instance of it
+            if _qualified_by(p, seen.lead_text, place.term):
+                return None
             return _by_terms(p, seen, named=True)
         return _by_terms(p, seen) or _by_action(p, seen)
+
+
+def _qualified_by(p: Programme, text: str, place: str) -> bool:
+    """Is the programme's own name qualified by the place in the text: "科创中国·嘉兴", "嘉兴市科创中国",
+    that place's own pilot of a national scheme, which is its news and not the programme's?"""
+    names = [term_key(t) for t, w in p.terms.items() if w >= p.threshold]
+    for city in place.split("、"):
+        for name in names:
+            if re.search(f"{re.escape(name)}[·・•\\-—\\s]?{city}|{city}市?[·・•\\s]?{re.escape(name)}", text):
+                return True
+    return False
 
 
 def _by_terms(p: Programme, seen: Seen, *, named: bool = False) -> Match | None:
@@ -164,6 +179,7 @@ class Seen:
     body: dict[str, int]
     attachments: list[tuple[str, dict[str, int]]] = field(default_factory=list)
     lead: dict[str, int] = field(default_factory=dict)
+    lead_text: str = ""
     place: Reason | None = None
     kind: str = "其他"
 
