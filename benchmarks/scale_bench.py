@@ -14,8 +14,8 @@ second fall due once the first round is spread. Then:
    the tests start one) over `--shared` sources that are always due: checks a second and lag for each.
 
 With `--saturate` only one daemon's ceiling: `--shared` sources due every 2 s, on SQLite and then on
-PostgreSQL, checks a second over `--seconds` once every source was checked once (the CPU the daemon used
-beside); a run of a few minutes to compare one change with the next. `--profile DIR` samples each daemon with py-spy
+PostgreSQL, checks a second over `--seconds` once every source was checked once, the CPU the daemon used, and
+checks a CPU-second (steadier than checks a second on a machine others share); a run of a few minutes to compare one change with the next. `--profile DIR` samples each daemon with py-spy
 (installed in the venv) over those seconds and leaves its collapsed stacks in DIR.
 """
 
@@ -138,7 +138,7 @@ def saturate(urls: list[str], args: argparse.Namespace, tmp: Path) -> None:
             if spy:
                 spy.wait()
             print(f"{name}, 1 daemon, {args.shared:,} sources due every 2 s: {rate:.0f} checks/s over {elapsed:.0f} s, "
-                  f"CPU {cpu:.0f}% of a core")  # fmt: skip
+                  f"CPU {cpu:.0f}% of a core, {rate / max(cpu, 1) * 100:.0f} checks a CPU-second")  # fmt: skip
             run.stop()
     finally:
         cluster.stop()
@@ -224,7 +224,7 @@ def main() -> None:
                 m.get('watcher_schedule_lag_seconds{quantile="0.99"}', 0),
             )
             print(f"checking for {elapsed:.0f} s: {rate:.1f} checks/s, lag p50 {p50:.2f} s p99 {p99:.2f} s, "
-                  f"RSS {samples[0]:.1f} -> {samples[-1]:.1f} MB (max {max(samples):.1f}), CPU {cpu:.0f}% of a core")  # fmt: skip
+                  f"RSS {samples[0]:.1f} -> {samples[-1]:.1f} MB (max {max(samples):.1f}), CPU {cpu:.0f}% of a core, {rate / max(cpu, 1) * 100:.0f} checks a CPU-second")  # fmt: skip
             run.stop()
 
             with sqlite3.connect(state / "watcher.db") as db:  # every source checked just now
