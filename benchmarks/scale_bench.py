@@ -3,7 +3,7 @@
     python benchmarks/scale_bench.py [--sources 100000] [--rate 100] [--seconds 60]
 
 Serves the shared benchmark corpus (../shared/bench) on 127.0.0.1 and configures `--sources` sources over
-its pages (names differ, pages repeat), each every sources/rate seconds, so that about `--rate` checks a
+its pages (names differ; pages repeat, told apart by a query the server ignores, as one source an address), each every sources/rate seconds, so that about `--rate` checks a
 second fall due once the first round is spread. Then:
 
 1. `watcher run` on a fresh state: seconds from start until the daemon logs that it is watching and until
@@ -12,6 +12,11 @@ second fall due once the first round is spread. Then:
 2. the same state with every source checked just now (nothing due for a day): RSS and CPU over 30 s;
 3. with `--daemons 3`: one, two, then three daemons on one PostgreSQL database (a throwaway cluster, as
    the tests start one) over `--shared` sources that are always due: checks a second and lag for each.
+
+With `--saturate` only one daemon's ceiling: `--shared` sources due every 2 s, on SQLite and then on
+PostgreSQL, checks a second over `--seconds` once every source was checked once, the CPU the daemon used, and
+checks a CPU-second (steadier than checks a second on a machine others share); a run of a few minutes to compare one change with the next. `--profile DIR` samples each daemon with py-spy
+(installed in the venv) over those seconds and leaves its collapsed stacks in DIR.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def write_config(urls: list[str], port: int, sources: int, interval: float, path
     for i in range(sources):
         lines += [
             f"  - name: s{i}",
-            f"    url: http://127.0.0.1:{port}{urls[i % len(urls)]}",
+            f"    url: http://127.0.0.1:{port}{urls[i % len(urls)]}{f'?copy={i // len(urls)}' if i >= len(urls) else ''}",
             f"    interval: {interval:g}",
             "    follow: false",
             "    robots: false",
@@ -92,6 +97,52 @@ class Run:
         self.proc.terminate()
         self.proc.wait(timeout=30)
 
+    def profile(self, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+        """py-spy (installed in the venv) sampling the daemon for `seconds`, its stacks collapsed into `out`."""
+        spy = Path(sys.executable).parent / "py-spy"
+        cmd = [
+            str(spy),
+            "record",
+            "--pid",
+            str(self.proc.pid),
+            "-d",
+            str(int(seconds)),
+            "-r",
+            "50",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+        ]
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def saturate(urls: list[str], args: argparse.Namespace, tmp: Path) -> None:
+    """One daemon, `--shared` sources due every 2 s (more than it can check): its checks a second and the
+    CPU it used, on SQLite and on PostgreSQL, each once every source was checked once."""
+    from tests.pg import Cluster
+
+    config = tmp / "saturate.yaml"
+    write_config(urls, args.port, args.shared, 2, config)  # due far faster than one daemon checks
+    cluster = Cluster()
+    try:
+        for name, state in (("SQLite", tmp / "sat-state"), ("PostgreSQL", cluster.new_database())):
+            run = Run(config, state, args.port + 20, tmp / f"sat-{name}.log")
+            run.wait_for(lambda run=run: checks_done(metrics(run.port)) >= args.shared, timeout=900)
+            spy = run.profile(args.seconds, args.profile / f"{name}.txt") if args.profile else None
+            before, cpu0, t0 = checks_done(metrics(run.port)), cpu_seconds(run.proc.pid), time.monotonic()
+            time.sleep(args.seconds)
+            m, elapsed = metrics(run.port), time.monotonic() - t0
+            rate = (checks_done(m) - before) / elapsed
+            cpu = (cpu_seconds(run.proc.pid) - cpu0) / elapsed * 100
+            if spy:
+                spy.wait()
+            print(f"{name}, 1 daemon, {args.shared:,} sources due every 2 s: {rate:.0f} checks/s over {elapsed:.0f} s, "
+                  f"CPU {cpu:.0f}% of a core, {rate / max(cpu, 1) * 100:.0f} checks a CPU-second")  # fmt: skip
+            run.stop()
+    finally:
+        cluster.stop()
+
 
 def shared(urls: list[str], args: argparse.Namespace, tmp: Path, seconds: float = 30.0) -> None:
     """1..N daemons on one PostgreSQL database, every source due every 10 s: how many checks a second
@@ -132,6 +183,10 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8821)
     ap.add_argument("--daemons", type=int, default=0, help="also run 1..N daemons on one PostgreSQL database")
     ap.add_argument("--shared", type=int, default=5000, help="sources for the PostgreSQL runs")
+    ap.add_argument(
+        "--saturate", action="store_true", help="only one daemon's ceiling, SQLite and PostgreSQL"
+    )
+    ap.add_argument("--profile", type=Path, help="--saturate: py-spy stacks of each daemon into this folder")
     args = ap.parse_args()
     corpus = ensure_corpus(5000, HERE / ".corpus-5000")
     urls = (corpus / "urls.txt").read_text().split()
@@ -140,6 +195,10 @@ def main() -> None:
     interval = args.sources / args.rate
     try:
         time.sleep(1.0)
+        if args.saturate:
+            with tempfile.TemporaryDirectory() as tmp:
+                saturate(urls, args, Path(tmp))
+            return
         with tempfile.TemporaryDirectory() as tmp:
             config, state = Path(tmp) / "watcher.yaml", Path(tmp) / "state"
             write_config(urls, args.port, args.sources, interval, config)
@@ -165,7 +224,7 @@ def main() -> None:
                 m.get('watcher_schedule_lag_seconds{quantile="0.99"}', 0),
             )
             print(f"checking for {elapsed:.0f} s: {rate:.1f} checks/s, lag p50 {p50:.2f} s p99 {p99:.2f} s, "
-                  f"RSS {samples[0]:.1f} -> {samples[-1]:.1f} MB (max {max(samples):.1f}), CPU {cpu:.0f}% of a core")  # fmt: skip
+                  f"RSS {samples[0]:.1f} -> {samples[-1]:.1f} MB (max {max(samples):.1f}), CPU {cpu:.0f}% of a core, {rate / max(cpu, 1) * 100:.0f} checks a CPU-second")  # fmt: skip
             run.stop()
 
             with sqlite3.connect(state / "watcher.db") as db:  # every source checked just now

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watcher import app
+from watcher.errors import Outcome
 from watcher.localsite import LocalServer
+from watcher.models import CheckRecord, Validators
 from watcher.schedule import Daemon
 from watcher.store import Store, due_iso
 
@@ -52,6 +54,26 @@ def claim_oldest_first(store: Store) -> None:
     assert store.due_sources(at(600), 10, "daemon-2", at(1200)) == []  # leases hold until they run out
     taken_again = store.due_sources(at(700), 10, "daemon-2", at(1300))
     assert {name for name, _ in taken_again} == {"first", "second", "late"}  # the leases ran out
+
+
+def test_a_claim_hands_its_rows_to_the_checks_first_reads_once(state: str) -> None:
+    """The claim reads each source's row and its list's validators for the check that follows: what the
+    claim wrote, taken once; a second read, or one for a source not claimed, reads the store."""
+    with Store(state) as store:
+        urls = {"a": "http://a.cn/", "b": "http://b.cn/"}
+        store.sync_sources(urls, lambda name: at(0))
+        store.save_check(CheckRecord("a", urls["a"], Outcome.OK, at(0), next_due=at(1),
+                                     validators={urls["a"]: Validators('"v1"', None)}))  # fmt: skip
+        assert {name for name, _ in store.due_sources(at(5), 10, "d", at(600))} == {"a", "b"}
+        row = store.source_row("a")
+        assert row is not None and (row.claimed_by, row.next_due, row.status) == ("d", at(600), "ok")
+        assert store.validators(urls["a"]) == Validators('"v1"', None)
+        assert store.validators(urls["b"]) is None  # held as none: b has no validators
+        store.save_check(CheckRecord("a", urls["a"], Outcome.ERROR, at(6), next_due=at(9),
+                                     validators={urls["a"]: Validators('"v2"', None)}))  # fmt: skip
+        again = store.source_row("a")
+        assert again is not None and (again.claimed_by, again.status, again.failures) == (None, "error", 1)
+        assert store.validators(urls["a"]) == Validators('"v2"', None)
 
 
 def test_a_dead_daemons_claims_are_due_again_and_a_check_frees_its_claim(

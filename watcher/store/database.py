@@ -139,6 +139,11 @@ class Database:
 
     def __init__(self, state: str | Path) -> None:
         """`state`: a directory (one SQLite file in it), or a postgresql:// URL (several daemons may share it)."""
+        # Rows read with a claim (leases.py) for the check that follows it: a source's row and its list's
+        # validators, read in the claim's round trip instead of two more a check; each taken once, and all
+        # dropped at the next claim (the checks claimed start before the dispatcher claims again).
+        self.held_rows: dict[str, Any] = {}
+        self.held_validators: dict[str, Any] = {}
         self.shared = is_database_url(str(state))
         self.dialect = POSTGRES if self.shared else SQLITE
         self.read_only = False

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
+from ..models import SourceRow, Validators
 from .database import Database, due_iso
 
 
@@ -36,16 +38,30 @@ class Leases(Database):
         its due time moved to `lease_until`, so it is not taken again before its check writes (which frees
         it) or the lease runs out (a daemon that died). Returns (name, due) pairs."""
         with self.transaction():  # on PostgreSQL, another daemon's picks are passed over
-            rows = self.conn.rows(
-                "SELECT name, next_due FROM sources WHERE next_due <= ? AND paused_at IS NULL "
-                "ORDER BY next_due LIMIT ?" + self.dialect.skip_locked,
-                [now, limit],
-            )
+            rows = [
+                SourceRow.of(dict(row))
+                for row in self.conn.rows(
+                    "SELECT * FROM sources WHERE next_due <= ? AND paused_at IS NULL "
+                    "ORDER BY next_due LIMIT ?" + self.dialect.skip_locked,
+                    [now, limit],
+                )
+            ]
             self.conn.executemany(
                 "UPDATE sources SET next_due=?, claimed_by=? WHERE name=?",
-                [(lease_until, owner, r[0]) for r in rows],
+                [(lease_until, owner, r.name) for r in rows],
             )
-        return [(r[0], r[1]) for r in rows]
+        self._hold([replace(r, next_due=lease_until, claimed_by=owner) for r in rows])  # as now written
+        return [(r.name, r.next_due or "") for r in rows]
+
+    def _hold(self, rows: list[SourceRow]) -> None:
+        """The claimed sources' rows and validators kept for their checks' first reads (database.py)."""
+        self.held_rows = {r.name: r for r in rows}
+        urls = [r.url for r in rows if r.url]
+        held: dict[str, Validators | None] = dict.fromkeys(urls)
+        if urls:
+            q = f"SELECT url, etag, last_modified FROM validators WHERE url IN ({','.join('?' * len(urls))})"
+            held.update((url, Validators(etag, lm)) for url, etag, lm in self.conn.rows(q, urls))
+        self.held_validators = held
 
     def release_sources(self, now: str, names: list[str] | None = None) -> int:
         """Claims given back: those named (checks cancelled at shutdown), or every claim, by a daemon that

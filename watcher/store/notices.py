@@ -25,6 +25,8 @@ class Notices(Database):
     """Reads of items, versions, evidence and attachments; the check write."""
 
     def validators(self, url: str) -> Validators | None:
+        if url in self.held_validators:  # read with the claim of the source checking it
+            return self.held_validators.pop(url)  # type: ignore[no-any-return]
         row = self.conn.execute("SELECT etag, last_modified FROM validators WHERE url=?", [url]).fetchone()
         return Validators(row[0], row[1]) if row else None
 
@@ -38,6 +40,8 @@ class Notices(Database):
         return out
 
     def source_row(self, name: str) -> SourceRow | None:
+        if (held := self.held_rows.pop(name, None)) is not None:  # read with its claim
+            return held  # type: ignore[no-any-return]
         rows = [SourceRow.of(row) for row in self._rows("SELECT * FROM sources WHERE name=?", [name])]
         return rows[0] if rows else None
 
@@ -116,19 +120,22 @@ class Notices(Database):
     def save_checks(self, recs: list[CheckRecord]) -> None:
         """Whole checks in one transaction (a group commit): each check is all written or not at all."""
         with self.transaction():
+            # Every check's source row and validators in one statement each: on PostgreSQL one round trip
+            # for the batch, not two a check (no check of the batch reads another's rows).
+            self._save_sources(recs)
+            self.conn.executemany(
+                "INSERT INTO validators (url, etag, last_modified) VALUES (?, ?, ?) ON CONFLICT (url) DO UPDATE "
+                "SET etag=excluded.etag, last_modified=excluded.last_modified",
+                [(url, v.etag, v.last_modified) for rec in recs for url, v in rec.validators.items()],
+            )
             for rec in recs:
                 self._write_check(rec)
 
     def _write_check(self, rec: CheckRecord) -> None:
+        """The rest of a check: items, versions, evidence, attachments, events, alerts."""
         # Plain parameterised SQL here: sqlite-utils' insert/upsert introspected the table on every call,
         # which was a third of a cold check's CPU.
         execute, executemany = self.conn.execute, self.conn.executemany
-        self._save_source(rec)
-        executemany(
-            "INSERT INTO validators (url, etag, last_modified) VALUES (?, ?, ?) ON CONFLICT (url) DO UPDATE "
-            "SET etag=excluded.etag, last_modified=excluded.last_modified",
-            [(url, v.etag, v.last_modified) for url, v in rec.validators.items()],
-        )
         for item in rec.items:
             self._upsert_item(item, rec.at)
         executemany(_INSERT_VERSION, [_version_values(row) for row in rec.versions])
@@ -155,9 +162,8 @@ class Notices(Database):
         )
         insert_alerts(self.conn, rec.alerts)  # deterministic ids: never twice
 
-    def _save_source(self, rec: CheckRecord) -> None:
-        ok = succeeded(rec.status)
-        self.conn.execute(
+    def _save_sources(self, recs: list[CheckRecord]) -> None:
+        self.conn.executemany(
             """INSERT INTO sources (name, url, last_check, last_success, status, error, failures, next_due,
                                     item_count, region)
                VALUES (:name, :url, :at, CASE WHEN :ok THEN :at END, :status, :error, CASE WHEN :ok THEN 0 ELSE 1 END,
@@ -168,8 +174,9 @@ class Notices(Database):
                    failures=CASE WHEN :ok THEN 0 ELSE coalesce(sources.failures, 0) + 1 END,
                    next_due=excluded.next_due, item_count=coalesce(:item_count, sources.item_count),
                    region=coalesce(:region, sources.region)""",
-            {"name": rec.source, "url": rec.url, "at": rec.at, "ok": ok, "status": str(rec.status), "error": rec.error,
-             "next_due": rec.next_due, "item_count": rec.item_count, "region": rec.region},
+            [{"name": rec.source, "url": rec.url, "at": rec.at, "ok": succeeded(rec.status), "status": str(rec.status),
+              "error": rec.error, "next_due": rec.next_due, "item_count": rec.item_count, "region": rec.region}
+             for rec in recs],
         )  # fmt: skip
 
     def _upsert_item(self, item: dict[str, Any], at: str) -> None:
