@@ -10,7 +10,6 @@ from pathlib import Path
 from watcher.config import Source
 from watcher.errors import StoreError
 from watcher.models import AlertRow, Validators
-from watcher.runreads import RunReads
 from watcher.store import CheckRecord, GroupCommit, Store
 
 
@@ -99,16 +98,17 @@ def test_a_run_reads_every_source_once_and_a_shared_list_as_before(tmp_path: Pat
     lists = {f"http://a/{i}": Validators(f'"e{i}"', None) for i in range(1200)}  # past one query's 500
     store.save_check(CheckRecord("s1", "http://a/1", "ok", at="2026-11-01T00:00:00+08:00", validators=lists))
     assert store.validators_of([*lists, "http://a/none"]) == lists
-    reads = RunReads(store)
     shared = [Source(name=n, url="http://a/7") for n in ("s7", "t7")]
-    reads.preload([Source(name="s1", url="http://a/1"), Source(name="s2", url="http://a/2"), *shared])
+    run = [Source(name="s1", url="http://a/1"), Source(name="s2", url="http://a/2"), *shared]
+    stored = {row.name: row for row in store.sources()}
+    store.hold({s.name: stored.get(s.name) for s in run}, (s.url for s in run))  # as check_all does
     store.save_check(CheckRecord("s1", "http://a/1", "error", at="2026-11-02T00:00:00+08:00"))
     store.save_check(CheckRecord("s2", "http://a/2", "ok", at="2026-11-02T00:00:00+08:00"))
     store.save_check(CheckRecord("t7", "http://a/7", "ok", at="2026-11-02T00:00:00+08:00",
                                  validators={"http://a/7": Validators('"new"', None)}))  # fmt: skip
-    row = reads.source_row("s1")  # as the run found it
-    assert row is not None and row.status == "ok" and reads.source_row("s2") is None
-    assert reads.validators("http://a/2") == Validators('"e2"', None)
-    assert reads.validators("http://a/7") == Validators('"new"', None)  # two sources' list: read when asked
-    again = reads.source_row("s1")  # handed out once: a second ask reads the store
+    row = store.source_row("s1")  # as the run found it
+    assert row is not None and row.status == "ok" and store.source_row("s2") is None
+    assert store.validators("http://a/2") == Validators('"e2"', None)
+    assert store.validators("http://a/7") == Validators('"new"', None)  # two sources' list: read when asked
+    again = store.source_row("s1")  # handed out once: a second ask reads the store
     assert again is not None and again.status == "error"

@@ -35,7 +35,6 @@ from .models import (
 from .notices import AlertPlanner, ClassifyHook, Notice, NoticeReader, record
 from .reading import read_page
 from .related import follow_related
-from .runreads import RunReads
 from .store import GroupCommit, Store
 from .transport import Transport
 
@@ -75,7 +74,6 @@ class Checker:
         self._gate = asyncio.Semaphore(config.settings.concurrency)
         self.transport = Transport(fetcher, store, config.settings, self.clock)
         self._writes = GroupCommit(store)
-        self._reads = RunReads(store)
         self.notices = NoticeReader(config, store, self._get, classify, self.clock)
         self.attachments = self.notices.attachments
 
@@ -90,7 +88,8 @@ class Checker:
         todo = list(enumerate(sources or self.config.sources))
         results: list[SourceResult | None] = [None] * len(todo)
         todo.reverse()
-        self._reads.preload(source for _, source in todo)
+        stored = {row.name: row for row in self.store.sources()}  # the run's reads in a few queries
+        self.store.hold({s.name: stored.get(s.name) for _, s in todo}, (s.url for _, s in todo))
 
         async def worker() -> None:
             # A few workers pull sources from one list: a check of 5,000 sources keeps a few dozen
@@ -105,14 +104,14 @@ class Checker:
         try:
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
-            self._reads.clear()
+            self.store.hold({}, ())
         return [r for r in results if r is not None]
 
     async def check(self, source: Source) -> SourceResult:
         started = time.monotonic()
         result = SourceResult(source.name)
         rec = CheckRecord(source=source.name, url=source.url, status=Outcome.OK, at=now_iso(self.clock()))
-        row = self._reads.source_row(source.name)  # read once: health, validators' validity, backoff
+        row = self.store.source_row(source.name)  # read once: health, validators' validity, backoff
         try:
             await self._run(source, row, result, rec)
         except StoreError:
@@ -152,7 +151,7 @@ class Checker:
         self, source: Source, row: SourceRow | None, result: SourceResult, rec: CheckRecord
     ) -> None:
         healthy = row is not None and succeeded(row.status)
-        validators = self._reads.validators(source.url) if healthy else None  # dropped after a failure
+        validators = self.store.validators(source.url) if healthy else None  # dropped after a failure
         page = await self._get(source, source.url, validators)
         result.fetched += 1
         if isinstance(page, NotModified):

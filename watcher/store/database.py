@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -18,6 +19,7 @@ from typing import Any, Self
 from ..clock import due_iso, now_iso
 from ..dialect import POSTGRES, SQLITE
 from ..errors import StateError, StoreError
+from ..models import SourceRow, Validators
 from ..state import (
     DB_NAME,
     POSTGRES_ADVICE,
@@ -139,11 +141,9 @@ class Database:
 
     def __init__(self, state: str | Path) -> None:
         """`state`: a directory (one SQLite file in it), or a postgresql:// URL (several daemons may share it)."""
-        # Rows read with a claim (leases.py) for the check that follows it: a source's row and its list's
-        # validators, read in the claim's round trip instead of two more a check; each taken once, and all
-        # dropped at the next claim (the checks claimed start before the dispatcher claims again).
-        self.held_rows: dict[str, Any] = {}
-        self.held_validators: dict[str, Any] = {}
+        # Rows read ahead (`hold`) for the checks about to start, taken once each by source_row and validators.
+        self.held_rows: dict[str, SourceRow | None] = {}
+        self.held_validators: dict[str, Validators | None] = {}
         self.shared = is_database_url(str(state))
         self.dialect = POSTGRES if self.shared else SQLITE
         self.read_only = False
@@ -197,6 +197,27 @@ class Database:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    def hold(self, rows: Mapping[str, SourceRow | None], urls: Iterable[str]) -> None:
+        """Read ahead for the checks about to start, a daemon's claim or a `watcher check` run: each source's
+        row (None: not stored yet) and the validators of each list address only one of them checks, handed
+        out once each by `source_row` and `validators` (two reads a check saved); the rest is dropped by the
+        next hold, which comes before any check that could have changed them starts. A list two sources
+        share is read when asked: the first one's check changes what the second must read."""
+        self.held_rows = dict(rows)
+        counts = Counter(urls)
+        single = [url for url, n in counts.items() if n == 1]
+        found = self.validators_of(single)
+        self.held_validators = {url: found.get(url) for url in single}
+
+    def validators_of(self, urls: list[str]) -> dict[str, Validators]:
+        """The validators of many addresses in a few queries."""
+        out: dict[str, Validators] = {}
+        for start in range(0, len(urls), 500):
+            chunk = urls[start : start + 500]
+            q = f"SELECT url, etag, last_modified FROM validators WHERE url IN ({','.join('?' * len(chunk))})"
+            out.update((row[0], Validators(row[1], row[2])) for row in self.conn.rows(q, chunk))
+        return out
 
     def _rows(self, sql: str, params: list[Any] | None = None) -> Iterator[dict[str, Any]]:
         return (dict(row) for row in self.conn.rows(sql, params or []))

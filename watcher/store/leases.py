@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from ..models import SourceRow, Validators
+from ..models import SourceRow
 from .database import Database, due_iso
 
 
@@ -50,18 +50,9 @@ class Leases(Database):
                 "UPDATE sources SET next_due=?, claimed_by=? WHERE name=?",
                 [(lease_until, owner, r.name) for r in rows],
             )
-        self._hold([replace(r, next_due=lease_until, claimed_by=owner) for r in rows])  # as now written
+        claimed = [replace(r, next_due=lease_until, claimed_by=owner) for r in rows]  # as now written
+        self.hold({r.name: r for r in claimed}, (r.url for r in claimed if r.url))
         return [(r.name, r.next_due or "") for r in rows]
-
-    def _hold(self, rows: list[SourceRow]) -> None:
-        """The claimed sources' rows and validators kept for their checks' first reads (database.py)."""
-        self.held_rows = {r.name: r for r in rows}
-        urls = [r.url for r in rows if r.url]
-        held: dict[str, Validators | None] = dict.fromkeys(urls)
-        if urls:
-            q = f"SELECT url, etag, last_modified FROM validators WHERE url IN ({','.join('?' * len(urls))})"
-            held.update((url, Validators(etag, lm)) for url, etag, lm in self.conn.rows(q, urls))
-        self.held_validators = held
 
     def release_sources(self, now: str, names: list[str] | None = None) -> int:
         """Claims given back: those named (checks cancelled at shutdown), or every claim, by a daemon that

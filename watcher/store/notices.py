@@ -25,23 +25,14 @@ class Notices(Database):
     """Reads of items, versions, evidence and attachments; the check write."""
 
     def validators(self, url: str) -> Validators | None:
-        if url in self.held_validators:  # read with the claim of the source checking it
-            return self.held_validators.pop(url)  # type: ignore[no-any-return]
+        if url in self.held_validators:  # read ahead (database.py: hold)
+            return self.held_validators.pop(url)
         row = self.conn.execute("SELECT etag, last_modified FROM validators WHERE url=?", [url]).fetchone()
         return Validators(row[0], row[1]) if row else None
 
-    def validators_of(self, urls: list[str]) -> dict[str, Validators]:
-        """The validators of many addresses in a few queries (a check run reads its lists' at once)."""
-        out: dict[str, Validators] = {}
-        for start in range(0, len(urls), 500):
-            chunk = urls[start : start + 500]
-            q = f"SELECT url, etag, last_modified FROM validators WHERE url IN ({','.join('?' * len(chunk))})"
-            out.update((row[0], Validators(row[1], row[2])) for row in self.conn.rows(q, chunk))
-        return out
-
     def source_row(self, name: str) -> SourceRow | None:
-        if (held := self.held_rows.pop(name, None)) is not None:  # read with its claim
-            return held  # type: ignore[no-any-return]
+        if name in self.held_rows:  # read ahead (database.py: hold)
+            return self.held_rows.pop(name)
         rows = [SourceRow.of(row) for row in self._rows("SELECT * FROM sources WHERE name=?", [name])]
         return rows[0] if rows else None
 
